@@ -1,0 +1,35 @@
+# The two entry points of the README. Each sets itself up on a fresh machine:
+#   make main   a short SAVAE training on MNIST that writes its figures
+#   make test   the whole test suite on TensorFlow, JAX and PyTorch
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BACKENDS ?= tensorflow jax torch
+PYTEST_ARGS ?=
+MAIN_OUT ?= runs/mnist_quick
+export SAVAE_DATA_DIR ?= $(abspath ../shared/data)
+
+.PHONY: setup main test lint
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# The CPU wheel of PyTorch; a looser spec pulls a multi-GB CUDA build.
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e ".[tensorflow-cpu,jax,torch,tuning,dev]"
+	touch $@
+
+setup: $(VENV)/.installed
+
+main: setup
+	$(PY) examples/mnist.py --quick --out $(MAIN_OUT)
+
+test: setup
+	@status=0; for backend in $(BACKENDS); do \
+	  echo "=== tests with KERAS_BACKEND=$$backend ==="; \
+	  KERAS_BACKEND=$$backend $(PY) -m pytest $(PYTEST_ARGS) || status=1; \
+	done; exit $$status
+
+lint: setup
+	$(VENV)/bin/ruff check savae_keras tests examples tuning benchmarks

@@ -1,0 +1,14 @@
+"""savae_keras: adversarial variational autoencoders for Keras 3.
+
+Runs on TensorFlow, JAX and PyTorch (set `KERAS_BACKEND`). Importing the
+package never imports TensorFlow unless it is the active backend; the
+`tf.data` and TensorFlow Datasets helpers import it when called.
+"""
+
+__version__ = "0.1.0"
+
+from savae_keras import data
+from savae_keras import layers
+from savae_keras import networks
+from savae_keras.data import load_dataset
+from savae_keras.data import make_dataset

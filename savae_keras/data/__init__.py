@@ -1,0 +1,15 @@
+"""Datasets as numpy arrays, and input pipelines for `fit`."""
+
+from savae_keras.data.checks import UNLABELED
+from savae_keras.data.checks import check_images
+from savae_keras.data.checks import check_labels
+from savae_keras.data.checks import mask_labels
+from savae_keras.data.loading import DATA_DIR_ENV
+from savae_keras.data.loading import DATASETS
+from savae_keras.data.loading import DatasetNotFoundError
+from savae_keras.data.loading import DatasetSpec
+from savae_keras.data.loading import get_spec
+from savae_keras.data.loading import load_class_names
+from savae_keras.data.loading import load_dataset
+from savae_keras.data.pipelines import ImageBatches
+from savae_keras.data.pipelines import make_dataset

@@ -1,0 +1,126 @@
+"""Input checks shared by the data pipelines and the models.
+
+Every check raises an error that names the argument and says what was expected,
+so a user sees `labels: values must lie in [0, 10) or be -1 ...` instead of a
+shape error from deep inside a backend.
+"""
+
+import numpy as np
+
+UNLABELED = -1
+"""Label value that marks a sample as unlabeled (the semi-supervised setting)."""
+
+
+def check_images(images, name="images", image_shape=None):
+    """Return `images` as a float32 NHWC array in [0, 1].
+
+    Accepts `uint8` images in 0..255 or floating images already in [0, 1],
+    with shape `(N, H, W)` (grey, a channel axis is added) or `(N, H, W, C)`.
+    `image_shape`, if given, is the `(H, W, C)` the caller expects.
+    """
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[..., None]
+    if images.ndim != 4:
+        raise ValueError(
+            f"`{name}` must have shape (N, H, W) or (N, H, W, C); "
+            f"received shape {images.shape}."
+        )
+    if len(images) == 0:
+        raise ValueError(f"`{name}` is empty: it holds no image.")
+    if images.dtype == np.uint8:
+        images = images.astype("float32") / 255.0
+    elif np.issubdtype(images.dtype, np.floating):
+        images = images.astype("float32", copy=False)
+        if not np.all(np.isfinite(images)):
+            raise ValueError(f"`{name}` contains NaN or infinite values.")
+        low, high = float(images.min()), float(images.max())
+        if low < 0.0 or high > 1.0:
+            raise ValueError(
+                f"`{name}`: floating images must lie in [0, 1]; received "
+                f"values in [{low:.4g}, {high:.4g}]. Pass uint8 images "
+                "(0..255) or divide by 255."
+            )
+    else:
+        raise TypeError(
+            f"`{name}` must be uint8 (0..255) or floating point in [0, 1]; "
+            f"received dtype {images.dtype}."
+        )
+    if image_shape is not None and tuple(images.shape[1:]) != tuple(image_shape):
+        raise ValueError(
+            f"`{name}` must have image shape {tuple(image_shape)}; received "
+            f"{tuple(images.shape[1:])}."
+        )
+    return images
+
+
+def check_labels(
+    labels, num_samples, num_classes=None, name="labels", allow_unlabeled=True
+):
+    """Return `labels` as an int32 vector of class indices.
+
+    Values must lie in `[0, num_classes)`; `-1` marks an unlabeled sample when
+    `allow_unlabeled` is true. One-hot labels are not accepted: pass indices.
+    """
+    labels = np.asarray(labels)
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    if labels.ndim != 1:
+        raise ValueError(
+            f"`{name}` must be a vector of class indices of shape (N,); "
+            f"received shape {labels.shape}."
+        )
+    if not np.issubdtype(labels.dtype, np.integer):
+        if (
+            np.issubdtype(labels.dtype, np.floating)
+            and np.all(np.isfinite(labels))
+            and np.all(labels == np.round(labels))
+        ):
+            labels = labels.astype("int64")
+        else:
+            raise TypeError(
+                f"`{name}` must hold integer class indices; received dtype "
+                f"{labels.dtype}."
+            )
+    if len(labels) != num_samples:
+        raise ValueError(
+            f"`{name}` has {len(labels)} entries but there are {num_samples} images."
+        )
+    low = UNLABELED if allow_unlabeled else 0
+    bad = labels < low
+    if num_classes is not None:
+        bad |= labels >= num_classes
+    if np.any(bad):
+        allowed = f"[0, {num_classes})" if num_classes is not None else ">= 0"
+        if allow_unlabeled:
+            allowed += " or be -1 (unlabeled)"
+        raise ValueError(
+            f"`{name}`: values must lie in {allowed}; received "
+            f"{labels[bad][:5].tolist()} (min {labels.min()}, "
+            f"max {labels.max()})."
+        )
+    return labels.astype("int32")
+
+
+def mask_labels(labels, labeled_fraction, seed=None):
+    """Mark all but a class-balanced `labeled_fraction` of labels as -1.
+
+    For each class `c` with `n_c` labeled samples, `max(1, round(f * n_c))` of
+    them keep their label, chosen by a generator seeded with `seed`; the rest
+    become -1 (unlabeled). `labeled_fraction=1` returns the labels unchanged.
+    """
+    if not 0.0 < labeled_fraction <= 1.0:
+        raise ValueError(
+            f"`labeled_fraction` must lie in (0, 1]; received {labeled_fraction}."
+        )
+    labels = np.array(labels, dtype="int32")
+    if labeled_fraction == 1.0:
+        return labels
+    rng = np.random.default_rng(seed)
+    masked = np.full_like(labels, UNLABELED)
+    for c in np.unique(labels[labels != UNLABELED]):
+        members = np.flatnonzero(labels == c)
+        keep = max(1, int(round(labeled_fraction * len(members))))
+        chosen = rng.choice(members, size=keep, replace=False)
+        masked[chosen] = c
+    return masked

@@ -1,0 +1,221 @@
+"""Loading the five image datasets of the papers as numpy arrays.
+
+Sources are tried in order:
+
+1. the `data_dir` argument, a folder of `<name>.npz` files;
+2. the `SAVAE_DATA_DIR` environment variable, a folder of the same files;
+3. TensorFlow Datasets (`tfds.load`), for the names it knows.
+
+The `.npz` format (the package's offline format) holds, per file, `x_train`,
+`y_train`, `x_test`, `y_test` (and `x_val`, `y_val` where a validation split
+exists) and `class_names`. Images are `uint8` in 0..255 with shape `(N, H, W)`
+(grey) or `(N, H, W, 3)` (RGB, channels last); labels are integer class
+indices counted from 0.
+"""
+
+import dataclasses
+import functools
+import os
+
+import numpy as np
+
+from savae_keras.data.checks import check_labels
+
+DATA_DIR_ENV = "SAVAE_DATA_DIR"
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetSpec:
+    """What the package knows about one dataset."""
+
+    name: str
+    image_shape: tuple
+    num_classes: int
+    splits: tuple
+    tfds_name: str = None
+
+
+DATASETS = {
+    spec.name: spec
+    for spec in (
+        DatasetSpec("mnist", (28, 28, 1), 10, ("train", "test"), "mnist"),
+        DatasetSpec(
+            "fashion_mnist",
+            (28, 28, 1),
+            10,
+            ("train", "test"),
+            "fashion_mnist",
+        ),
+        DatasetSpec("omniglot", (28, 28, 1), 50, ("train", "test"), "omniglot"),
+        DatasetSpec(
+            "caltech101_silhouettes",
+            (28, 28, 1),
+            101,
+            ("train", "validation", "test"),
+        ),
+        DatasetSpec("cifar10", (32, 32, 3), 10, ("train", "test"), "cifar10"),
+    )
+}
+
+_NPZ_KEYS = {"train": "train", "test": "test", "validation": "val"}
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """No source holds the requested dataset."""
+
+
+def get_spec(name):
+    """Return the `DatasetSpec` of `name`, or raise listing the valid names."""
+    if name not in DATASETS:
+        raise ValueError(
+            f"Unknown dataset name {name!r}. Valid names: "
+            f"{', '.join(sorted(DATASETS))}."
+        )
+    return DATASETS[name]
+
+
+def _check_split(spec, split):
+    if split not in spec.splits:
+        raise ValueError(
+            f"Dataset {spec.name!r} has no split {split!r}. Available "
+            f"splits: {', '.join(spec.splits)}."
+        )
+
+
+def load_dataset(name, split="train", data_dir=None, download=False):
+    """Load one split of a dataset as `(images, labels)` numpy arrays.
+
+    Args:
+        name: one of `mnist`, `fashion_mnist`, `omniglot`,
+            `caltech101_silhouettes`, `cifar10`.
+        split: `"train"`, `"test"`, or `"validation"` where the data has one.
+        data_dir: folder of `<name>.npz` files; tried first.
+        download: let TensorFlow Datasets download data it does not find
+            prepared on disk (off by default: nothing downloads unasked).
+
+    Returns:
+        `images`, `uint8` of shape `(N, H, W, C)`, and `labels`, `int32` of
+        shape `(N,)`. The arrays are read-only and shared between calls;
+        copy them before changing them in place.
+    """
+    spec = get_spec(name)
+    _check_split(spec, split)
+    tried = []
+    for source, folder in (
+        ("data_dir", data_dir),
+        (DATA_DIR_ENV, os.environ.get(DATA_DIR_ENV)),
+    ):
+        if not folder:
+            tried.append(f"{source}: not set")
+            continue
+        if not os.path.isdir(folder):
+            tried.append(f"{source}: {folder!r} is not a folder")
+            continue
+        path = os.path.join(folder, f"{name}.npz")
+        if not os.path.isfile(path):
+            tried.append(f"{source}: {path!r} does not exist")
+            continue
+        return _load_npz(path, os.path.getmtime(path), spec, split)
+    if spec.tfds_name is None:
+        tried.append("tensorflow_datasets: has no dataset of this name")
+    else:
+        try:
+            return _load_tfds(spec, split, download)
+        except Exception as error:  # any tfds failure: report and go on
+            tried.append(f"tensorflow_datasets: {type(error).__name__}: {error}")
+    raise DatasetNotFoundError(
+        f"Could not find dataset {name!r} (split {split!r}). Tried:\n  - "
+        + "\n  - ".join(tried)
+        + f"\nProvide the file {name}.npz (keys x_train, y_train, x_test, "
+        "y_test, class_names; uint8 images) in a folder and pass "
+        f"data_dir=... or set {DATA_DIR_ENV}, or prepare the dataset with "
+        "TensorFlow Datasets (load_dataset(..., download=True))."
+    )
+
+
+def load_class_names(name, data_dir=None):
+    """Return the class names of a dataset (from its `.npz` file if found)."""
+    spec = get_spec(name)
+    for folder in (data_dir, os.environ.get(DATA_DIR_ENV)):
+        path = os.path.join(folder or "", f"{name}.npz")
+        if folder and os.path.isfile(path):
+            with np.load(path) as archive:
+                if "class_names" in archive.files:
+                    return [str(c) for c in archive["class_names"]]
+    return [str(i) for i in range(spec.num_classes)]
+
+
+@functools.lru_cache(maxsize=16)
+def _load_npz(path, mtime, spec, split):
+    """Read and validate one split of an `.npz` file (cached per file)."""
+    del mtime  # part of the cache key only: a changed file is read again
+    key = _NPZ_KEYS[split]
+    try:
+        archive = np.load(path)
+    except Exception as error:
+        raise ValueError(f"{path!r} is not a readable .npz archive: {error}") from error
+    with archive:
+        missing = [k for k in (f"x_{key}", f"y_{key}") if k not in archive]
+        if missing:
+            raise ValueError(
+                f"{path!r} is missing the keys {missing} for split "
+                f"{split!r}; it has {sorted(archive.files)}."
+            )
+        images, labels = archive[f"x_{key}"], archive[f"y_{key}"]
+    if images.dtype != np.uint8:
+        raise ValueError(
+            f"{path!r}: `x_{key}` must be uint8 images in 0..255; received "
+            f"dtype {images.dtype}."
+        )
+    if images.ndim == 3:
+        images = images[..., None]
+    if images.ndim != 4 or tuple(images.shape[1:]) != spec.image_shape:
+        raise ValueError(
+            f"{path!r}: `x_{key}` must have shape (N, "
+            f"{', '.join(map(str, spec.image_shape))}) (grey images may omit "
+            f"the channel axis); received {images.shape}."
+        )
+    labels = check_labels(
+        labels,
+        len(images),
+        spec.num_classes,
+        name=f"y_{key} in {path}",
+        allow_unlabeled=False,
+    )
+    images.flags.writeable = False
+    labels.flags.writeable = False
+    return images, labels
+
+
+def _load_tfds(spec, split, download):
+    """Load a split with TensorFlow Datasets, converted to the npz format."""
+    import tensorflow_datasets as tfds
+
+    # Batches of 4096, concatenated: `batch_size=-1` aborts the process in
+    # tensorflow-datasets 4.9.10 ("vector::reserve").
+    dataset = tfds.load(spec.tfds_name, split=split, download=download)
+    batches = list(tfds.as_numpy(dataset.batch(4096)))
+    if not batches:
+        raise ValueError(f"TFDS split {split!r} of {spec.tfds_name!r} is empty.")
+    columns = {k: np.concatenate([b[k] for b in batches]) for k in batches[0]}
+    if spec.name == "omniglot":
+        images = _omniglot_to_28x28(columns["image"])
+        labels = columns["alphabet"]
+    else:
+        images, labels = columns["image"].astype("uint8"), columns["label"]
+    return images, check_labels(labels, len(images), spec.num_classes)
+
+
+def _omniglot_to_28x28(images):
+    """TFDS Omniglot (105x105 RGB, black strokes) to the npz file's form.
+
+    As in the npz file: grey, inverted (strokes 255), area-averaged to 28x28.
+    The label is the alphabet. TFDS splits by alphabet set ("train" is the
+    background set, "test" the evaluation set), unlike the npz file, which
+    splits each character's drawings.
+    """
+    import tensorflow as tf
+
+    grey = 255.0 - tf.cast(images[..., :1], "float32")
+    small = tf.image.resize(grey, (28, 28), method="area")
+    return np.clip(np.round(small.numpy()), 0, 255).astype("uint8")

@@ -1,0 +1,5 @@
+"""Custom layers of the paper's networks."""
+
+from savae_keras.layers.residual_block import ResidualBlock
+from savae_keras.layers.sampling import Sampling
+from savae_keras.layers.sampling import reparameterize

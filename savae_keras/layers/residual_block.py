@@ -1,0 +1,69 @@
+"""The residual block of the paper's networks (Zemouri 2020, section 4.2)."""
+
+import keras
+from keras import layers
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="savae_keras")
+class ResidualBlock(layers.Layer):
+    """Two-layer residual block: `y = x + W2 · σ(BN(W1 · x))`, BN after W2 too.
+
+    The paper uses "the same residual block as Hou et al." (two 3×3
+    convolutions around a LeakyReLU, added to the input). `W1` and `W2` keep
+    the input width, so the skip is the identity. They are 3×3 `Conv2D`
+    ("same" padding) on image tensors `(N, H, W, C)` and `Dense` layers on
+    vectors `(N, C)` (the classifier's blocks).
+
+    Args:
+        kernel_size: convolution kernel size (image tensors only).
+        batch_norm: add `BatchNormalization` after each of the two layers.
+        negative_slope: slope of the LeakyReLU between them.
+    """
+
+    def __init__(self, kernel_size=3, batch_norm=False, negative_slope=0.2, **kwargs):
+        super().__init__(**kwargs)
+        self.kernel_size = kernel_size
+        self.batch_norm = batch_norm
+        self.negative_slope = negative_slope
+
+    def build(self, input_shape):
+        width = input_shape[-1]
+        if len(input_shape) == 4:
+            make = lambda: layers.Conv2D(width, self.kernel_size, padding="same")
+        elif len(input_shape) == 2:
+            make = lambda: layers.Dense(width)
+        else:
+            raise ValueError(
+                f"{self.name}: ResidualBlock takes (N, H, W, C) images or "
+                f"(N, C) vectors; received input shape {input_shape}."
+            )
+        self.first, self.second = make(), make()
+        self.first.build(input_shape)
+        self.second.build(input_shape)
+        self.norms = []
+        if self.batch_norm:
+            self.norms = [layers.BatchNormalization(), layers.BatchNormalization()]
+            for norm in self.norms:
+                norm.build(input_shape)
+
+    def call(self, inputs, training=None):
+        h = self.first(inputs)
+        if self.batch_norm:
+            h = self.norms[0](h, training=training)
+        h = ops.leaky_relu(h, self.negative_slope)
+        h = self.second(h)
+        if self.batch_norm:
+            h = self.norms[1](h, training=training)
+        return inputs + h
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "kernel_size": self.kernel_size,
+            "batch_norm": self.batch_norm,
+            "negative_slope": self.negative_slope,
+        }

@@ -1,0 +1,8 @@
+"""Network builders: Zemouri's SAVAE networks and Radpour's autoencoders."""
+
+from savae_keras.networks.savae import FEATURE_LAYERS
+from savae_keras.networks.savae import build_classifier
+from savae_keras.networks.savae import build_critic
+from savae_keras.networks.savae import build_decoder
+from savae_keras.networks.savae import build_encoder
+from savae_keras.networks.savae import check_image_shape

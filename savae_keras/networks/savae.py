@@ -1,0 +1,209 @@
+"""The networks of Zemouri (2020), section 4.2 and Figure 6.
+
+Four functional models, each built by one function:
+
+* `build_encoder`: the variational encoder, `x -> [z_mean, z_log_var, z]`;
+* `build_decoder`: `z -> x_hat` in [0, 1];
+* `build_critic`: `x -> Dis(x)`, one linear unit;
+* `build_classifier`: `z -> Class(z)`, softmax probabilities.
+
+Widths are arguments; the defaults are narrower than a GPU model would use,
+so that both training phases run in minutes on a 2-core CPU. Inputs are
+`(H, W, C)` images with `H` and `W` divisible by 4 (two 2x poolings), such
+as 28x28x1 and 32x32x3.
+"""
+
+import keras
+from keras import layers
+
+from savae_keras.layers import ResidualBlock
+from savae_keras.layers import Sampling
+
+FEATURE_LAYERS = ("feature_1", "feature_2", "feature_3")
+"""Names of the encoder's first three hidden layers, `O_1..O_3` of Algorithm 2."""
+
+NEGATIVE_SLOPE = 0.2
+
+
+def check_image_shape(image_shape, name="input_shape"):
+    """Return `image_shape` as an `(H, W, C)` tuple or raise a clear error."""
+    try:
+        shape = tuple(int(d) for d in image_shape)
+    except (TypeError, ValueError):
+        shape = None
+    if (
+        shape is None
+        or len(shape) != 3
+        or min(shape) < 1
+        or shape[0] % 4
+        or shape[1] % 4
+    ):
+        raise ValueError(
+            f"`{name}` must be an image shape (H, W, C) with H and W "
+            "positive multiples of 4 (the networks pool twice by 2), such as "
+            f"(28, 28, 1) or (32, 32, 3); received {image_shape!r}."
+        )
+    return shape
+
+
+def _check_widths(widths, count, name):
+    widths = tuple(int(w) for w in widths)
+    if len(widths) != count or min(widths) < 1:
+        raise ValueError(
+            f"`{name}` must hold {count} positive widths; received {widths!r}."
+        )
+    return widths
+
+
+def _check_positive(value, name):
+    if not isinstance(value, int) or value < 1:
+        raise ValueError(f"`{name}` must be a positive integer; received {value!r}.")
+    return value
+
+
+def build_encoder(
+    input_shape=(28, 28, 1),
+    latent_dim=2,
+    conv_filters=(16, 16, 32, 32, 64, 64),
+    dense_units=(256, 128, 64),
+    seed=None,
+    name="encoder",
+):
+    """The variational encoder `Enc(x)`.
+
+    Six stages `Conv2D 3x3 stride 1 -> ResidualBlock -> LeakyReLU` with a
+    2x2 max-pool after stages 2 and 4, then three `Dense -> LeakyReLU`
+    layers, two linear heads for the mean and the log-variance, and a
+    `Sampling` layer. The LeakyReLU outputs of the first three stages are
+    named `feature_1..3`: the features `F_i` of the feature-consistency loss.
+
+    Returns:
+        A functional model `x -> [z_mean, z_log_var, z]`.
+    """
+    input_shape = check_image_shape(input_shape)
+    _check_positive(latent_dim, "latent_dim")
+    conv_filters = _check_widths(conv_filters, 6, "conv_filters")
+    dense_units = _check_widths(dense_units, 3, "dense_units")
+
+    x = inputs = keras.Input(input_shape, name="image")
+    for i, filters in enumerate(conv_filters, start=1):
+        x = layers.Conv2D(filters, 3, padding="same", name=f"conv_{i}")(x)
+        x = ResidualBlock(name=f"residual_{i}")(x)
+        stage = FEATURE_LAYERS[i - 1] if i <= 3 else f"stage_{i}"
+        x = layers.LeakyReLU(NEGATIVE_SLOPE, name=stage)(x)
+        if i in (2, 4):
+            x = layers.MaxPooling2D(2, name=f"pool_{i // 2}")(x)
+    x = layers.Flatten(name="flatten")(x)
+    for i, units in enumerate(dense_units, start=1):
+        x = layers.Dense(units, name=f"dense_{i}")(x)
+        x = layers.LeakyReLU(NEGATIVE_SLOPE, name=f"dense_{i}_act")(x)
+    z_mean = layers.Dense(latent_dim, name="z_mean")(x)
+    z_log_var = layers.Dense(latent_dim, name="z_log_var")(x)
+    z = Sampling(seed=seed, name="z")([z_mean, z_log_var])
+    return keras.Model(inputs, [z_mean, z_log_var, z], name=name)
+
+
+def build_decoder(
+    output_shape=(28, 28, 1),
+    latent_dim=2,
+    dense_units=(64, 256),
+    conv_filters=(64, 64, 32, 32, 16, 16),
+    name="decoder",
+):
+    """The decoder `Dec(z)`, almost the inverse of the encoder.
+
+    Three `Dense -> BatchNorm -> LeakyReLU` layers (`dense_units` are the
+    first two widths; the third has `H/4 * W/4 * conv_filters[0]` units and
+    is reshaped to the first feature map), then seven 3x3 stride-1
+    convolutions: six stages `Conv2D -> BatchNorm -> LeakyReLU ->
+    ResidualBlock` with a 2x upsampling after stages 2 and 4, and an output
+    convolution with a sigmoid, so that `x_hat` lies in [0, 1].
+
+    Returns:
+        A functional model `z -> x_hat`.
+    """
+    height, width, channels = check_image_shape(output_shape, "output_shape")
+    _check_positive(latent_dim, "latent_dim")
+    dense_units = _check_widths(dense_units, 2, "dense_units")
+    conv_filters = _check_widths(conv_filters, 6, "conv_filters")
+
+    x = inputs = keras.Input((latent_dim,), name="z")
+    seed_size = (height // 4) * (width // 4) * conv_filters[0]
+    for i, units in enumerate((*dense_units, seed_size), start=1):
+        x = layers.Dense(units, name=f"dense_{i}")(x)
+        x = layers.BatchNormalization(name=f"dense_{i}_bn")(x)
+        x = layers.LeakyReLU(NEGATIVE_SLOPE, name=f"dense_{i}_act")(x)
+    x = layers.Reshape((height // 4, width // 4, conv_filters[0]), name="reshape")(x)
+    for i, filters in enumerate(conv_filters, start=1):
+        x = layers.Conv2D(filters, 3, padding="same", name=f"conv_{i}")(x)
+        x = layers.BatchNormalization(name=f"conv_{i}_bn")(x)
+        x = layers.LeakyReLU(NEGATIVE_SLOPE, name=f"conv_{i}_act")(x)
+        x = ResidualBlock(batch_norm=True, name=f"residual_{i}")(x)
+        if i in (2, 4):
+            x = layers.UpSampling2D(2, name=f"upsample_{i // 2}")(x)
+    outputs = layers.Conv2D(
+        channels, 3, padding="same", activation="sigmoid", name="conv_7"
+    )(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def build_critic(
+    input_shape=(28, 28, 1),
+    conv_filters=(16, 32, 64),
+    dense_units=(256, 128, 64, 32),
+    name="critic",
+):
+    """The discriminator `Dis(x)` of the adversarial loss, with a linear output.
+
+    Three `Conv2D 3x3 stride 1 -> LeakyReLU` layers with a 2x2 max-pool after
+    the first two, four `Dense -> LeakyReLU` layers, and one linear unit
+    (least-squares targets +1 for real and -1 for decoded images).
+
+    Returns:
+        A functional model `x -> Dis(x)` of shape `(N, 1)`.
+    """
+    input_shape = check_image_shape(input_shape)
+    conv_filters = _check_widths(conv_filters, 3, "conv_filters")
+    dense_units = _check_widths(dense_units, 4, "dense_units")
+
+    x = inputs = keras.Input(input_shape, name="image")
+    for i, filters in enumerate(conv_filters, start=1):
+        x = layers.Conv2D(filters, 3, padding="same", name=f"conv_{i}")(x)
+        x = layers.LeakyReLU(NEGATIVE_SLOPE, name=f"conv_{i}_act")(x)
+        if i < 3:
+            x = layers.MaxPooling2D(2, name=f"pool_{i}")(x)
+    x = layers.Flatten(name="flatten")(x)
+    for i, units in enumerate(dense_units, start=1):
+        x = layers.Dense(units, name=f"dense_{i}")(x)
+        x = layers.LeakyReLU(NEGATIVE_SLOPE, name=f"dense_{i}_act")(x)
+    outputs = layers.Dense(1, name="score")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def build_classifier(
+    latent_dim=2, num_classes=10, units=(64, 64, 64), name="classifier"
+):
+    """The latent classifier `Class(z)`.
+
+    Three `Dense -> BatchNorm -> LeakyReLU` layers, each followed by a
+    residual block, and a softmax output layer.
+
+    Returns:
+        A functional model `z -> class probabilities` of shape
+        `(N, num_classes)`.
+    """
+    _check_positive(latent_dim, "latent_dim")
+    if not isinstance(num_classes, int) or num_classes < 2:
+        raise ValueError(
+            f"`num_classes` must be an integer >= 2; received {num_classes!r}."
+        )
+    units = _check_widths(units, 3, "units")
+
+    x = inputs = keras.Input((latent_dim,), name="z")
+    for i, width in enumerate(units, start=1):
+        x = layers.Dense(width, name=f"dense_{i}")(x)
+        x = layers.BatchNormalization(name=f"dense_{i}_bn")(x)
+        x = layers.LeakyReLU(NEGATIVE_SLOPE, name=f"dense_{i}_act")(x)
+        x = ResidualBlock(batch_norm=True, name=f"residual_{i}")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name=name)

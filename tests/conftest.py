@@ -1,0 +1,51 @@
+"""Shared fixtures. Tests run on the backend named by `KERAS_BACKEND`."""
+
+import os
+import pathlib
+
+import keras
+import numpy as np
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+DEFAULT_DATA_DIR = REPO.parent / "shared" / "data"
+
+if not os.environ.get("SAVAE_DATA_DIR") and DEFAULT_DATA_DIR.is_dir():
+    os.environ["SAVAE_DATA_DIR"] = str(DEFAULT_DATA_DIR)
+
+
+@pytest.fixture
+def data_dir():
+    """The folder of real `.npz` datasets; the test fails if it is absent."""
+    folder = os.environ.get("SAVAE_DATA_DIR")
+    if not folder or not os.path.isfile(os.path.join(folder, "mnist.npz")):
+        pytest.fail(
+            "Real datasets not found: set SAVAE_DATA_DIR to the folder of "
+            "mnist.npz and the other .npz files (../shared/data)."
+        )
+    return folder
+
+
+@pytest.fixture
+def mnist_slice(data_dir):
+    """512 training and 256 test MNIST images (uint8 NHWC) with labels."""
+    from savae_keras.data import load_dataset
+
+    x_train, y_train = load_dataset("mnist", "train")
+    x_test, y_test = load_dataset("mnist", "test")
+    return (x_train[:512], y_train[:512]), (x_test[:256], y_test[:256])
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    keras.utils.set_random_seed(1234)
+    yield
+    keras.backend.clear_session()
+
+
+def backend():
+    return keras.backend.backend()
+
+
+def to_numpy(x):
+    return np.asarray(keras.ops.convert_to_numpy(x))

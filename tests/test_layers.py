@@ -1,0 +1,76 @@
+"""The custom layers: ResidualBlock and Sampling."""
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from savae_keras.layers import ResidualBlock
+from savae_keras.layers import Sampling
+from savae_keras.layers import reparameterize
+from tests.conftest import to_numpy
+
+
+@pytest.mark.parametrize("shape", [(2, 8, 8, 3), (2, 5)])
+@pytest.mark.parametrize("batch_norm", [False, True])
+def test_residual_block_keeps_shape_and_adds_the_input(shape, batch_norm):
+    block = ResidualBlock(batch_norm=batch_norm)
+    x = np.random.RandomState(0).randn(*shape).astype("float32")
+    assert tuple(block(x).shape) == shape
+    # With the second layer zeroed, y = x + BN(0): the identity when BN is
+    # in inference mode with fresh statistics (mean 0, variance 1).
+    kernel, bias = block.second.kernel, block.second.bias
+    kernel.assign(ops.zeros(kernel.shape))
+    bias.assign(ops.zeros(bias.shape))
+    np.testing.assert_allclose(to_numpy(block(x, training=False)), x, atol=1e-6)
+
+
+def test_residual_block_hand_computed_dense_case():
+    block = ResidualBlock(negative_slope=0.5)
+    x = np.array([[1.0, -2.0]], "float32")
+    block.build(x.shape)
+    block.first.set_weights([np.eye(2, dtype="float32"), np.zeros(2, "float32")])
+    block.second.set_weights([2 * np.eye(2, dtype="float32"), np.ones(2, "float32")])
+    # h1 = x = [1, -2]; leaky(0.5) -> [1, -1]; h2 = 2*[1, -1] + 1 = [3, -1]
+    np.testing.assert_allclose(to_numpy(block(x)), [[4.0, -3.0]], atol=1e-6)
+
+
+def test_residual_block_rejects_other_ranks():
+    with pytest.raises(ValueError, match="takes \\(N, H, W, C\\) images or \\(N, C\\)"):
+        ResidualBlock()(np.zeros((2, 3, 4), "float32"))
+
+
+def test_residual_block_config_round_trip():
+    block = ResidualBlock(kernel_size=5, batch_norm=True, negative_slope=0.1, name="r")
+    clone = ResidualBlock.from_config(block.get_config())
+    assert (clone.kernel_size, clone.batch_norm, clone.negative_slope) == (5, True, 0.1)
+
+
+def test_reparameterize_hand_computed():
+    z = reparameterize(
+        np.array([[1.0, -1.0]], "float32"),
+        np.array([[0.0, 2 * np.log(3.0)]], "float32"),
+        np.array([[0.5, 2.0]], "float32"),
+    )
+    # sigma = exp(0.5 * log_var) = [1, 3]; z = mu + sigma * eps = [1.5, 5]
+    np.testing.assert_allclose(to_numpy(z), [[1.5, 5.0]], rtol=1e-6)
+
+
+def test_sampling_is_seeded_and_has_the_right_moments():
+    mean = np.full((4000, 2), 3.0, "float32")
+    log_var = np.full((4000, 2), np.log(4.0), "float32")
+    first = to_numpy(Sampling(seed=5)([mean, log_var]))
+    second = to_numpy(Sampling(seed=5)([mean, log_var]))
+    np.testing.assert_array_equal(first, second)
+    assert abs(first.mean() - 3.0) < 0.1 and abs(first.std() - 2.0) < 0.1
+    layer = Sampling(seed=5)
+    assert not np.array_equal(
+        to_numpy(layer([mean, log_var])), to_numpy(layer([mean, log_var]))
+    )
+    assert Sampling.from_config(layer.get_config()).seed == 5
+
+
+def test_layers_are_registered_serializable():
+    for layer in (ResidualBlock(), Sampling(seed=1)):
+        config = keras.saving.serialize_keras_object(layer)
+        assert type(keras.saving.deserialize_keras_object(config)) is type(layer)

@@ -1,0 +1,33 @@
+"""Package-level promises: imports, exports, no TensorFlow on other backends."""
+
+import os
+import subprocess
+import sys
+
+import keras
+import pytest
+
+import savae_keras
+
+
+def test_public_api_is_exported():
+    for name in ("load_dataset", "make_dataset", "data", "layers", "networks"):
+        assert hasattr(savae_keras, name)
+    assert savae_keras.__version__
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() == "tensorflow",
+    reason="TensorFlow is the active backend: importing it is expected",
+)
+def test_import_does_not_import_tensorflow():
+    code = (
+        "import sys, savae_keras, savae_keras.data, savae_keras.networks;"
+        "savae_keras.networks.build_encoder();"
+        "assert 'tensorflow' not in sys.modules, 'tensorflow was imported'"
+    )
+    env = dict(os.environ, KERAS_BACKEND=keras.backend.backend())
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
