@@ -19,9 +19,8 @@ def test_residual_block_keeps_shape_and_adds_the_input(shape, batch_norm):
     assert tuple(block(x).shape) == shape
     # With the second layer zeroed, y = x + BN(0): the identity when BN is
     # in inference mode with fresh statistics (mean 0, variance 1).
-    kernel, bias = block.second.kernel, block.second.bias
-    kernel.assign(ops.zeros(kernel.shape))
-    bias.assign(ops.zeros(bias.shape))
+    for weight in block.second.weights:
+        weight.assign(ops.zeros(weight.shape))
     np.testing.assert_allclose(to_numpy(block(x, training=False)), x, atol=1e-6)
 
 

@@ -56,12 +56,11 @@ def test_decoder_shapes_parameters_and_range(shape):
     h, w, c = shape
     seed_size = (h // 4) * (w // 4) * filters[0]
     bn = lambda n: 4 * n  # gamma, beta, moving mean, moving variance
-    expected = sum(
-        dense(a, b) + bn(b) for a, b in zip((latent, 16, 32), (16, 32, seed_size))
-    )
+    # Layers followed by BatchNorm have no bias: count weights and BN only.
+    expected = sum(a * b + bn(b) for a, b in zip((latent, 16, 32), (16, 32, seed_size)))
     for f_in, f in zip((filters[0], *filters[:-1]), filters):
-        expected += conv(3, f_in, f) + bn(f) + 2 * (conv(3, f, f) + bn(f))
-    expected += conv(3, filters[-1], c)
+        expected += 9 * f_in * f + bn(f) + 2 * (9 * f * f + bn(f))
+    expected += conv(3, filters[-1], c)  # the sigmoid output keeps its bias
     assert decoder.count_params() == expected
 
 
@@ -84,8 +83,9 @@ def test_classifier_outputs_probabilities():
     p = to_numpy(classifier(np.random.RandomState(0).randn(5, 2).astype("float32")))
     assert p.shape == (5, 7)
     np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-5)
-    per_stage = dense(8, 8) + 4 * 8 + 2 * (dense(8, 8) + 4 * 8)
-    expected = per_stage * 3 - dense(8, 8) + dense(2, 8) + dense(8, 7)
+    # dense (no bias) + BN, then a residual block of two such layers
+    per_stage = 8 * 8 + 4 * 8 + 2 * (8 * 8 + 4 * 8)
+    expected = per_stage * 3 - 8 * 8 + 2 * 8 + dense(8, 7)
     assert classifier.count_params() == expected
 
 

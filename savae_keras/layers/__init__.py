@@ -1,5 +1,6 @@
 """Custom layers of the paper's networks."""
 
+from savae_keras.layers.class_prior import ClassConditionalPrior
 from savae_keras.layers.residual_block import ResidualBlock
 from savae_keras.layers.sampling import Sampling
 from savae_keras.layers.sampling import reparameterize

@@ -9,7 +9,7 @@ from keras import ops
 class ResidualBlock(layers.Layer):
     """Two-layer residual block: `y = x + W2 · σ(BN(W1 · x))`, BN after W2 too.
 
-    The paper uses "the same residual block as Hou et al." (two 3×3
+    The paper uses "the same residual block as Hou et al." (two 3x3
     convolutions around a LeakyReLU, added to the input). `W1` and `W2` keep
     the input width, so the skip is the identity. They are 3×3 `Conv2D`
     ("same" padding) on image tensors `(N, H, W, C)` and `Dense` layers on
@@ -29,10 +29,14 @@ class ResidualBlock(layers.Layer):
 
     def build(self, input_shape):
         width = input_shape[-1]
+        # A bias before BatchNorm is cancelled by it: leave it out.
+        bias = not self.batch_norm
         if len(input_shape) == 4:
-            make = lambda: layers.Conv2D(width, self.kernel_size, padding="same")
+            make = lambda: layers.Conv2D(
+                width, self.kernel_size, padding="same", use_bias=bias
+            )
         elif len(input_shape) == 2:
-            make = lambda: layers.Dense(width)
+            make = lambda: layers.Dense(width, use_bias=bias)
         else:
             raise ValueError(
                 f"{self.name}: ResidualBlock takes (N, H, W, C) images or "

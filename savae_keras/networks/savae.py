@@ -7,7 +7,8 @@ Four functional models, each built by one function:
 * `build_critic`: `x -> Dis(x)`, one linear unit;
 * `build_classifier`: `z -> Class(z)`, softmax probabilities.
 
-Widths are arguments; the defaults are narrower than a GPU model would use,
+Layers followed by BatchNorm have no bias (BatchNorm cancels it). Widths
+are arguments; the defaults are narrower than a GPU model would use,
 so that both training phases run in minutes on a 2-core CPU. Inputs are
 `(H, W, C)` images with `H` and `W` divisible by 4 (two 2x poolings), such
 as 28x28x1 and 32x32x3.
@@ -130,12 +131,14 @@ def build_decoder(
     x = inputs = keras.Input((latent_dim,), name="z")
     seed_size = (height // 4) * (width // 4) * conv_filters[0]
     for i, units in enumerate((*dense_units, seed_size), start=1):
-        x = layers.Dense(units, name=f"dense_{i}")(x)
+        x = layers.Dense(units, use_bias=False, name=f"dense_{i}")(x)
         x = layers.BatchNormalization(name=f"dense_{i}_bn")(x)
         x = layers.LeakyReLU(NEGATIVE_SLOPE, name=f"dense_{i}_act")(x)
     x = layers.Reshape((height // 4, width // 4, conv_filters[0]), name="reshape")(x)
     for i, filters in enumerate(conv_filters, start=1):
-        x = layers.Conv2D(filters, 3, padding="same", name=f"conv_{i}")(x)
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"conv_{i}")(
+            x
+        )
         x = layers.BatchNormalization(name=f"conv_{i}_bn")(x)
         x = layers.LeakyReLU(NEGATIVE_SLOPE, name=f"conv_{i}_act")(x)
         x = ResidualBlock(batch_norm=True, name=f"residual_{i}")(x)
@@ -201,7 +204,7 @@ def build_classifier(
 
     x = inputs = keras.Input((latent_dim,), name="z")
     for i, width in enumerate(units, start=1):
-        x = layers.Dense(width, name=f"dense_{i}")(x)
+        x = layers.Dense(width, use_bias=False, name=f"dense_{i}")(x)
         x = layers.BatchNormalization(name=f"dense_{i}_bn")(x)
         x = layers.LeakyReLU(NEGATIVE_SLOPE, name=f"dense_{i}_act")(x)
         x = ResidualBlock(batch_norm=True, name=f"residual_{i}")(x)

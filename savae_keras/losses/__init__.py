@@ -1,0 +1,11 @@
+"""Loss functions of the papers, in `keras.ops` (shared by all backends)."""
+
+from savae_keras.losses.savae import adversarial_loss
+from savae_keras.losses.savae import categorical_crossentropy
+from savae_keras.losses.savae import classification_loss
+from savae_keras.losses.savae import critic_loss
+from savae_keras.losses.savae import feature_consistency_loss
+from savae_keras.losses.savae import kl_divergence
+from savae_keras.losses.savae import labeled_mask
+from savae_keras.losses.savae import latent_loss
+from savae_keras.losses.savae import pixel_reconstruction_loss

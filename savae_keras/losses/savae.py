@@ -1,0 +1,126 @@
+"""The losses of SAVAE (Zemouri 2020) and of its VAE baseline, in `keras.ops`.
+
+Reduction convention. The paper writes `E[‖a − b‖²]`. Like Keras's
+`mean_squared_error`, the feature, latent and adversarial terms here average
+the squared difference over the elements of each sample as well as over the
+batch: each is a per-element mean squared error, whatever the layer or class
+count. That is the scale on which the paper's `α = (1, 0.1, 0.01)` and its
+β range (1e-3 to 1e-1, "β = 0.1: the generative effect dominates") make
+sense; summing over elements instead would multiply the first feature term
+alone by H·W·C (12,544 for the default 28×28×16 features) and shift every
+useful β by that factor. The KL term and the VAE's pixel likelihood are sums
+over their dimensions, as in a proper evidence lower bound.
+"""
+
+from keras import ops
+
+from savae_keras.data.checks import UNLABELED
+
+
+def _tensors(*values):
+    """Backend tensors of the inputs (numpy arrays are accepted)."""
+    return [ops.convert_to_tensor(v) for v in values]
+
+
+def kl_divergence(z_mean, z_log_var):
+    """Equation (4): `D_kl(q(z|x) ‖ N(0, I))` of a diagonal Gaussian.
+
+    `-½ Σ_j (1 + log σ_j² − μ_j² − σ_j²)`, summed over the latent
+    dimensions and averaged over the batch.
+    """
+    z_mean, z_log_var = _tensors(z_mean, z_log_var)
+    per_sample = -0.5 * ops.sum(
+        1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var), axis=-1
+    )
+    return ops.mean(per_sample)
+
+
+def labeled_mask(labels):
+    """1.0 for labeled samples, 0.0 for unlabeled ones (label -1)."""
+    return ops.cast(ops.not_equal(labels, UNLABELED), "float32")
+
+
+def categorical_crossentropy(labels, probabilities):
+    """Per-sample `−log Class(z)_y` for integer labels (-1 gives 0)."""
+    labels, probabilities = _tensors(labels, probabilities)
+    safe_labels = ops.maximum(ops.cast(labels, "int32"), 0)
+    per_sample = ops.sparse_categorical_crossentropy(safe_labels, probabilities)
+    return per_sample * labeled_mask(labels)
+
+
+def classification_loss(labels, probabilities):
+    """Equation (7): `L_cat = −E[y · log Class(z)]` over labeled samples.
+
+    The mean runs over the samples whose label is not -1; a batch with no
+    label gives 0, not NaN, so unlabeled samples add only to `L_kl`.
+    """
+    labels, probabilities = _tensors(labels, probabilities)
+    count = ops.sum(labeled_mask(labels))
+    total = ops.sum(categorical_crossentropy(labels, probabilities))
+    return total / ops.maximum(count, 1.0)
+
+
+def feature_consistency_loss(features, reconstructed_features, weights):
+    """Equation (9): `L_rec = Σ_i α_i · E[‖F_i − F̂_i‖²]`.
+
+    `features` are the activations `F_i = O_i(X)` of the encoder's first
+    hidden layers, `reconstructed_features` the same layers on `X̂`; each
+    term is a per-element mean squared error (see the module docstring).
+    """
+    if not len(features) == len(reconstructed_features) == len(weights):
+        raise ValueError(
+            f"feature_consistency_loss: {len(features)} features, "
+            f"{len(reconstructed_features)} reconstructed features and "
+            f"{len(weights)} weights; the three counts must match."
+        )
+    features = _tensors(*features)
+    reconstructed_features = _tensors(*reconstructed_features)
+    total = 0.0
+    for alpha, f, f_hat in zip(weights, features, reconstructed_features):
+        total = total + alpha * ops.mean(ops.square(f - f_hat))
+    return total
+
+
+def critic_loss(scores, target):
+    """Algorithm 2's least-squares critic loss `E[(G − Dis(X))²]`.
+
+    `target` is `G`: +c for real images and −c for decoded ones (c = 1 in
+    the paper, 10 in Hou et al.).
+    """
+    (scores,) = _tensors(scores)
+    return ops.mean(ops.square(target - scores))
+
+
+def adversarial_loss(real_scores, fake_scores):
+    """Equation (10): `L_adv = E[(Dis(X) − Dis(X̂))²]`."""
+    real_scores, fake_scores = _tensors(real_scores, fake_scores)
+    return ops.mean(ops.square(real_scores - fake_scores))
+
+
+def latent_loss(class_z, class_z_hat):
+    """Equation (11): `L_latent = E[‖Class(Z) − Class(Ẑ)‖²]`.
+
+    A per-element mean over the class probabilities (see the module
+    docstring).
+    """
+    class_z, class_z_hat = _tensors(class_z, class_z_hat)
+    return ops.mean(ops.square(class_z - class_z_hat))
+
+
+def pixel_reconstruction_loss(x, x_hat, kind="bce"):
+    """Equation (3) of the VAE baseline: `−E[log p(x|z)]`, per image.
+
+    `"bce"`: Bernoulli likelihood, `−Σ_pixels [x log x̂ + (1 − x) log(1 − x̂)]`;
+    `"mse"`: Gaussian likelihood with unit variance up to constants,
+    `Σ_pixels (x − x̂)²`. Summed over the pixels, averaged over the batch.
+    """
+    x, x_hat = _tensors(x, x_hat)
+    if kind == "bce":
+        per_pixel = ops.binary_crossentropy(x, x_hat)
+    elif kind == "mse":
+        per_pixel = ops.square(x - x_hat)
+    else:
+        raise ValueError(
+            f"`reconstruction_loss` must be 'bce' or 'mse'; received {kind!r}."
+        )
+    return ops.mean(ops.sum(ops.reshape(per_pixel, (ops.shape(x)[0], -1)), axis=-1))

@@ -1,0 +1,345 @@
+"""Phase 2 of SAVAE: the decoder, trained against a critic (Algorithm 2).
+
+The encoder `Enc` and the classifier `Class` of a trained VEC are frozen. One
+training step on a batch `X` (one `fit` step) runs:
+
+    Z = μ(X) + σ(X)·ε                           Enc(X), the sampling layer
+    X_gen = Dec(Z)                              held fixed during the loop
+    repeat n_critic times                       one round = 2 critic steps
+        W_dis <- step on E[(+c − Dis(X))²]         real images, target +c
+        W_dis <- step on E[(−c − Dis(X_gen))²]     decoded images, target −c
+    X̂ = Dec(Z);  Ẑ = Enc(X̂)                     Ẑ sampled as Z is
+    L_rec    = Σ_i α_i E[‖F_i(X) − F_i(X̂)‖²]     equation (9), F_i = O_i(·)
+    L_adv    = E[(Dis(X) − Dis(X̂))²]             equation (10), updated Dis
+    L_latent = E[‖Class(Z) − Class(Ẑ)‖²]         equation (11)
+    W_dec <- step on L_rec + β·L_adv + γ·L_latent   equation (8)
+
+So per step the critic optimizer steps `2 · n_critic` times and the decoder
+optimizer once. Algorithm 2 draws a fresh mini-batch for each critic update;
+in a Keras `fit` step all of them reuse the step's batch, as keras-io's
+WGAN-GP does. The decoder runs in training mode twice per step (for `X_gen`
+and for `X̂`, same batch and weights), so its BatchNorm statistics move
+twice per step.
+"""
+
+import keras
+from keras import ops
+
+from savae_keras.layers import ClassConditionalPrior
+from savae_keras.layers import reparameterize
+from savae_keras.losses import savae as losses
+from savae_keras.models.generative import LatentGenerativeMixin
+from savae_keras.models.trainer import Trainer
+from savae_keras.models.variational_encoder_classifier import (
+    VariationalEncoderClassifier,
+)
+from savae_keras.networks import build_critic
+from savae_keras.networks import build_decoder
+
+
+def _check_nonnegative(value, name):
+    if not isinstance(value, (int, float)) or value < 0:
+        raise ValueError(f"`{name}` must be a number >= 0; received {value!r}.")
+    return float(value)
+
+
+@keras.saving.register_keras_serializable(package="savae_keras")
+class AdversarialDecoder(LatentGenerativeMixin, Trainer):
+    """The decoder of SAVAE and its least-squares critic (Algorithm 2).
+
+    Built from a trained `VariationalEncoderClassifier`, whose encoder and
+    classifier it freezes (`vec.trainable = False`); they stay bit-identical
+    while this model trains. Phase 2 needs no labels: `fit(x)` trains on
+    images alone (labels in the data are ignored).
+
+    `compile(decoder_optimizer=..., critic_optimizer=...)` sets the two
+    optimizers, reachable afterwards as the attributes of the same names.
+    One `fit` step makes `2 * n_critic` critic-optimizer steps (one round =
+    a step on real images, then one on decoded images) and one
+    decoder-optimizer step; `model.optimizer.iterations` counts `fit` steps.
+
+    `fit` logs `loss` (equation 8), `reconstruction_loss`,
+    `adversarial_loss`, `latent_loss` and `critic_loss` (the mean over the
+    step's rounds of the real plus the decoded least-squares term, measured
+    before each update). `evaluate` and `predict` are deterministic: they
+    use `z = μ(x)` and update nothing.
+
+    Args:
+        vec: the trained `VariationalEncoderClassifier` of phase 1.
+        decoder: optional functional decoder `z -> x_hat`; built by
+            `build_decoder` (with `decoder_options`) when omitted.
+        critic: optional functional critic `x -> score (N, 1)`; built by
+            `build_critic` (with `critic_options`) when omitted.
+        beta: weight β of the adversarial loss.
+        gamma: weight γ of the latent loss.
+        n_critic: critic rounds per decoder step (`n_dis` of Algorithm 2).
+        critic_target: `c` in the critic targets ±c (1 in the paper, 10 in
+            Hou et al.).
+        feature_weights: the weights `α_i` of the feature terms, one per
+            feature layer of the VEC.
+        seed: seed of the sampling noise.
+    """
+
+    optimizer_names = ("decoder_optimizer", "critic_optimizer")
+
+    def __init__(
+        self,
+        vec,
+        decoder=None,
+        critic=None,
+        beta=0.005,
+        gamma=0.1,
+        n_critic=5,
+        critic_target=1.0,
+        feature_weights=(1.0, 0.1, 0.01),
+        decoder_options=None,
+        critic_options=None,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if not isinstance(vec, VariationalEncoderClassifier):
+            raise TypeError(
+                "`vec` must be a trained VariationalEncoderClassifier; "
+                f"received {type(vec).__name__}."
+            )
+        self.beta = _check_nonnegative(beta, "beta")
+        self.gamma = _check_nonnegative(gamma, "gamma")
+        if not isinstance(n_critic, int) or n_critic < 1:
+            raise ValueError(
+                f"`n_critic` must be an integer >= 1; received {n_critic!r}."
+            )
+        self.n_critic = n_critic
+        if _check_nonnegative(critic_target, "critic_target") == 0:
+            raise ValueError("`critic_target` must be > 0; received 0.")
+        self.critic_target = float(critic_target)
+        self.feature_weights = tuple(
+            _check_nonnegative(a, "feature_weights") for a in feature_weights
+        )
+        if len(self.feature_weights) != len(vec.feature_layer_names):
+            raise ValueError(
+                f"`feature_weights` has {len(self.feature_weights)} weights for "
+                f"the VEC's {len(vec.feature_layer_names)} feature layers "
+                f"{list(vec.feature_layer_names)}."
+            )
+        self.decoder_options = dict(decoder_options or {})
+        self.critic_options = dict(critic_options or {})
+        self.seed = seed
+
+        vec.trainable = False
+        self.vec = vec
+        self.image_shape = vec.image_shape
+        self.latent_dim = vec.latent_dim
+        self.num_classes = vec.num_classes
+        if decoder is None:
+            decoder = build_decoder(
+                self.image_shape, self.latent_dim, **self.decoder_options
+            )
+        if critic is None:
+            critic = build_critic(self.image_shape, **self.critic_options)
+        self._check_networks(decoder, critic)
+        self.decoder = decoder
+        self.critic = critic
+        self.class_prior = ClassConditionalPrior(self.num_classes, self.latent_dim)
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.trackers = {
+            name: keras.metrics.Mean(name=name)
+            for name in (
+                "loss",
+                "reconstruction_loss",
+                "adversarial_loss",
+                "latent_loss",
+                "critic_loss",
+            )
+        }
+        self.built = True
+
+    def _check_networks(self, decoder, critic):
+        image = (None, *self.image_shape)
+        if (
+            tuple(decoder.input_shape) != (None, self.latent_dim)
+            or tuple(decoder.output_shape) != image
+        ):
+            raise ValueError(
+                f"`decoder` must map (None, {self.latent_dim}) to {image} to fit "
+                f"the VEC; it maps {decoder.input_shape} to {decoder.output_shape}."
+            )
+        if tuple(critic.input_shape) != image or tuple(critic.output_shape) != (
+            None,
+            1,
+        ):
+            raise ValueError(
+                f"`critic` must map {image} to (None, 1); it maps "
+                f"{critic.input_shape} to {critic.output_shape}."
+            )
+
+    @property
+    def encoder(self):
+        return self.vec.encoder
+
+    @property
+    def classifier(self):
+        return self.vec.classifier
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def _optimizer_variables(self, name):
+        network = self.decoder if name == "decoder_optimizer" else self.critic
+        return network.trainable_variables
+
+    # -- the model --------------------------------------------------------
+    def standard_normal(self, shape):
+        """The noise `ε ~ N(0, I)` of `Enc(·)`'s sampling (model's seed)."""
+        return keras.random.normal(shape, seed=self.seed_generator)
+
+    def encode_features(self, x):
+        """`(z_mean, z_log_var, [F_1, F_2, F_3])` of the frozen encoder."""
+        outputs = self.vec.feature_extractor(x, training=False)
+        return outputs[0], outputs[1], outputs[2:]
+
+    def call(self, inputs, training=False):
+        """Reconstructions `Dec(μ(x))`."""
+        z_mean = self.vec.feature_extractor(inputs, training=False)[0]
+        return self.decoder(z_mean, training=training)
+
+    def critic_loss(self, images, target):
+        """Least-squares critic loss of `images` against targets `target`."""
+        return losses.critic_loss(self.critic(images, training=True), target)
+
+    def compute_decoder_losses(
+        self, z, features, real_scores, epsilon_hat=None, training=True
+    ):
+        """The terms of equation (8) for latent codes `z` of a batch `X`.
+
+        Args:
+            z: the codes `Z = Enc(X)` the decoder decodes.
+            features: `[F_i(X)]` of the frozen encoder.
+            real_scores: `Dis(X)`, from the critic after its update.
+            epsilon_hat: noise of `Ẑ = Enc(X̂)` (drawn when `None`); without
+                `training`, `Ẑ = μ(X̂)`.
+
+        Returns:
+            A dict with `loss`, `reconstruction_loss`, `adversarial_loss`,
+            `latent_loss` and the `fake_scores` `Dis(X̂)`.
+        """
+        x_hat = self.decoder(z, training=training)
+        z_hat_mean, z_hat_log_var, features_hat = self.encode_features(x_hat)
+        z_hat = z_hat_mean
+        if training:
+            if epsilon_hat is None:
+                epsilon_hat = self.standard_normal(ops.shape(z_hat_mean))
+            z_hat = reparameterize(z_hat_mean, z_hat_log_var, epsilon_hat)
+        fake_scores = self.critic(x_hat, training=training)
+        rec = losses.feature_consistency_loss(
+            features, features_hat, self.feature_weights
+        )
+        adv = losses.adversarial_loss(real_scores, fake_scores)
+        lat = losses.latent_loss(
+            self.vec.classifier(z, training=False),
+            self.vec.classifier(z_hat, training=False),
+        )
+        return {
+            "loss": rec + self.beta * adv + self.gamma * lat,
+            "reconstruction_loss": rec,
+            "adversarial_loss": adv,
+            "latent_loss": lat,
+            "fake_scores": fake_scores,
+        }
+
+    # -- training ---------------------------------------------------------
+    def _critic_update(self, images, target):
+        """One critic-optimizer step on the least-squares loss."""
+        variables = self.critic.trainable_variables
+
+        def loss_fn():
+            return self.critic_loss(images, target), None
+
+        loss, _, grads = self.compute_gradients(loss_fn, variables)
+        self.apply_gradients(self.critic_optimizer, grads, variables)
+        return loss
+
+    def _train_step(self, data):
+        x = keras.utils.unpack_x_y_sample_weight(data)[0]
+        z_mean, z_log_var, features = self.encode_features(x)
+        z = reparameterize(z_mean, z_log_var, self.standard_normal(ops.shape(z_mean)))
+
+        # 1. The embedded critic loop, on decoded images of the current decoder.
+        x_gen = ops.stop_gradient(self.decoder(z, training=True))
+        c = self.critic_target
+        critic_loss = 0.0
+        for _ in range(self.n_critic):
+            critic_loss = critic_loss + self._critic_update(x, c)
+            critic_loss = critic_loss + self._critic_update(x_gen, -c)
+        critic_loss = critic_loss / self.n_critic
+
+        # 2. One decoder step against the updated critic.
+        real_scores = ops.stop_gradient(self.critic(x, training=True))
+        epsilon_hat = self.standard_normal(ops.shape(z_mean))
+        variables = self.decoder.trainable_variables
+
+        def loss_fn():
+            terms = self.compute_decoder_losses(z, features, real_scores, epsilon_hat)
+            return terms["loss"], terms
+
+        _, terms, grads = self.compute_gradients(loss_fn, variables)
+        self.apply_gradients(self.decoder_optimizer, grads, variables)
+        self.optimizer.iterations.assign_add(1)
+        return self._update_metrics(terms, critic_loss)
+
+    def _test_step(self, data):
+        x = keras.utils.unpack_x_y_sample_weight(data)[0]
+        z_mean, _, features = self.encode_features(x)
+        real_scores = self.critic(x, training=False)
+        terms = self.compute_decoder_losses(
+            z_mean, features, real_scores, training=False
+        )
+        c = self.critic_target
+        critic_loss = losses.critic_loss(real_scores, c) + losses.critic_loss(
+            terms["fake_scores"], -c
+        )
+        return self._update_metrics(terms, critic_loss)
+
+    def _update_metrics(self, terms, critic_loss):
+        for name, tracker in self.trackers.items():
+            tracker.update_state(critic_loss if name == "critic_loss" else terms[name])
+        return self._logs()
+
+    def fit(self, *args, **kwargs):
+        """`keras.Model.fit`; the VEC must have been trained (phase 1)."""
+        if int(ops.convert_to_numpy(self.vec.trained_steps.value)) == 0:
+            raise ValueError(
+                "The VEC has not been trained (vec.trained_steps is 0): phase 2 "
+                "needs the encoder and classifier of phase 1. Train it with "
+                "vec.fit(...) first, or load a trained one."
+            )
+        return super().fit(*args, **kwargs)
+
+    def _default_labels(self, z_mean):
+        """Without labels, the class prior uses the classifier's predictions."""
+        probabilities = self.vec.classifier.predict(z_mean, verbose=0, batch_size=1024)
+        return probabilities.argmax(axis=-1)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "vec": keras.saving.serialize_keras_object(self.vec),
+            "decoder": keras.saving.serialize_keras_object(self.decoder),
+            "critic": keras.saving.serialize_keras_object(self.critic),
+            "beta": self.beta,
+            "gamma": self.gamma,
+            "n_critic": self.n_critic,
+            "critic_target": self.critic_target,
+            "feature_weights": list(self.feature_weights),
+            "decoder_options": self.decoder_options,
+            "critic_options": self.critic_options,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("vec", "decoder", "critic"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)

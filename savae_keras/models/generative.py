@@ -1,0 +1,130 @@
+"""Encoding, decoding and generation, shared by SAVAE's decoder and the VAE."""
+
+import keras
+import numpy as np
+
+from savae_keras.data.checks import check_images
+from savae_keras.models.inputs import _is_py_dataset
+from savae_keras.models.inputs import _is_tf_dataset
+from savae_keras.models.inputs import _split
+from savae_keras.models.inputs import check_inputs
+
+
+def iterate_batches(data, batch_size=256, name="x"):
+    """Yield `(images, labels or None)` numpy batches from arrays or datasets."""
+    if _is_tf_dataset(data) or _is_py_dataset(data):
+        batches = data if _is_py_dataset(data) else data.as_numpy_iterator()
+        for index, batch in enumerate(batches):
+            if _is_py_dataset(data) and index >= len(data):
+                break
+            images, labels = _split(batch)
+            yield np.asarray(images), None if labels is None else np.asarray(labels)
+        return
+    images = check_images(data, name=name)
+    for start in range(0, len(images), batch_size):
+        yield images[start : start + batch_size], None
+
+
+class EncoderMixin:
+    """`encode` for models with `self.encoder` (`x -> [z_mean, z_log_var, z]`)."""
+
+    def encode(self, x, batch_size=256):
+        """The posterior `(z_mean, z_log_var)` of images `x` (numpy arrays).
+
+        `x`: images (uint8 or floats in [0, 1]) or a dataset of batches.
+        """
+        x, _ = check_inputs(self, x, None)
+        z_mean, z_log_var, _ = self.encoder.predict(x, batch_size=batch_size, verbose=0)
+        return z_mean, z_log_var
+
+
+class LatentGenerativeMixin(EncoderMixin):
+    """`decode`, `reconstruct`, `generate` and the class prior.
+
+    For models with `self.encoder`, `self.decoder`, `self.class_prior` and
+    `self.latent_dim`, whose `call` returns reconstructions. Each method
+    returns numpy arrays.
+    """
+
+    def decode(self, z, batch_size=256):
+        """Images `Dec(z)` of latent codes `z` of shape `(N, latent_dim)`."""
+        z = np.asarray(z, "float32")
+        if z.ndim != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(
+                f"`z` must have shape (N, {self.latent_dim}); received {z.shape}."
+            )
+        return self.decoder.predict(z, batch_size=batch_size, verbose=0)
+
+    def reconstruct(self, x, batch_size=256):
+        """Reconstructions `Dec(μ(x))`: deterministic, from the posterior mean."""
+        x, _ = check_inputs(self, x, None)
+        return self.predict(x, batch_size=batch_size, verbose=0)
+
+    def generate(self, n, labels=None, seed=None, batch_size=256):
+        """Generate `n` images.
+
+        Without `labels`, `z ~ N(0, I)`, the prior. With `labels` (one class
+        index, or `n` of them), `z` is drawn from the Gaussian of each class
+        fitted by `fit_class_prior`. `seed` seeds a numpy generator, so the
+        same seed draws the same codes on every backend.
+        """
+        if not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"`n` must be a positive integer; received {n!r}.")
+        rng = np.random.default_rng(seed)
+        if labels is None:
+            z = rng.standard_normal((n, self.latent_dim)).astype("float32")
+        else:
+            labels = np.asarray(labels)
+            if labels.ndim == 0:
+                labels = np.full(n, labels)
+            if labels.shape != (n,):
+                raise ValueError(
+                    f"`labels` must be one class index or {n} of them; "
+                    f"received shape {labels.shape}."
+                )
+            z = self._class_prior().sample(labels, rng)
+        return self.decode(z, batch_size=batch_size)
+
+    def fit_class_prior(self, x, labels=None, batch_size=256):
+        """Fit one latent Gaussian per class on the encodings of `x`.
+
+        Args:
+            x: images, or a dataset of `(images, labels)` batches.
+            labels: class indices for array `x` (-1 = unlabeled, skipped).
+                When no label is available, `_default_labels` decides
+                (SAVAE uses its classifier's predictions).
+        """
+        self._class_prior()
+        means, log_vars, classes = [], [], []
+        for images, batch_labels in iterate_batches(x, batch_size):
+            z_mean, z_log_var, _ = self.encoder.predict_on_batch(images)
+            means.append(keras.ops.convert_to_numpy(z_mean))
+            log_vars.append(keras.ops.convert_to_numpy(z_log_var))
+            classes.append(batch_labels)
+        z_mean, z_log_var = np.concatenate(means), np.concatenate(log_vars)
+        if labels is not None:
+            classes = np.asarray(labels)
+        elif all(c is not None for c in classes):
+            classes = np.concatenate(classes)
+        else:
+            classes = self._default_labels(z_mean)
+        if len(classes) != len(z_mean):
+            raise ValueError(
+                f"`labels` has {len(classes)} entries for {len(z_mean)} images."
+            )
+        self._class_prior().fit(z_mean, z_log_var, classes)
+        return self
+
+    def _class_prior(self):
+        if self.class_prior is None:
+            raise ValueError(
+                f"This {type(self).__name__} has no class prior: build it with "
+                "`num_classes` to fit one and generate given labels."
+            )
+        return self.class_prior
+
+    def _default_labels(self, z_mean):
+        raise ValueError(
+            f"{type(self).__name__}.fit_class_prior needs labels: pass "
+            "`labels`, or a dataset of (images, labels)."
+        )

@@ -1,0 +1,246 @@
+"""SAVAE in one object: phase 1 (the VEC), then phase 2 (the decoder)."""
+
+import collections
+
+import keras
+
+from savae_keras.models.adversarial_decoder import AdversarialDecoder
+from savae_keras.models.trainer import serialize_optimizer
+from savae_keras.models.variational_encoder_classifier import (
+    VariationalEncoderClassifier,
+)
+from savae_keras.networks import FEATURE_LAYERS
+
+SAVAEHistory = collections.namedtuple("SAVAEHistory", ["vec", "decoder"])
+SAVAEHistory.__doc__ = "The `History` of each phase of `SAVAE.fit`."
+
+_PHASE_OPTIMIZERS = {
+    "vec_optimizer": ("vec", "optimizer"),
+    "decoder_optimizer": ("adversarial_decoder", "decoder_optimizer"),
+    "critic_optimizer": ("adversarial_decoder", "critic_optimizer"),
+}
+
+
+@keras.saving.register_keras_serializable(package="savae_keras")
+class SAVAE(keras.Model):
+    """The semi-supervised adversarial VAE of Zemouri (2020), both phases.
+
+    Holds a `VariationalEncoderClassifier` (`self.vec`, phase 1) and an
+    `AdversarialDecoder` built on it (`self.adversarial_decoder`, phase 2).
+    `fit` trains phase 1 for `encoder_epochs`, fits the class-conditional
+    latent prior on the labeled training data, then trains phase 2 for
+    `decoder_epochs`. `predict(x)` returns reconstructions.
+
+    Args:
+        input_shape, num_classes, latent_dim: as for the VEC.
+        beta, gamma, n_critic, critic_target, feature_weights: as for the
+            `AdversarialDecoder`.
+        kl_weight: λ of the VEC's `λ·L_kl + L_cat`.
+        encoder_options, classifier_options, decoder_options,
+        critic_options: keyword arguments of the network builders.
+        seed: seed of the sampling noise (and of the encoder's sampling).
+    """
+
+    def __init__(
+        self,
+        input_shape=(28, 28, 1),
+        num_classes=10,
+        latent_dim=2,
+        beta=0.005,
+        gamma=0.1,
+        n_critic=5,
+        critic_target=1.0,
+        feature_weights=(1.0, 0.1, 0.01),
+        kl_weight=0.1,
+        encoder_options=None,
+        classifier_options=None,
+        decoder_options=None,
+        critic_options=None,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.vec = VariationalEncoderClassifier(
+            input_shape,
+            num_classes,
+            latent_dim,
+            encoder_options=encoder_options,
+            classifier_options=classifier_options,
+            feature_layers=FEATURE_LAYERS,
+            kl_weight=kl_weight,
+            seed=seed,
+            name="vec",
+        )
+        self.adversarial_decoder = AdversarialDecoder(
+            self.vec,
+            beta=beta,
+            gamma=gamma,
+            n_critic=n_critic,
+            critic_target=critic_target,
+            feature_weights=feature_weights,
+            decoder_options=decoder_options,
+            critic_options=critic_options,
+            seed=None if seed is None else seed + 1,
+            name="adversarial_decoder",
+        )
+        # Building the decoder froze the VEC; phase 1 trains it first.
+        self.vec.trainable = True
+        self._options = {
+            "input_shape": self.vec.image_shape,
+            "num_classes": num_classes,
+            "latent_dim": latent_dim,
+            "beta": beta,
+            "gamma": gamma,
+            "n_critic": n_critic,
+            "critic_target": critic_target,
+            "feature_weights": list(feature_weights),
+            "kl_weight": kl_weight,
+            "encoder_options": encoder_options,
+            "classifier_options": classifier_options,
+            "decoder_options": decoder_options,
+            "critic_options": critic_options,
+            "seed": seed,
+        }
+        self.built = True
+
+    def compile(
+        self,
+        vec_optimizer="adam",
+        decoder_optimizer="adam",
+        critic_optimizer="adam",
+        jit_compile="auto",
+        steps_per_execution=1,
+    ):
+        """Compile both phases: phase 1's optimizer and phase 2's two."""
+        common = {
+            "jit_compile": jit_compile,
+            "steps_per_execution": steps_per_execution,
+        }
+        self.vec.trainable = True
+        self.vec.compile(optimizer=vec_optimizer, **common)
+        self.vec.trainable = False  # phase 2's optimizers see the decoder only
+        self.adversarial_decoder.compile(
+            decoder_optimizer=decoder_optimizer,
+            critic_optimizer=critic_optimizer,
+            **common,
+        )
+        self.vec.trainable = True
+        self._compile_arguments = common
+        self.compiled = True
+
+    def get_compile_config(self):
+        if not self.compiled:
+            return None
+        config = {
+            name: serialize_optimizer(self._phase_optimizer(name))
+            for name in _PHASE_OPTIMIZERS
+        }
+        return {**config, **self._compile_arguments}
+
+    def compile_from_config(self, config):
+        config = dict(config)
+        for name in _PHASE_OPTIMIZERS:
+            config[name] = keras.optimizers.deserialize(config[name])
+        self.compile(**config)
+
+    def _phase_optimizer(self, name):
+        model, attribute = _PHASE_OPTIMIZERS[name]
+        return getattr(getattr(self, model), attribute)
+
+    def fit(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        encoder_epochs=1,
+        decoder_epochs=1,
+        validation_data=None,
+        callbacks=None,
+        encoder_callbacks=None,
+        decoder_callbacks=None,
+        verbose="auto",
+        fit_class_prior=True,
+        **kwargs,
+    ):
+        """Train phase 1, fit the class prior, then train phase 2.
+
+        Args:
+            x, y: images and labels (-1 = unlabeled), or a dataset of
+                `(images, labels)`. Phase 2 uses the same images and ignores
+                the labels.
+            encoder_epochs: epochs of phase 1 (0 skips it: the VEC must then
+                be trained already).
+            decoder_epochs: epochs of phase 2.
+            callbacks: callbacks for both phases; `encoder_callbacks` and
+                `decoder_callbacks` are added to one phase only.
+            fit_class_prior: fit the per-class latent Gaussians after phase
+                1, for `generate(n, labels=...)`.
+            **kwargs: further arguments of `keras.Model.fit` for both phases.
+
+        Returns:
+            `SAVAEHistory(vec=History, decoder=History)`.
+        """
+        if not self.compiled:
+            raise ValueError(
+                "You must call `compile()` before `fit()`: SAVAE.compile sets "
+                "the optimizers of both phases."
+            )
+        callbacks = list(callbacks or [])
+        common = {"batch_size": batch_size, "verbose": verbose, **kwargs}
+        vec_history = None
+        if encoder_epochs:
+            self.vec.trainable = True
+            vec_history = self.vec.fit(
+                x,
+                y,
+                epochs=encoder_epochs,
+                validation_data=validation_data,
+                callbacks=callbacks + list(encoder_callbacks or []),
+                **common,
+            )
+        self.vec.trainable = False
+        if fit_class_prior:
+            self.adversarial_decoder.fit_class_prior(
+                x, labels=y, batch_size=batch_size or 256
+            )
+        decoder_history = self.adversarial_decoder.fit(
+            x,
+            epochs=decoder_epochs,
+            validation_data=validation_data,
+            callbacks=callbacks + list(decoder_callbacks or []),
+            **common,
+        )
+        return SAVAEHistory(vec=vec_history, decoder=decoder_history)
+
+    def call(self, inputs, training=False):
+        """Reconstructions `Dec(μ(x))`."""
+        return self.adversarial_decoder(inputs, training=training)
+
+    # -- the two phases' methods -----------------------------------------
+    def encode(self, x, batch_size=256):
+        """The posterior `(z_mean, z_log_var)` of images `x`."""
+        return self.vec.encode(x, batch_size)
+
+    def classify(self, x, batch_size=256):
+        """Class probabilities `Class(μ(x))` of images `x`."""
+        return self.vec.classify(x, batch_size)
+
+    def reconstruct(self, x, batch_size=256):
+        """Reconstructions `Dec(μ(x))` of images `x`."""
+        return self.adversarial_decoder.reconstruct(x, batch_size)
+
+    def decode(self, z, batch_size=256):
+        """Images `Dec(z)` of latent codes `z`."""
+        return self.adversarial_decoder.decode(z, batch_size)
+
+    def generate(self, n, labels=None, seed=None, batch_size=256):
+        """`n` images from the prior, or from the Gaussians of `labels`."""
+        return self.adversarial_decoder.generate(n, labels, seed, batch_size)
+
+    def fit_class_prior(self, x, labels=None, batch_size=256):
+        """Fit the per-class latent Gaussians used by `generate(labels=...)`."""
+        self.adversarial_decoder.fit_class_prior(x, labels, batch_size)
+        return self
+
+    def get_config(self):
+        return {**super().get_config(), **self._options}

@@ -1,0 +1,166 @@
+"""The standard VAE of section 2.1, the baseline SAVAE is compared against.
+
+    Z = μ(X) + σ(X)·ε
+    X̂ = Dec(Z)
+    L = L_rec + L_kl                 equation (2)
+    L_rec = −E[log p(X | Z)]         equation (3), a sum over pixels
+    L_kl = D_kl(q(Z|X) ‖ N(0, I))    equation (4), a sum over latent dims
+
+It uses the same encoder and decoder networks as SAVAE, trained together on
+the pixel likelihood instead of SAVAE's two phases.
+"""
+
+import keras
+from keras import ops
+
+from savae_keras.layers import ClassConditionalPrior
+from savae_keras.layers import reparameterize
+from savae_keras.losses import savae as losses
+from savae_keras.models.generative import LatentGenerativeMixin
+from savae_keras.models.trainer import Trainer
+from savae_keras.networks import build_decoder
+from savae_keras.networks import build_encoder
+from savae_keras.networks import check_image_shape
+
+
+@keras.saving.register_keras_serializable(package="savae_keras")
+class VAE(LatentGenerativeMixin, Trainer):
+    """A variational autoencoder trained on `L_rec + L_kl` (equations 2-4).
+
+    `fit(x)` needs no labels and logs `loss`, `reconstruction_loss` and
+    `kl_loss`. `evaluate` and `predict` use `z = μ(x)`.
+
+    Args:
+        input_shape: image shape `(H, W, C)`.
+        latent_dim: size of the latent space.
+        num_classes: if given, `fit_class_prior(x, labels)` fits a latent
+            Gaussian per class, and `generate(n, labels=...)` can draw from
+            it (for comparisons with SAVAE's class-conditional generation).
+        encoder, decoder: optional functional networks, as for SAVAE.
+        encoder_options, decoder_options: keyword arguments of the builders.
+        reconstruction_loss: `"bce"` (Bernoulli) or `"mse"` (Gaussian).
+        seed: seed of the sampling noise.
+    """
+
+    def __init__(
+        self,
+        input_shape=(28, 28, 1),
+        latent_dim=2,
+        num_classes=None,
+        encoder=None,
+        decoder=None,
+        encoder_options=None,
+        decoder_options=None,
+        reconstruction_loss="bce",
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if reconstruction_loss not in ("bce", "mse"):
+            raise ValueError(
+                "`reconstruction_loss` must be 'bce' or 'mse'; received "
+                f"{reconstruction_loss!r}."
+            )
+        self.image_shape = check_image_shape(input_shape)
+        self.latent_dim = latent_dim
+        self.num_classes = num_classes
+        self.encoder_options = dict(encoder_options or {})
+        self.decoder_options = dict(decoder_options or {})
+        self.reconstruction_loss = reconstruction_loss
+        self.seed = seed
+        self.encoder = encoder or build_encoder(
+            self.image_shape, latent_dim, seed=seed, **self.encoder_options
+        )
+        self.decoder = decoder or build_decoder(
+            self.image_shape, latent_dim, **self.decoder_options
+        )
+        image = (None, *self.image_shape)
+        if (
+            tuple(self.encoder.input_shape) != image
+            or tuple(self.decoder.output_shape) != image
+        ):
+            raise ValueError(
+                f"`encoder` must take and `decoder` must return images of shape "
+                f"{image}; they take {self.encoder.input_shape} and return "
+                f"{self.decoder.output_shape}."
+            )
+        self.class_prior = (
+            ClassConditionalPrior(num_classes, latent_dim) if num_classes else None
+        )
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.trackers = {
+            name: keras.metrics.Mean(name=name)
+            for name in ("loss", "reconstruction_loss", "kl_loss")
+        }
+        self.built = True
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def standard_normal(self, shape):
+        """The noise `ε ~ N(0, I)` of the reparameterization (model's seed)."""
+        return keras.random.normal(shape, seed=self.seed_generator)
+
+    def call(self, inputs, training=False):
+        """Reconstructions `Dec(μ(x))`."""
+        return self.decoder(self.encoder(inputs, training=False)[0], training=training)
+
+    def compute_losses(self, x, epsilon=None, training=True):
+        """`loss`, `reconstruction_loss` and `kl_loss` on a batch.
+
+        `epsilon` is the reparameterization noise (drawn when `None`);
+        without `training`, `z = μ(x)`.
+        """
+        z_mean, z_log_var, _ = self.encoder(x, training=training)
+        z = z_mean
+        if training:
+            if epsilon is None:
+                epsilon = self.standard_normal(ops.shape(z_mean))
+            z = reparameterize(z_mean, z_log_var, epsilon)
+        x_hat = self.decoder(z, training=training)
+        rec = losses.pixel_reconstruction_loss(x, x_hat, self.reconstruction_loss)
+        kl = losses.kl_divergence(z_mean, z_log_var)
+        return {"loss": rec + kl, "reconstruction_loss": rec, "kl_loss": kl}
+
+    def _train_step(self, data):
+        x = keras.utils.unpack_x_y_sample_weight(data)[0]
+        variables = self.trainable_variables
+
+        def loss_fn():
+            terms = self.compute_losses(x, training=True)
+            return terms["loss"], terms
+
+        _, terms, grads = self.compute_gradients(loss_fn, variables)
+        self.apply_gradients(self.optimizer, grads, variables)
+        return self._update_metrics(terms)
+
+    def _test_step(self, data):
+        x = keras.utils.unpack_x_y_sample_weight(data)[0]
+        return self._update_metrics(self.compute_losses(x, training=False))
+
+    def _update_metrics(self, terms):
+        for name, tracker in self.trackers.items():
+            tracker.update_state(terms[name])
+        return self._logs()
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "input_shape": self.image_shape,
+            "latent_dim": self.latent_dim,
+            "num_classes": self.num_classes,
+            "encoder": keras.saving.serialize_keras_object(self.encoder),
+            "decoder": keras.saving.serialize_keras_object(self.decoder),
+            "encoder_options": self.encoder_options,
+            "decoder_options": self.decoder_options,
+            "reconstruction_loss": self.reconstruction_loss,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("encoder", "decoder"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)

@@ -1,0 +1,69 @@
+"""Small models and deterministic weights for the model tests."""
+
+import keras
+import numpy as np
+
+TINY = {
+    "encoder_options": {
+        "conv_filters": (4, 4, 4, 4, 8, 8),
+        "dense_units": (16, 16, 16),
+    },
+    "classifier_options": {"units": (8, 8, 8)},
+    "decoder_options": {"dense_units": (8, 16), "conv_filters": (8, 8, 4, 4, 4, 4)},
+    "critic_options": {"conv_filters": (4, 4, 4), "dense_units": (8, 8, 8, 8)},
+}
+VEC_OPTIONS = {k: TINY[k] for k in ("encoder_options", "classifier_options")}
+DECODER_OPTIONS = {k: TINY[k] for k in ("decoder_options", "critic_options")}
+
+
+def deterministic_weights(model, seed=0):
+    """Set every weight from a numpy generator: the same on every backend.
+
+    Kernels ~ N(0, 1/fan_in); BatchNorm scales and variances 1, shifts and
+    means 0; biases small; integer counters 1.
+    """
+    rng = np.random.default_rng(seed)
+    values = []
+    for weight in model.weights:
+        shape, name = tuple(weight.shape), weight.path
+        if "int" in str(weight.dtype):
+            values.append(np.ones(shape, weight.dtype))
+        elif name.endswith(("gamma", "moving_variance")):
+            values.append(np.ones(shape, "float32"))
+        elif name.endswith(("beta", "moving_mean")):
+            values.append(np.zeros(shape, "float32"))
+        elif name.endswith("scale_tril"):
+            values.append(
+                np.broadcast_to(np.eye(shape[-1], dtype="float32"), shape).copy()
+            )
+        elif len(shape) >= 2:
+            fan_in = int(np.prod(shape[:-1]))
+            values.append(rng.normal(0, 1 / np.sqrt(fan_in), shape).astype("float32"))
+        else:
+            values.append(rng.normal(0, 0.05, shape).astype("float32"))
+    model.set_weights(values)
+
+
+def fixed_noise(model, seed=0):
+    """Replace the model's sampling noise by a fixed array (same on all backends)."""
+    table = {}
+
+    def standard_normal(shape):
+        shape = tuple(int(d) for d in shape)
+        if shape not in table:
+            table[shape] = (
+                np.random.default_rng(seed).standard_normal(shape).astype("float32")
+            )
+        return keras.ops.convert_to_tensor(table[shape])
+
+    model.standard_normal = standard_normal
+
+
+def snapshot(network):
+    return [np.array(w) for w in network.get_weights()]
+
+
+def same(first, second):
+    return len(first) == len(second) and all(
+        np.array_equal(a, b) for a, b in zip(first, second)
+    )

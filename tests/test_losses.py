@@ -1,0 +1,100 @@
+"""Each loss of the paper against a value computed by hand."""
+
+import math
+
+import numpy as np
+import pytest
+
+from savae_keras import losses
+from tests.conftest import to_numpy
+
+
+def f32(x):
+    return np.asarray(x, "float32")
+
+
+def value(x):
+    return float(to_numpy(x))
+
+
+def test_kl_divergence_equation_4():
+    # Sample 1: mu = (1, 0), log var = (0, ln 4):
+    #   -1/2 [(1 + 0 - 1 - 1) + (1 + ln 4 - 0 - 4)] = 2 - ln 2.
+    # Sample 2: mu = 0, var = 1: KL = 0. Mean over the batch: (2 - ln 2) / 2.
+    z_mean = f32([[1.0, 0.0], [0.0, 0.0]])
+    z_log_var = f32([[0.0, math.log(4.0)], [0.0, 0.0]])
+    expected = (2.0 - math.log(2.0)) / 2.0
+    assert value(losses.kl_divergence(z_mean, z_log_var)) == pytest.approx(
+        expected, rel=1e-6
+    )
+
+
+def test_classification_loss_equation_7_over_labeled_samples_only():
+    probabilities = f32([[0.5, 0.25, 0.25], [0.1, 0.8, 0.1], [0.9, 0.05, 0.05]])
+    labels = np.array([0, 1, -1], "int32")  # the third is unlabeled
+    expected = (-math.log(0.5) - math.log(0.8)) / 2.0
+    assert value(losses.classification_loss(labels, probabilities)) == pytest.approx(
+        expected, rel=1e-6
+    )
+    per_sample = to_numpy(losses.categorical_crossentropy(labels, probabilities))
+    np.testing.assert_allclose(
+        per_sample, [-math.log(0.5), -math.log(0.8), 0.0], rtol=1e-6
+    )
+
+
+def test_classification_loss_of_an_unlabeled_batch_is_zero_not_nan():
+    probabilities = f32([[0.5, 0.5], [0.2, 0.8]])
+    loss = value(losses.classification_loss(np.array([-1, -1], "int32"), probabilities))
+    assert loss == 0.0
+
+
+def test_feature_consistency_loss_equation_9():
+    features = [
+        f32(np.ones((1, 2, 2, 1))),
+        f32(np.full((1, 2, 2, 2), 2.0)),
+        f32(np.full((1, 3), 3.0)),
+    ]
+    reconstructed = [
+        f32(np.zeros((1, 2, 2, 1))),
+        f32(np.zeros((1, 2, 2, 2))),
+        f32(np.zeros((1, 3))),
+    ]
+    # per-element MSEs 1, 4, 9 with weights 1, 0.1, 0.01
+    loss = losses.feature_consistency_loss(features, reconstructed, (1.0, 0.1, 0.01))
+    assert value(loss) == pytest.approx(1.0 + 0.4 + 0.09, rel=1e-6)
+    with pytest.raises(ValueError, match="counts must match"):
+        losses.feature_consistency_loss(features, reconstructed, (1.0, 0.1))
+
+
+def test_critic_loss_of_algorithm_2():
+    scores = f32([[0.5], [1.5]])
+    assert value(losses.critic_loss(scores, 1.0)) == pytest.approx(0.25)
+    assert value(losses.critic_loss(scores, -1.0)) == pytest.approx((2.25 + 6.25) / 2)
+    assert value(losses.critic_loss(scores, 10.0)) == pytest.approx(
+        (9.5**2 + 8.5**2) / 2
+    )
+
+
+def test_adversarial_loss_equation_10():
+    real, fake = f32([[1.0], [-1.0]]), f32([[0.0], [1.0]])
+    assert value(losses.adversarial_loss(real, fake)) == pytest.approx((1.0 + 4.0) / 2)
+
+
+def test_latent_loss_equation_11():
+    class_z = f32([[1.0, 0.0], [0.0, 1.0]])
+    class_z_hat = f32([[0.5, 0.5], [0.0, 1.0]])
+    # squared differences 0.25, 0.25, 0, 0: per-element mean 0.125
+    assert value(losses.latent_loss(class_z, class_z_hat)) == pytest.approx(0.125)
+
+
+def test_pixel_reconstruction_loss_equation_3():
+    x, x_hat = f32([[[[1.0], [0.0]]]]), f32([[[[0.5], [0.5]]]])
+    # Bernoulli: -ln 0.5 per pixel, summed over 2 pixels
+    assert value(losses.pixel_reconstruction_loss(x, x_hat, "bce")) == pytest.approx(
+        2 * math.log(2.0), rel=1e-5
+    )
+    assert value(losses.pixel_reconstruction_loss(x, x_hat, "mse")) == pytest.approx(
+        0.5
+    )
+    with pytest.raises(ValueError, match="'bce' or 'mse'"):
+        losses.pixel_reconstruction_loss(x, x_hat, "l1")

@@ -1,0 +1,294 @@
+"""SAVAE's two phases and the VAE baseline, trained with plain `fit`."""
+
+import keras
+import numpy as np
+import pytest
+
+from savae_keras import SAVAE
+from savae_keras import VAE
+from savae_keras import AdversarialDecoder
+from savae_keras import VariationalEncoderClassifier
+from savae_keras.data import ImageBatches
+from savae_keras.data import make_dataset
+from tests.conftest import to_numpy
+from tests.helpers import DECODER_OPTIONS
+from tests.helpers import TINY
+from tests.helpers import VEC_OPTIONS
+from tests.helpers import same
+from tests.helpers import snapshot
+
+BACKEND = keras.backend.backend()
+# Each backend's default ("auto": XLA on JAX, graph on TensorFlow, eager on
+# PyTorch), plus XLA on TensorFlow.
+JIT_MODES = ["auto"] + (["xla"] if BACKEND == "tensorflow" else [])
+
+
+def trained_vec(x, y, **kwargs):
+    vec = VariationalEncoderClassifier(latent_dim=2, seed=0, **VEC_OPTIONS, **kwargs)
+    vec.compile(optimizer=keras.optimizers.Adam(1e-3))
+    vec.fit(x, y, batch_size=64, epochs=1, verbose=0)
+    return vec
+
+
+# -- phase 1 ---------------------------------------------------------------
+def test_vec_learns_within_one_short_epoch(mnist_slice, data_dir):
+    from savae_keras.data import load_dataset
+
+    x, y = load_dataset("mnist", "train")
+    x_test, y_test = load_dataset("mnist", "test")
+    vec = VariationalEncoderClassifier(latent_dim=2, seed=0)  # the paper's networks
+    vec.compile(optimizer=keras.optimizers.Adam(1e-3))
+    history = vec.fit(x[:8192], y[:8192], batch_size=64, epochs=1, verbose=0)
+    for values in history.history.values():
+        assert np.all(np.isfinite(values))
+    accuracy = np.mean(vec.classify(x_test[:1000]).argmax(axis=1) == y_test[:1000])
+    assert accuracy > 0.3, f"test accuracy {accuracy:.3f} after one epoch (chance 0.1)"
+    assert (
+        int(to_numpy(vec.trained_steps))
+        == 128
+        == int(to_numpy(vec.optimizer.iterations))
+    )
+
+
+def test_vec_semi_supervised_labels_and_unlabeled_batches(mnist_slice):
+    (x, y), _ = mnist_slice
+    y = y.copy()
+    y[::2] = -1  # half unlabeled
+    y[:64] = -1  # the first batch has no label at all
+    vec = VariationalEncoderClassifier(latent_dim=2, seed=0, **VEC_OPTIONS)
+    vec.compile()
+    history = vec.fit(x, y, batch_size=64, epochs=2, shuffle=False, verbose=0)
+    assert set(history.history) == {
+        "loss",
+        "kl_loss",
+        "classification_loss",
+        "accuracy",
+    }
+    for values in history.history.values():
+        assert np.all(np.isfinite(values))
+    # No labels at all: the classification terms are 0, the KL still trains.
+    logs = vec.evaluate(x[:64], np.full(64, -1), verbose=0, return_dict=True)
+    assert logs["classification_loss"] == 0.0 and logs["accuracy"] == 0.0
+    assert np.isfinite(logs["loss"]) and logs["loss"] == pytest.approx(
+        0.1 * logs["kl_loss"]
+    )
+
+
+@pytest.mark.parametrize("jit_mode", JIT_MODES)
+def test_vec_trains_on_datasets_with_callbacks_and_validation(mnist_slice, jit_mode):
+    (x, y), (x_test, y_test) = mnist_slice
+    vec = VariationalEncoderClassifier(latent_dim=2, seed=0, **VEC_OPTIONS)
+    vec.compile(jit_compile=True if jit_mode == "xla" else "auto")
+    seen = []
+    callbacks = [
+        keras.callbacks.LambdaCallback(
+            on_train_batch_end=lambda b, logs: seen.append(b)
+        ),
+        keras.callbacks.EarlyStopping(monitor="val_loss", mode="min", patience=5),
+    ]
+    history = vec.fit(
+        make_dataset(x, y, batch_size=128, seed=0),
+        validation_data=ImageBatches(x_test, y_test, batch_size=128),
+        epochs=2,
+        callbacks=callbacks,
+        verbose=0,
+    )
+    assert len(seen) == 8
+    assert {"val_loss", "val_accuracy", "val_kl_loss"} <= set(history.history)
+    probabilities = vec.predict(x_test[:10].astype("float32") / 255, verbose=0)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    z_mean, z_log_var = vec.encode(x_test[:10])
+    assert z_mean.shape == z_log_var.shape == (10, 2)
+    assert [layer.name for layer in vec.feature_layers] == [
+        "feature_1",
+        "feature_2",
+        "feature_3",
+    ]
+
+
+# -- phase 2 ---------------------------------------------------------------
+@pytest.mark.parametrize("jit_mode", JIT_MODES)
+def test_decoder_phase_freezes_the_vec_and_steps_each_optimizer(mnist_slice, jit_mode):
+    (x, y), _ = mnist_slice
+    vec = trained_vec(x[:128], y[:128])
+    decoder = AdversarialDecoder(vec, n_critic=3, seed=0, **DECODER_OPTIONS)
+    decoder.compile(
+        decoder_optimizer=keras.optimizers.Adam(1e-3),
+        critic_optimizer=keras.optimizers.Adam(1e-3),
+        jit_compile=True if jit_mode == "xla" else "auto",
+    )
+    encoder_before, classifier_before = snapshot(vec.encoder), snapshot(vec.classifier)
+    decoder_before, critic_before = snapshot(decoder.decoder), snapshot(decoder.critic)
+    history = decoder.fit(x[:256], batch_size=64, epochs=2, verbose=0)  # no labels
+
+    assert same(encoder_before, snapshot(vec.encoder))
+    assert same(classifier_before, snapshot(vec.classifier))
+    assert not same(decoder_before, snapshot(decoder.decoder))
+    assert not same(critic_before, snapshot(decoder.critic))
+    steps = 2 * 256 // 64
+    assert int(to_numpy(decoder.decoder_optimizer.iterations)) == steps
+    assert int(to_numpy(decoder.critic_optimizer.iterations)) == 2 * 3 * steps
+    assert int(to_numpy(decoder.optimizer.iterations)) == steps
+    # Adam's moments were carried from step to step, not restarted.
+    for optimizer in (decoder.decoder_optimizer, decoder.critic_optimizer):
+        assert any(np.abs(to_numpy(m)).max() > 0 for m in optimizer._momentums)
+    assert set(history.history) == {
+        "loss",
+        "reconstruction_loss",
+        "adversarial_loss",
+        "latent_loss",
+        "critic_loss",
+    }
+    for values in history.history.values():
+        assert np.all(np.isfinite(values))
+
+
+def test_decoder_losses_combine_as_equation_8(mnist_slice):
+    (x, y), _ = mnist_slice
+    vec = trained_vec(x[:64], y[:64])
+    decoder = AdversarialDecoder(vec, beta=0.3, gamma=0.7, seed=0, **DECODER_OPTIONS)
+    images = x[:16].astype("float32") / 255
+    z_mean, _, features = decoder.encode_features(images)
+    terms = decoder.compute_decoder_losses(
+        z_mean, features, decoder.critic(images), training=False
+    )
+    total = (
+        to_numpy(terms["reconstruction_loss"])
+        + 0.3 * to_numpy(terms["adversarial_loss"])
+        + 0.7 * to_numpy(terms["latent_loss"])
+    )
+    np.testing.assert_allclose(to_numpy(terms["loss"]), total, rtol=1e-6)
+    vec_terms = vec.compute_losses(images, y[:16], training=False)
+    np.testing.assert_allclose(
+        to_numpy(vec_terms["loss"]),
+        0.1 * to_numpy(vec_terms["kl_loss"])
+        + to_numpy(vec_terms["classification_loss"]),
+        rtol=1e-6,
+    )
+
+
+def test_decoder_evaluate_and_generation(mnist_slice):
+    (x, y), (x_test, y_test) = mnist_slice
+    vec = trained_vec(x, y)
+    decoder = AdversarialDecoder(
+        vec, n_critic=1, critic_target=10.0, seed=0, **DECODER_OPTIONS
+    )
+    decoder.compile()
+    decoder.fit(
+        make_dataset(x, y, batch_size=128),
+        epochs=1,
+        verbose=0,
+        validation_data=(x_test[:128],),
+    )
+    logs = decoder.evaluate(x_test, verbose=0, return_dict=True)
+    assert np.isfinite(logs["loss"])
+    reconstructions = decoder.reconstruct(x_test[:5])
+    assert reconstructions.shape == (5, 28, 28, 1)
+    assert 0.0 <= reconstructions.min() and reconstructions.max() <= 1.0
+    np.testing.assert_allclose(decoder.generate(4, seed=3), decoder.generate(4, seed=3))
+    assert decoder.decode(np.zeros((2, 2), "float32")).shape == (2, 28, 28, 1)
+    with pytest.raises(ValueError, match="has not been fitted"):
+        decoder.generate(3, labels=1)
+    decoder.fit_class_prior(x, y)
+    assert decoder.generate(3, labels=[0, 1, 2], seed=0).shape == (3, 28, 28, 1)
+    means = to_numpy(decoder.class_prior.means)
+    z_mean, _ = decoder.encode(x[y == 1])
+    np.testing.assert_allclose(means[1], z_mean.mean(axis=0), atol=1e-4)
+    decoder.fit_class_prior(x)  # no labels: the classifier's predictions
+    assert to_numpy(decoder.class_prior.counts).sum() == len(x)
+
+
+# -- both phases -------------------------------------------------------------
+def test_savae_fit_runs_both_phases(mnist_slice):
+    (x, y), (x_test, _) = mnist_slice
+    model = SAVAE(latent_dim=2, n_critic=1, seed=0, **TINY)
+    model.compile()
+    history = model.fit(
+        x, y, batch_size=128, encoder_epochs=2, decoder_epochs=1, verbose=0
+    )
+    assert len(history.vec.history["loss"]) == 2
+    assert len(history.decoder.history["critic_loss"]) == 1
+    assert int(to_numpy(model.vec.trained_steps)) == 8
+    assert to_numpy(model.adversarial_decoder.class_prior.counts).sum() == len(x)
+    assert model.generate(10, labels=np.arange(10), seed=0).shape == (10, 28, 28, 1)
+    assert model.reconstruct(x_test[:3]).shape == (3, 28, 28, 1)
+    assert model.classify(x_test[:3]).shape == (3, 10)
+    assert model.predict(x_test[:3].astype("float32") / 255, verbose=0).shape == (
+        3,
+        28,
+        28,
+        1,
+    )
+
+
+# -- the baseline ------------------------------------------------------------
+@pytest.mark.parametrize("reconstruction_loss", ["bce", "mse"])
+def test_vae_baseline_trains(mnist_slice, reconstruction_loss):
+    (x, y), (x_test, _) = mnist_slice
+    vae = VAE(
+        latent_dim=2,
+        num_classes=10,
+        reconstruction_loss=reconstruction_loss,
+        seed=0,
+        encoder_options=TINY["encoder_options"],
+        decoder_options=TINY["decoder_options"],
+    )
+    vae.compile(optimizer=keras.optimizers.Adam(1e-3))
+    history = vae.fit(x, batch_size=64, epochs=2, verbose=0)
+    losses = history.history["loss"]
+    assert np.all(np.isfinite(losses)) and losses[1] < losses[0]
+    assert set(history.history) == {"loss", "reconstruction_loss", "kl_loss"}
+    assert vae.reconstruct(x_test[:4]).shape == (4, 28, 28, 1)
+    vae.fit_class_prior(x, y)
+    assert vae.generate(2, labels=7, seed=1).shape == (2, 28, 28, 1)
+    with pytest.raises(ValueError, match="needs labels"):
+        vae.fit_class_prior(x)
+
+
+# -- errors ------------------------------------------------------------------
+def test_bad_inputs_get_clear_errors(mnist_slice):
+    (x, y), _ = mnist_slice
+    vec = VariationalEncoderClassifier(latent_dim=2, **VEC_OPTIONS)
+    with pytest.raises(ValueError, match="must call `compile\\(\\)`"):
+        vec.fit(x, y, verbose=0)
+    vec.compile()
+    with pytest.raises(ValueError, match="`x` must have image shape \\(28, 28, 1\\)"):
+        vec.fit(np.zeros((4, 32, 32, 3), "float32"), np.zeros(4, int), verbose=0)
+    with pytest.raises(ValueError, match="`y`: values must lie in \\[0, 10\\)"):
+        vec.fit(x[:4], np.array([0, 1, 2, 11]), verbose=0)
+    with pytest.raises(ValueError, match="NaN"):
+        vec.fit(np.full((4, 28, 28, 1), np.nan, "float32"), np.zeros(4, int), verbose=0)
+    with pytest.raises(ValueError, match="needs labels"):
+        vec.fit(x[:4], verbose=0)
+    with pytest.raises(
+        ValueError, match="images must have shape \\(batch, 28, 28, 1\\)"
+    ):
+        vec.fit(
+            make_dataset(np.zeros((8, 32, 32, 3), np.uint8), np.zeros(8, int)),
+            verbose=0,
+        )
+    with pytest.raises(TypeError, match="computes its own losses"):
+        vec.compile(loss="mse")
+
+    with pytest.raises(
+        TypeError, match="`vec` must be a trained VariationalEncoderClassifier"
+    ):
+        AdversarialDecoder(keras.Sequential())
+    untrained = AdversarialDecoder(vec, **DECODER_OPTIONS)
+    untrained.compile()
+    with pytest.raises(ValueError, match="has not been trained"):
+        untrained.fit(x[:8], verbose=0)
+    from savae_keras.networks import build_decoder
+
+    with pytest.raises(ValueError, match="`decoder` must map \\(None, 2\\)"):
+        AdversarialDecoder(vec, decoder=build_decoder((28, 28, 1), latent_dim=5))
+    for kwargs, message in [
+        ({"beta": -1.0}, "`beta` must be a number >= 0"),
+        ({"n_critic": 0}, "`n_critic` must be an integer >= 1"),
+        ({"critic_target": 0.0}, "`critic_target` must be > 0"),
+        ({"feature_weights": (1.0, 0.1)}, "2 weights for the VEC's 3 feature layers"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            AdversarialDecoder(vec, **kwargs)
+    with pytest.raises(ValueError, match="must name layers of the encoder"):
+        VariationalEncoderClassifier(feature_layers=("conv_1", "nope"), **VEC_OPTIONS)
