@@ -1,0 +1,153 @@
+"""Training throughput of each model on the active Keras backend.
+
+    KERAS_BACKEND=jax python benchmarks/throughput.py [--models ...] [--batch-sizes 64 128]
+
+For each model and batch size, a fresh subprocess builds the model with its
+default (paper) networks, runs `warmup` training steps with `fit` (the first
+compiles), then times `steps` more in one `fit` call on MNIST-shaped random
+data. It reports images per second, the warm-up time (mostly compilation)
+and the peak resident memory of that subprocess. Numbers are
+wall-clock on whatever machine runs it: compare rows from one run only.
+"""
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+MODELS = ("vec", "decoder", "vae", "recursive_k0", "recursive_k1", "recursive_k2")
+
+
+def build(name, image_shape, jit_compile):
+    """A compiled model, and whether it trains on labels."""
+    import savae_keras as sk
+
+    if name == "vec":
+        model = sk.VariationalEncoderClassifier(image_shape, 10, latent_dim=2, seed=0)
+        model.compile(jit_compile=jit_compile)
+        return model, True
+    if name == "decoder":
+        vec = sk.VariationalEncoderClassifier(image_shape, 10, latent_dim=2, seed=0)
+        vec.trained_steps.assign(1)  # the throughput does not depend on training
+        model = sk.AdversarialDecoder(vec, n_critic=5, seed=0)
+        model.compile(jit_compile=jit_compile)
+        return model, False
+    if name == "vae":
+        model = sk.VAE(image_shape, latent_dim=2, seed=0)
+        model.compile(jit_compile=jit_compile)
+        return model, False
+    if name.startswith("recursive_k"):
+        model = sk.RecursiveAutoencoderGAN(
+            image_shape, recursion_steps=int(name[-1]), seed=0
+        )
+        model.compile(jit_compile=jit_compile)
+        return model, False
+    raise ValueError(f"unknown model {name!r}; choose from {MODELS}")
+
+
+def measure(name, batch_size, warmup, steps, jit_compile):
+    """Run in the subprocess: train and time one model at one batch size."""
+    import keras
+    import numpy as np
+
+    image_shape = (28, 28, 1)
+    model, labeled = build(name, image_shape, jit_compile)
+    rng = np.random.default_rng(0)
+    n = batch_size * steps
+    x = rng.uniform(0, 1, (n, *image_shape)).astype("float32")
+    y = rng.integers(0, 10, n) if labeled else None
+    start = time.perf_counter()
+    model.fit(
+        x[: batch_size * warmup],
+        None if y is None else y[: batch_size * warmup],
+        batch_size=batch_size,
+        epochs=1,
+        verbose=0,
+        shuffle=False,
+    )
+    compile_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0, shuffle=False)
+    seconds = time.perf_counter() - start
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {
+        "backend": keras.backend.backend(),
+        "model": name,
+        "batch_size": batch_size,
+        "jit_compile": str(jit_compile),
+        "images_per_second": n / seconds,
+        "first_steps_seconds": compile_seconds,
+        "peak_rss_mib": peak_mib,
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
+    parser.add_argument("--batch-sizes", nargs="+", type=int, default=[64, 128])
+    parser.add_argument("--warmup", type=int, default=3, help="steps before timing")
+    parser.add_argument("--steps", type=int, default=20, help="timed steps")
+    parser.add_argument(
+        "--jit-compile",
+        default="auto",
+        choices=["auto", "true", "false"],
+        help="compile mode of the models (XLA with true on TensorFlow)",
+    )
+    parser.add_argument("--json", help="also write the rows to this file")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.child:
+        jit_compile = {"auto": "auto", "true": True, "false": False}[args.jit_compile]
+        row = measure(
+            args.child[0], int(args.child[1]), args.warmup, args.steps, jit_compile
+        )
+        print("ROW " + json.dumps(row))
+        return
+
+    rows = []
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    print(
+        f"backend {backend}, jit_compile={args.jit_compile}; {args.steps} timed "
+        f"steps after {args.warmup} warm-up steps"
+    )
+    print(f"{'model':<14}{'batch':>6}{'images/s':>11}{'warm-up s':>15}{'peak MiB':>10}")
+    for name in args.models:
+        for batch_size in args.batch_sizes:
+            command = [
+                sys.executable,
+                __file__,
+                "--child",
+                name,
+                str(batch_size),
+                "--warmup",
+                str(args.warmup),
+                "--steps",
+                str(args.steps),
+                "--jit-compile",
+                args.jit_compile,
+            ]
+            result = subprocess.run(command, capture_output=True, text=True)
+            lines = [l for l in result.stdout.splitlines() if l.startswith("ROW ")]
+            if result.returncode or not lines:
+                print(
+                    f"{name:<14}{batch_size:>6}  failed: {result.stderr.strip()[-300:]}"
+                )
+                continue
+            row = json.loads(lines[-1][4:])
+            rows.append(row)
+            print(
+                f"{name:<14}{batch_size:>6}{row['images_per_second']:>11.0f}"
+                f"{row['first_steps_seconds']:>15.1f}{row['peak_rss_mib']:>10.0f}",
+                flush=True,
+            )
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(rows, handle, indent=2)
+
+
+if __name__ == "__main__":
+    main()
