@@ -1,6 +1,6 @@
 """Training throughput of each model on the active Keras backend.
 
-    KERAS_BACKEND=jax python benchmarks/throughput.py [--models ...] [--batch-sizes 64 128]
+    KERAS_BACKEND=jax python benchmarks/throughput.py [--models vec decoder]
 
 For each model and batch size, a fresh subprocess builds the model with its
 default (paper) networks, runs `warmup` training steps with `fit` (the first
@@ -131,7 +131,7 @@ def main():
                 args.jit_compile,
             ]
             result = subprocess.run(command, capture_output=True, text=True)
-            lines = [l for l in result.stdout.splitlines() if l.startswith("ROW ")]
+            lines = [r for r in result.stdout.splitlines() if r.startswith("ROW ")]
             if result.returncode or not lines:
                 print(
                     f"{name:<14}{batch_size:>6}  failed: {result.stderr.strip()[-300:]}"
