@@ -17,4 +17,5 @@ from savae_keras.data import make_dataset
 from savae_keras.models import SAVAE
 from savae_keras.models import VAE
 from savae_keras.models import AdversarialDecoder
+from savae_keras.models import RecursiveAutoencoderGAN
 from savae_keras.models import VariationalEncoderClassifier

@@ -48,4 +48,6 @@ def backend():
 
 
 def to_numpy(x):
-    return np.asarray(keras.ops.convert_to_numpy(x))
+    if not isinstance(x, np.ndarray):
+        x = keras.ops.convert_to_numpy(keras.ops.stop_gradient(x))
+    return np.asarray(x)

@@ -1,5 +1,7 @@
 """Loss functions of the papers, in `keras.ops` (shared by all backends)."""
 
+from savae_keras.losses.recursive import logit_crossentropy
+from savae_keras.losses.recursive import reconstruction_error
 from savae_keras.losses.savae import adversarial_loss
 from savae_keras.losses.savae import categorical_crossentropy
 from savae_keras.losses.savae import classification_loss

@@ -1,6 +1,7 @@
 """The trainable models: SAVAE's two phases, the VAE baseline, the recursive GAN."""
 
 from savae_keras.models.adversarial_decoder import AdversarialDecoder
+from savae_keras.models.recursive_autoencoder_gan import RecursiveAutoencoderGAN
 from savae_keras.models.savae import SAVAE
 from savae_keras.models.savae import SAVAEHistory
 from savae_keras.models.trainer import Trainer

@@ -112,6 +112,10 @@ class Trainer(keras.Model):
     def _optimizer_variables(self, name):
         return self.trainable_variables
 
+    def default_optimizer(self, name):
+        """The optimizer `compile` uses when `name` is not given."""
+        return "adam"
+
     # -- compile ---------------------------------------------------------
     def compile(self, jit_compile="auto", steps_per_execution=1, **optimizers):
         """Configure the optimizers (by name) and how steps are compiled.
@@ -121,7 +125,9 @@ class Trainer(keras.Model):
                 `True`, on TensorFlow).
             steps_per_execution: as in `keras.Model.compile`.
             **optimizers: one optimizer (instance, name or config) per name
-                in `optimizer_names`; missing names default to `"adam"`.
+                in `optimizer_names`; a missing one is `default_optimizer(name)`
+                (Adam with Keras's default learning rate unless a model says
+                otherwise).
         """
         unknown = sorted(set(optimizers) - set(self.optimizer_names))
         if unknown:
@@ -132,7 +138,9 @@ class Trainer(keras.Model):
                 "and `steps_per_execution`."
             )
         resolved = {
-            name: keras.optimizers.get(optimizers.get(name, "adam"))
+            name: keras.optimizers.get(
+                optimizers.get(name, self.default_optimizer(name))
+            )
             for name in self.optimizer_names
         }
         if len(resolved) == 1:
@@ -255,6 +263,11 @@ class Trainer(keras.Model):
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         """`keras.Model.evaluate`, after checking `x` and `y`."""
+        if not self.compiled:
+            raise ValueError(
+                f"You must call `compile()` before `evaluate()`: "
+                f"{type(self).__name__} evaluates with the state of its optimizers."
+            )
         x, y = check_inputs(self, x, y, "x", self.requires_labels)
         return super().evaluate(x, y, *args, **kwargs)
 

@@ -1,5 +1,8 @@
 """Network builders: Zemouri's SAVAE networks and Radpour's autoencoders."""
 
+from savae_keras.networks.recursive import build_cifar_autoencoder
+from savae_keras.networks.recursive import build_discriminator
+from savae_keras.networks.recursive import build_mnist_autoencoder
 from savae_keras.networks.savae import FEATURE_LAYERS
 from savae_keras.networks.savae import build_classifier
 from savae_keras.networks.savae import build_critic

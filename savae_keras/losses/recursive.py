@@ -1,0 +1,51 @@
+"""Losses of the recursive autoencoder GAN (Radpour 2021), in `keras.ops`."""
+
+from keras import ops
+
+RECONSTRUCTION_LOSSES = ("bce", "mse")
+
+
+def reconstruction_error(x, x_hat, kind="bce"):
+    """Per-image reconstruction error, the mean over pixels, shape `(N,)`.
+
+    `"bce"`: `−[x log x̂ + (1 − x) log(1 − x̂)]`, the report's CIFAR-10 loss;
+    `"mse"`: `(x − x̂)²`, its MNIST loss.
+    """
+    x, x_hat = ops.convert_to_tensor(x), ops.convert_to_tensor(x_hat)
+    if kind == "bce":
+        per_pixel = ops.binary_crossentropy(x, x_hat)
+    elif kind == "mse":
+        per_pixel = ops.square(x - x_hat)
+    else:
+        raise ValueError(
+            f"`reconstruction_loss` must be one of {RECONSTRUCTION_LOSSES}; "
+            f"received {kind!r}."
+        )
+    return ops.mean(ops.reshape(per_pixel, (ops.shape(x)[0], -1)), axis=-1)
+
+
+def logit_crossentropy(logits, target):
+    """Per-sample binary cross-entropy of `sigmoid(logits)` against `target`.
+
+    `target` is 1 for "real" and 0 for "reconstructed"; shape `(N,)`.
+    """
+    logits = ops.reshape(ops.convert_to_tensor(logits), (-1,))
+    targets = ops.full_like(logits, float(target))
+    return ops.binary_crossentropy(targets, logits, from_logits=True)
+
+
+def weighted_step_mean(values, weights):
+    """`mean_i Σ_j w_ij v_ij / Σ_j w_ij`: an average over the scheduled steps.
+
+    `values` and `weights` have shape `(N, k + 1)`, one column per recursion
+    step. Used for the discriminator, which weighs real and reconstructed
+    images equally whatever the number of recursive outputs.
+    """
+    values, weights = ops.convert_to_tensor(values), ops.convert_to_tensor(weights)
+    return ops.mean(ops.sum(values * weights, axis=1) / ops.sum(weights, axis=1))
+
+
+def weighted_step_sum(values, weights):
+    """`mean_i Σ_j w_ij v_ij`: the report's sum of losses over the steps."""
+    values, weights = ops.convert_to_tensor(values), ops.convert_to_tensor(weights)
+    return ops.mean(ops.sum(values * weights, axis=1))

@@ -1,0 +1,129 @@
+"""The networks of Radpour (2021), Recursive Autoencoder with GAN, section 4.
+
+* `build_mnist_autoencoder`: three convolutions with a 2x2 max-pool after
+  each (28 -> 14 -> 7 -> 3, ending at 3x3x64), then three dense layers to a
+  16-unit code (the report's "4x4 images"); the decoder mirrors it: three
+  dense layers back to 3x3x64 and three (transposed) convolutions to 28x28.
+* `build_cifar_autoencoder`: seven convolutions on each side, 3x3 stride-1
+  layers that keep the size and 4x4 stride-2 layers that halve it, with 8
+  channels after the first layer, doubling as the size halves (32x32x8 down
+  to a 4x4x64 code); the decoder mirrors it with transposed convolutions.
+* `build_discriminator`: four dense layers from the flattened image to one
+  logit (real vs reconstructed).
+
+The report gives layer counts and sizes, not activations: hidden layers use
+LeakyReLU(0.2) and the decoders end with a sigmoid, so outputs lie in [0, 1]
+as the BCE loss needs.
+"""
+
+import keras
+from keras import layers
+
+NEGATIVE_SLOPE = 0.2
+
+
+def _act(name):
+    return layers.LeakyReLU(NEGATIVE_SLOPE, name=name)
+
+
+def build_mnist_autoencoder(
+    input_shape=(28, 28, 1), latent_dim=16, filters=(16, 32, 64)
+):
+    """The report's MNIST autoencoder, as `(encoder, decoder)` functional models.
+
+    Args:
+        input_shape: `(28, 28, C)` images.
+        latent_dim: size of the code (16 in the report, "4x4 images").
+        filters: channels of the three convolutions (the last is the
+            report's 64 channels at 3x3).
+    """
+    if tuple(input_shape)[:2] != (28, 28) or len(input_shape) != 3:
+        raise ValueError(
+            "`input_shape` of the MNIST autoencoder must be (28, 28, C); "
+            f"received {input_shape!r}."
+        )
+    channels = input_shape[-1]
+    flat = 3 * 3 * filters[-1]
+
+    x = inputs = keras.Input(tuple(input_shape), name="image")
+    for i, f in enumerate(filters, start=1):
+        x = layers.Conv2D(f, 3, padding="same", name=f"conv_{i}")(x)
+        x = _act(f"conv_{i}_act")(x)
+        x = layers.MaxPooling2D(2, name=f"pool_{i}")(x)  # 28 -> 14 -> 7 -> 3
+    x = layers.Flatten(name="flatten")(x)
+    for i, units in enumerate((256, 64), start=1):
+        x = _act(f"dense_{i}_act")(layers.Dense(units, name=f"dense_{i}")(x))
+    code = layers.Dense(latent_dim, name="code")(x)
+    encoder = keras.Model(inputs, code, name="encoder")
+
+    x = inputs = keras.Input((latent_dim,), name="code")
+    for i, units in enumerate((64, 256, flat), start=1):
+        x = _act(f"dense_{i}_act")(layers.Dense(units, name=f"dense_{i}")(x))
+    x = layers.Reshape((3, 3, filters[-1]), name="reshape")(x)
+    x = layers.Conv2DTranspose(filters[1], 3, strides=2, name="deconv_1")(x)  # 3 -> 7
+    x = _act("deconv_1_act")(x)
+    x = layers.Conv2DTranspose(
+        filters[0], 3, strides=2, padding="same", name="deconv_2"
+    )(x)
+    x = _act("deconv_2_act")(x)  # 7 -> 14
+    outputs = layers.Conv2DTranspose(
+        channels, 3, strides=2, padding="same", activation="sigmoid", name="deconv_3"
+    )(x)  # 14 -> 28
+    decoder = keras.Model(inputs, outputs, name="decoder")
+    return encoder, decoder
+
+
+def build_cifar_autoencoder(input_shape=(32, 32, 3), base_filters=8):
+    """The report's CIFAR-10 autoencoder, as `(encoder, decoder)` models.
+
+    Encoder: a 3x3 stride-1 convolution to `base_filters` channels, then three
+    times a 4x4 stride-2 convolution (halving the size, doubling the
+    channels) and a 3x3 stride-1 convolution: seven layers, 32x32 to a
+    4x4x(8·base) code. The decoder mirrors it with 4x4 stride-2 transposed
+    convolutions and ends with a 3x3 convolution and a sigmoid.
+    """
+    height, width, channels = tuple(input_shape)
+    if height % 8 or width % 8:
+        raise ValueError(
+            "`input_shape` of the CIFAR autoencoder needs height and width "
+            f"divisible by 8 (three halvings); received {input_shape!r}."
+        )
+    widths = [base_filters * 2**i for i in range(4)]  # 8, 16, 32, 64
+
+    x = inputs = keras.Input(tuple(input_shape), name="image")
+    x = _act("conv_1_act")(
+        layers.Conv2D(widths[0], 3, padding="same", name="conv_1")(x)
+    )
+    for i, f in enumerate(widths[1:], start=1):
+        x = layers.Conv2D(f, 4, strides=2, padding="same", name=f"down_{i}")(x)
+        x = _act(f"down_{i}_act")(x)
+        x = layers.Conv2D(f, 3, padding="same", name=f"conv_{i + 1}")(x)
+        x = _act(f"conv_{i + 1}_act")(x)
+    encoder = keras.Model(inputs, x, name="encoder")
+
+    code_shape = (height // 8, width // 8, widths[-1])
+    x = inputs = keras.Input(code_shape, name="code")
+    for i, f in enumerate(reversed(widths[:-1]), start=1):
+        x = layers.Conv2D(widths[-i], 3, padding="same", name=f"conv_{i}")(x)
+        x = _act(f"conv_{i}_act")(x)
+        x = layers.Conv2DTranspose(f, 4, strides=2, padding="same", name=f"up_{i}")(x)
+        x = _act(f"up_{i}_act")(x)
+    outputs = layers.Conv2D(
+        channels, 3, padding="same", activation="sigmoid", name="conv_out"
+    )(x)
+    decoder = keras.Model(inputs, outputs, name="decoder")
+    return encoder, decoder
+
+
+def build_discriminator(input_shape=(28, 28, 1), units=(512, 256, 64)):
+    """The report's discriminator: four dense layers from the image to a logit.
+
+    Three `Dense -> LeakyReLU` layers (`units`) and one linear unit, the
+    logit of "real"; the model's losses apply the sigmoid.
+    """
+    x = inputs = keras.Input(tuple(input_shape), name="image")
+    x = layers.Flatten(name="flatten")(x)
+    for i, width in enumerate(units, start=1):
+        x = _act(f"dense_{i}_act")(layers.Dense(width, name=f"dense_{i}")(x))
+    outputs = layers.Dense(1, name="logit")(x)
+    return keras.Model(inputs, outputs, name="discriminator")
