@@ -1,0 +1,169 @@
+"""The report's comparison: autoencoder, recursive autoencoder, AE with GAN.
+
+Radpour (2021), Table 1 (CIFAR-10, 10,000 training images, test BCE):
+autoencoder 0.553, recursive autoencoder 0.559, autoencoder with GAN 0.593.
+On MNIST the report gives a plain autoencoder test MSE of 0.014 (3,000
+training images, 100 epochs). `run` trains the three variants of
+`RecursiveAutoencoderGAN` on a stated budget and writes a table of test
+BCE, MSE, PSNR and SSIM of one pass beside those numbers, and a figure of
+inputs and reconstructions.
+"""
+
+import json
+import os
+import time
+
+import keras
+import numpy as np
+
+from savae_keras.data import load_dataset
+from savae_keras.metrics import reconstruction_metrics
+from savae_keras.models import RecursiveAutoencoderGAN
+from savae_keras.plots import save_image_grid
+
+VARIANTS = {
+    # name: (recursion_steps, adversarial_weight applies)
+    "autoencoder": (0, False),
+    "recursive autoencoder": (2, False),
+    "autoencoder with GAN": (0, True),
+}
+
+REPORT = {
+    "cifar10": {
+        "metric": "bce",
+        "values": {
+            "autoencoder": 0.553,
+            "recursive autoencoder": 0.559,
+            "autoencoder with GAN": 0.593,
+        },
+        "budget": "10,000 training images, 200 (AE) / 150 (RAE) / 20 (GAN) epochs",
+    },
+    "mnist": {
+        "metric": "mse",
+        "values": {"autoencoder": 0.014},
+        "budget": "3,000 training images, 100 epochs",
+    },
+}
+
+LOSSES = {"cifar10": "bce", "mnist": "mse"}  # the report's choice per dataset
+
+# The report trains the autoencoder with Adam at 0.005. On CIFAR-10 that
+# diverged here (test BCE 0.691 after 4 epochs of 4,000 images, then 7.71,
+# saturated, from epoch 6; PyTorch backend), while 0.001 trained (0.585 after
+# 8 epochs). On MNIST 0.005 trains (test MSE 0.022 after 3 epochs of 8,192).
+AUTOENCODER_LEARNING_RATES = {"cifar10": 0.001, "mnist": 0.005}
+
+
+def run(
+    dataset="cifar10",
+    train_size=10000,
+    test_size=1000,
+    epochs=5,
+    batch_size=64,
+    adversarial_weight=0.001,
+    autoencoder_learning_rate=None,
+    out="runs/recursive_gan",
+    data_dir=None,
+    seed=0,
+    verbose="auto",
+):
+    """Train the three variants and write `results.md`, `results.json` and a figure.
+
+    Returns:
+        A list of result rows (dicts), one per variant.
+    """
+    if dataset not in REPORT:
+        raise ValueError(
+            f"`dataset` must be one of {sorted(REPORT)}; received {dataset!r}."
+        )
+    x_train, _ = load_dataset(dataset, "train", data_dir=data_dir)
+    x_test, _ = load_dataset(dataset, "test", data_dir=data_dir)
+    x_train = x_train[:train_size].astype("float32") / 255.0
+    x_test = x_test[:test_size].astype("float32") / 255.0
+    os.makedirs(out, exist_ok=True)
+
+    rows, pictures = [], [x_test[:10]]
+    for name, (steps, adversarial) in VARIANTS.items():
+        keras.utils.set_random_seed(seed)
+        model = RecursiveAutoencoderGAN(
+            x_train.shape[1:],
+            recursion_steps=steps,
+            adversarial_weight=adversarial_weight if adversarial else 0.0,
+            reconstruction_loss=LOSSES[dataset],
+            seed=seed,
+        )
+        rate = autoencoder_learning_rate or AUTOENCODER_LEARNING_RATES[dataset]
+        model.compile(autoencoder_optimizer=keras.optimizers.Adam(rate))
+        print(f"== {name} (k={steps}, lambda={model.adversarial_weight})")
+        start = time.time()
+        history = model.fit(
+            x_train, batch_size=batch_size, epochs=epochs, verbose=verbose
+        )
+        reconstructions = model.reconstruct(x_test)
+        metrics = reconstruction_metrics(x_test, reconstructions)
+        logs = history.history
+        rows.append(
+            {
+                "model": name,
+                "recursion_steps": steps,
+                "adversarial_weight": model.adversarial_weight,
+                **{f"test_{k}": v for k, v in metrics.items()},
+                "final_discriminator_accuracy": float(
+                    logs["discriminator_accuracy"][-1]
+                ),
+                "train_seconds": time.time() - start,
+                "report": REPORT[dataset]["values"].get(name),
+            }
+        )
+        pictures.append(reconstructions[:10])
+
+    budget = {
+        "dataset": dataset,
+        "train_size": len(x_train),
+        "test_size": len(x_test),
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "autoencoder_learning_rate": autoencoder_learning_rate
+        or AUTOENCODER_LEARNING_RATES[dataset],
+        "seed": seed,
+        "backend": keras.backend.backend(),
+    }
+    _write_table(rows, budget, dataset, out)
+    save_image_grid(
+        np.concatenate(pictures),
+        os.path.join(out, "reconstructions.png"),
+        row_titles=["input", *VARIANTS],
+        title=f"{dataset}: test inputs and one-pass reconstructions",
+    )
+    return rows
+
+
+def _write_table(rows, budget, dataset, out):
+    report = REPORT[dataset]
+    metric = report["metric"].upper()
+    lines = [
+        f"# Recursive autoencoder GAN on {dataset}",
+        "",
+        "Budget: " + ", ".join(f"{k} {v}" for k, v in budget.items()) + ".",
+        f"Report's budget: {report['budget']}; its loss: {metric}.",
+        "",
+        "| model | k | λ | test BCE | test MSE | test PSNR (dB) | test SSIM "
+        f"| report ({metric}) | D accuracy | train s |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in rows:
+        reported = "–" if row["report"] is None else f"{row['report']:.3f}"
+        lines.append(
+            f"| {row['model']} | {row['recursion_steps']} "
+            f"| {row['adversarial_weight']:g} "
+            f"| {row['test_bce']:.3f} | {row['test_mse']:.4f} | {row['test_psnr']:.2f} "
+            f"| {row['test_ssim']:.3f} | {reported} "
+            f"| {row['final_discriminator_accuracy']:.2f} "
+            f"| {row['train_seconds']:.0f} |"
+        )
+    text = "\n".join(lines) + "\n"
+    with open(os.path.join(out, "results.md"), "w") as handle:
+        handle.write(text)
+    with open(os.path.join(out, "results.json"), "w") as handle:
+        json.dump({"budget": budget, "rows": rows}, handle, indent=2)
+    print(text)
