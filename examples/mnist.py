@@ -50,11 +50,20 @@ def main():
 
     os.makedirs(args.out, exist_ok=True)
     inputs = x_test[:20].astype("float32") / 255.0
-    pairs = np.concatenate([inputs[:10], model.reconstruct(inputs[:10]),
-                            inputs[10:], model.reconstruct(inputs[10:])])
+    pairs = np.concatenate(
+        [
+            inputs[:10],
+            model.reconstruct(inputs[:10]),
+            inputs[10:],
+            model.reconstruct(inputs[10:]),
+        ]
+    )
     paths = [
-        save_image_grid(pairs, os.path.join(args.out, "reconstructions.png"),
-                        title="inputs (rows 1, 3) and reconstructions (rows 2, 4)"),
+        save_image_grid(
+            pairs,
+            os.path.join(args.out, "reconstructions.png"),
+            title="inputs (rows 1, 3) and reconstructions (rows 2, 4)",
+        ),
         save_image_grid(
             model.generate(100, labels=np.repeat(np.arange(10), 10), seed=args.seed),
             os.path.join(args.out, "generations.png"),

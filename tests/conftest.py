@@ -12,9 +12,11 @@ DEFAULT_DATA_DIR = REPO.parent / "shared" / "data"
 
 if not os.environ.get("SAVAE_DATA_DIR") and DEFAULT_DATA_DIR.is_dir():
     os.environ["SAVAE_DATA_DIR"] = str(DEFAULT_DATA_DIR)
+# Reference classifiers are trained once and shared by the three backends' runs.
+os.environ.setdefault("SAVAE_CACHE_DIR", str(REPO / ".cache"))
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def data_dir():
     """The folder of real `.npz` datasets; the test fails if it is absent."""
     folder = os.environ.get("SAVAE_DATA_DIR")
@@ -34,6 +36,14 @@ def mnist_slice(data_dir):
     x_train, y_train = load_dataset("mnist", "train")
     x_test, y_test = load_dataset("mnist", "test")
     return (x_train[:512], y_train[:512]), (x_test[:256], y_test[:256])
+
+
+@pytest.fixture(scope="session")
+def mnist_reference():
+    """The MNIST reference classifier (trained on the first use, then cached)."""
+    from savae_keras.metrics import reference_classifier
+
+    return reference_classifier("mnist")
 
 
 @pytest.fixture(autouse=True)

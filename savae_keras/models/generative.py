@@ -115,6 +115,13 @@ class LatentGenerativeMixin(EncoderMixin):
         self._class_prior().fit(z_mean, z_log_var, classes)
         return self
 
+    def has_class_prior(self):
+        """Whether every class has a fitted latent Gaussian for `generate`."""
+        if self.class_prior is None:
+            return False
+        counts = keras.ops.convert_to_numpy(self.class_prior.counts.value)
+        return bool(np.all(counts > 0))
+
     def _class_prior(self):
         if self.class_prior is None:
             raise ValueError(

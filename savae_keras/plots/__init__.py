@@ -1,3 +1,10 @@
 """Figures of the papers, written with matplotlib."""
 
+from savae_keras.plots.images import plot_beta_gamma_grid
+from savae_keras.plots.images import plot_generations
+from savae_keras.plots.images import plot_history
+from savae_keras.plots.images import plot_latent_grid
+from savae_keras.plots.images import plot_latent_space
+from savae_keras.plots.images import plot_objective_over_beta
+from savae_keras.plots.images import plot_reconstruction_pairs
 from savae_keras.plots.images import save_image_grid

@@ -1,0 +1,100 @@
+"""Keras callbacks that write figures while a model trains.
+
+Both run at the end of an epoch, where every backend has synchronised the
+model's weights (JAX keeps them in `fit`'s state between epochs), and work
+with the model `fit` is called on: `ImageGridCallback` needs one that
+reconstructs (phase 2, `VAE`, `RecursiveAutoencoderGAN`), `LatentSpaceCallback`
+one that encodes (both SAVAE phases, `VAE`). With `SAVAE.fit`, pass them as
+`decoder_callbacks` or `encoder_callbacks`.
+"""
+
+import os
+
+import keras
+import numpy as np
+
+from savae_keras.plots import plot_latent_space
+from savae_keras.plots import save_image_grid
+
+
+class _EveryEpochs(keras.callbacks.Callback):
+    def __init__(self, out_dir, every, needs):
+        super().__init__()
+        if not isinstance(every, int) or every < 1:
+            raise ValueError(f"`every` must be a positive integer; received {every!r}.")
+        self.out_dir = out_dir
+        self.every = every
+        self.needs = needs
+        self.written = []
+
+    def on_train_begin(self, logs=None):
+        if not hasattr(self.model, self.needs):
+            raise TypeError(
+                f"{type(self).__name__} needs a model with `{self.needs}()`; "
+                f"{type(self.model).__name__} has none. With SAVAE.fit, pass it "
+                "in the phase's own callbacks (encoder_ or decoder_callbacks)."
+            )
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every == 0:
+            path = os.path.join(self.out_dir, f"epoch_{epoch + 1:03d}.png")
+            self.written.append(self.draw(path, epoch + 1))
+
+    def draw(self, path, epoch):
+        raise NotImplementedError
+
+
+class ImageGridCallback(_EveryEpochs):
+    """Every `every` epochs, writes `out_dir/epoch_NNN.png`.
+
+    The grid shows `images` above their reconstructions and, when the model
+    can generate, a row of samples from the prior (a fixed `seed`, so the
+    same codes are decoded at every epoch).
+    """
+
+    def __init__(self, images, out_dir, every=1, num_generated=10, seed=0):
+        super().__init__(out_dir, every, needs="reconstruct")
+        self.images = np.asarray(images)
+        self.num_generated = num_generated
+        self.seed = seed
+
+    def draw(self, path, epoch):
+        rows = [self.images, self.model.reconstruct(self.images)]
+        titles = ["input", "output"]
+        if hasattr(self.model, "generate") and self.num_generated:
+            rows.append(self.model.generate(self.num_generated, seed=self.seed))
+            titles.append("prior")
+        rows = [r.astype("float32") / 255.0 if r.dtype == np.uint8 else r for r in rows]
+        width = max(len(self.images), self.num_generated)
+        padded = [
+            np.concatenate([r, np.zeros((width - len(r), *r.shape[1:]), r.dtype)])
+            for r in rows
+        ]
+        return save_image_grid(
+            np.concatenate(padded),
+            path,
+            ncols=width,
+            row_titles=titles,
+            title=f"epoch {epoch}",
+        )
+
+
+class LatentSpaceCallback(_EveryEpochs):
+    """Every `every` epochs, writes the latent space of `images` (Figure 7)."""
+
+    def __init__(self, images, labels, out_dir, every=1, class_names=None):
+        super().__init__(out_dir, every, needs="encode")
+        self.images = np.asarray(images)
+        self.labels = np.asarray(labels)
+        self.class_names = class_names
+
+    def draw(self, path, epoch):
+        codes = self.model.encode(self.images)
+        codes = codes[0] if isinstance(codes, tuple) else codes  # the mean
+        return plot_latent_space(
+            codes.reshape(len(codes), -1),
+            self.labels,
+            path,
+            self.class_names,
+            title=f"latent space, epoch {epoch}",
+        )

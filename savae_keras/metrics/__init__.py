@@ -1,0 +1,14 @@
+"""Evaluation metrics: reconstruction quality and generation quality."""
+
+from savae_keras.metrics.generation import balanced_labels
+from savae_keras.metrics.generation import evaluate_generative
+from savae_keras.metrics.generation import frechet_classifier_distance
+from savae_keras.metrics.generation import frechet_distance
+from savae_keras.metrics.generation import label_consistency
+from savae_keras.metrics.reconstruction import binary_crossentropy
+from savae_keras.metrics.reconstruction import mean_squared_error
+from savae_keras.metrics.reconstruction import psnr
+from savae_keras.metrics.reconstruction import reconstruction_metrics
+from savae_keras.metrics.reconstruction import ssim
+from savae_keras.metrics.reference import ReferenceClassifier
+from savae_keras.metrics.reference import reference_classifier

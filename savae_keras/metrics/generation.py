@@ -1,0 +1,183 @@
+"""Generation quality: Fréchet classifier distance and label consistency.
+
+Both use a `ReferenceClassifier` of the dataset (see `reference.py`). Values
+are comparable only between runs that use the same reference classifier:
+reports name it (dataset, version and its test accuracy).
+"""
+
+import numpy as np
+
+from savae_keras.data import get_spec
+from savae_keras.data import load_dataset
+from savae_keras.data.checks import check_images
+from savae_keras.metrics.reconstruction import reconstruction_metrics
+from savae_keras.metrics.reference import reference_classifier
+
+RECOMMENDED_SAMPLES = 2000
+
+
+def _symmetric_sqrt(matrix):
+    values, vectors = np.linalg.eigh(matrix)
+    return (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
+
+
+def frechet_distance(features_a, features_b):
+    """Fréchet distance between Gaussians fitted to two feature sets.
+
+    `‖μ_a − μ_b‖² + Tr(Σ_a + Σ_b − 2 (Σ_a^½ Σ_b Σ_a^½)^½)`, with the matrix
+    square roots taken by eigen-decomposition of symmetric matrices.
+
+    Each set needs at least twice as many samples as feature dimensions (256
+    for the reference classifier's 128 features), or the covariance is too
+    poorly estimated to mean anything; 2,000 or more give a stable value.
+    """
+    a = np.asarray(features_a, dtype="float64")
+    b = np.asarray(features_b, dtype="float64")
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
+        raise ValueError(
+            "Feature sets must be (N, D) arrays with the same D; received "
+            f"{a.shape} and {b.shape}."
+        )
+    needed = 2 * a.shape[1]
+    if min(len(a), len(b)) < needed:
+        raise ValueError(
+            f"Too few samples for a stable Fréchet distance: {len(a)} and {len(b)} "
+            f"for {a.shape[1]}-dimensional features. Use at least {needed} per set "
+            f"(twice the feature dimension); {RECOMMENDED_SAMPLES} or more are "
+            "recommended."
+        )
+    mean_a, mean_b = a.mean(axis=0), b.mean(axis=0)
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    root_a = _symmetric_sqrt(cov_a)
+    middle = root_a @ cov_b @ root_a
+    trace_root = np.sqrt(
+        np.clip(np.linalg.eigvalsh((middle + middle.T) / 2), 0, None)
+    ).sum()
+    distance = (
+        np.sum((mean_a - mean_b) ** 2)
+        + np.trace(cov_a)
+        + np.trace(cov_b)
+        - 2 * trace_root
+    )
+    return float(max(distance, 0.0))
+
+
+def frechet_classifier_distance(reference, real_images, other_images):
+    """FCD: the Fréchet distance of the reference classifier's features."""
+    return frechet_distance(
+        reference.features(real_images), reference.features(other_images)
+    )
+
+
+def label_consistency(reference, images, labels):
+    """Fraction of `images` the reference classifier assigns to `labels`."""
+    return reference.accuracy(images, labels)
+
+
+def balanced_labels(num_samples, num_classes):
+    """`num_samples` class indices cycling through every class."""
+    return np.arange(num_samples) % num_classes
+
+
+def _classify(model):
+    for owner in (model, getattr(model, "vec", None)):
+        if owner is not None and hasattr(owner, "classify"):
+            return owner.classify
+    return None
+
+
+def evaluate_generative(
+    model,
+    dataset="mnist",
+    split="test",
+    num_samples=RECOMMENDED_SAMPLES,
+    seed=0,
+    reference=None,
+    data_dir=None,
+    cache_dir=None,
+    batch_size=256,
+    data=None,
+):
+    """Every quality measure of a trained model on one split of a dataset.
+
+    Works for `SAVAE`, `AdversarialDecoder`, `VAE` and
+    `RecursiveAutoencoderGAN`: what a model cannot do (generate, classify,
+    generate given labels before `fit_class_prior`) is reported as `None`.
+
+    Args:
+        model: the trained model.
+        dataset: dataset name (its reference classifier judges the images).
+        split: the split whose images are reconstructed and compared.
+        num_samples: images drawn (seeded) from the split, and images
+            generated; at least 256 (FCD), 2,000 recommended.
+        seed: seed of the subset and of the generations.
+        reference: a `ReferenceClassifier` (trained or loaded when omitted).
+        data: `(images, labels)` arrays to draw from instead of `split`
+            (for example a held-out part of the training split); `split`
+            then only names them in the results.
+
+    Returns:
+        A dict: `num_samples`, `seed`, the reference classifier's test
+        accuracy and accuracy on the subset, reconstruction `mse`, `bce`,
+        `psnr`, `ssim`, `fcd_reconstructions`,
+        `label_consistency_reconstructions`, `fcd_prior_samples`,
+        `fcd_conditional_samples`, `label_consistency_generations` and
+        `vec_accuracy`.
+    """
+    spec = get_spec(dataset)
+    reference = reference or reference_classifier(dataset, cache_dir, data_dir)
+    images, labels = (
+        data if data is not None else load_dataset(dataset, split, data_dir=data_dir)
+    )
+    if num_samples > len(images):
+        raise ValueError(
+            f"`num_samples` is {num_samples} but the {split} split of {dataset} "
+            f"has {len(images)} images."
+        )
+    rng = np.random.default_rng(seed)
+    chosen = np.sort(rng.choice(len(images), size=num_samples, replace=False))
+    images = check_images(images[chosen], name="data", image_shape=spec.image_shape)
+    labels = np.asarray(labels)[chosen]
+    real_features = reference.features(images)
+
+    reconstructions = model.reconstruct(images, batch_size=batch_size)
+    results = {
+        "dataset": dataset,
+        "split": split,
+        "num_samples": int(num_samples),
+        "seed": seed,
+        "reference_test_accuracy": reference.test_accuracy,
+        "reference_accuracy_on_samples": reference.accuracy(images, labels),
+        **reconstruction_metrics(images, reconstructions),
+        "fcd_reconstructions": frechet_distance(
+            real_features, reference.features(reconstructions)
+        ),
+        "label_consistency_reconstructions": label_consistency(
+            reference, reconstructions, labels
+        ),
+        "fcd_prior_samples": None,
+        "fcd_conditional_samples": None,
+        "label_consistency_generations": None,
+        "vec_accuracy": None,
+    }
+    if hasattr(model, "generate"):
+        prior = model.generate(num_samples, seed=seed, batch_size=batch_size)
+        results["fcd_prior_samples"] = frechet_distance(
+            real_features, reference.features(prior)
+        )
+        if model.has_class_prior():
+            wanted = balanced_labels(num_samples, spec.num_classes)
+            conditional = model.generate(
+                num_samples, labels=wanted, seed=seed, batch_size=batch_size
+            )
+            results["fcd_conditional_samples"] = frechet_distance(
+                real_features, reference.features(conditional)
+            )
+            results["label_consistency_generations"] = label_consistency(
+                reference, conditional, wanted
+            )
+    classify = _classify(model)
+    if classify is not None:
+        predictions = classify(images, batch_size=batch_size).argmax(axis=1)
+        results["vec_accuracy"] = float(np.mean(predictions == labels))
+    return results

@@ -1,0 +1,171 @@
+"""A reference classifier per dataset: the judge of generated images.
+
+Inception weights are not available offline, and on MNIST-like data they are
+a poor feature space anyway; the standard substitute is a classifier of the
+domain itself. `reference_classifier(name)` trains a small CNN on the train
+split once, saves it in a cache folder (`cache_dir`, else `SAVAE_CACHE_DIR`,
+else `~/.cache/savae_keras`) with its test accuracy, and loads it on later
+calls, from any backend. Its 128-unit penultimate layer gives the features of
+the Fréchet classifier distance; its predictions give label consistency.
+"""
+
+import dataclasses
+import json
+import os
+
+import keras
+import numpy as np
+
+from savae_keras.data import get_spec
+from savae_keras.data import load_dataset
+from savae_keras.data.checks import check_images
+
+CACHE_DIR_ENV = "SAVAE_CACHE_DIR"
+VERSION = 1  # bump when the architecture or its training changes
+FEATURE_LAYER = "features"
+EPOCHS = {
+    "mnist": 3,
+    "fashion_mnist": 6,
+    "omniglot": 6,
+    "caltech101_silhouettes": 20,
+    "cifar10": 10,
+}
+
+
+def build_reference_network(image_shape, num_classes, feature_dim=128):
+    """Two conv blocks (32, 64 filters), a `features` layer and a softmax."""
+    x = inputs = keras.Input(tuple(image_shape), name="image")
+    for filters in (32, 64):
+        x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+        x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+        x = keras.layers.MaxPooling2D(2)(x)
+    x = keras.layers.Flatten()(x)
+    x = keras.layers.Dense(feature_dim, activation="relu", name=FEATURE_LAYER)(x)
+    x = keras.layers.Dropout(0.3)(x)
+    outputs = keras.layers.Dense(
+        num_classes, activation="softmax", name="probabilities"
+    )(x)
+    return keras.Model(inputs, outputs, name="reference_classifier")
+
+
+@dataclasses.dataclass
+class ReferenceClassifier:
+    """A trained domain classifier and what is known about it."""
+
+    dataset: str
+    model: keras.Model
+    test_accuracy: float
+    info: dict
+
+    def __post_init__(self):
+        self.image_shape = tuple(self.model.input_shape[1:])
+        self.feature_model = keras.Model(
+            self.model.input, self.model.get_layer(FEATURE_LAYER).output
+        )
+
+    def _check(self, images):
+        return check_images(images, name="images", image_shape=self.image_shape)
+
+    def predict(self, images, batch_size=512):
+        """Class probabilities of `images` (uint8 or floats in [0, 1])."""
+        return self.model.predict(self._check(images), batch_size=batch_size, verbose=0)
+
+    def features(self, images, batch_size=512):
+        """Penultimate-layer features, shape `(N, 128)`, as float64."""
+        features = self.feature_model.predict(
+            self._check(images), batch_size=batch_size, verbose=0
+        )
+        return features.astype("float64")
+
+    def accuracy(self, images, labels, batch_size=512):
+        """Fraction of `images` classified as `labels`."""
+        labels = np.asarray(labels)
+        return float(np.mean(self.predict(images, batch_size).argmax(axis=1) == labels))
+
+
+def default_cache_dir():
+    return os.environ.get(CACHE_DIR_ENV) or os.path.join(
+        os.path.expanduser("~"), ".cache", "savae_keras"
+    )
+
+
+def reference_classifier(
+    dataset,
+    cache_dir=None,
+    data_dir=None,
+    epochs=None,
+    seed=0,
+    retrain=False,
+    verbose=0,
+):
+    """The reference classifier of `dataset`, trained once and cached.
+
+    Args:
+        dataset: a dataset name of `savae_keras.data`.
+        cache_dir: folder of the cached model; see the module docstring.
+        data_dir: where the dataset's `.npz` file is (see `load_dataset`).
+        epochs: training epochs (a per-dataset default otherwise).
+        seed: seed of the training run.
+        retrain: train again even if a cached model exists.
+        verbose: Keras verbosity of the training run.
+
+    Returns:
+        A `ReferenceClassifier`; its `test_accuracy` was measured on the full
+        test split after training and is printed when it is trained.
+    """
+    spec = get_spec(dataset)
+    folder = cache_dir or default_cache_dir()
+    path = os.path.join(folder, f"reference_{dataset}_v{VERSION}.keras")
+    info_path = path[: -len(".keras")] + ".json"
+    if not retrain and os.path.isfile(path) and os.path.isfile(info_path):
+        try:
+            with open(info_path) as handle:
+                info = json.load(handle)
+            model = keras.saving.load_model(path, compile=False)
+            return ReferenceClassifier(dataset, model, info["test_accuracy"], info)
+        except Exception as error:  # a damaged cache entry: train a new one
+            print(
+                f"Cached reference classifier {path} unreadable ({error}); retraining."
+            )
+
+    x_train, y_train = load_dataset(dataset, "train", data_dir=data_dir)
+    x_test, y_test = load_dataset(dataset, "test", data_dir=data_dir)
+    keras.utils.set_random_seed(seed)
+    model = build_reference_network(spec.image_shape, spec.num_classes)
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    epochs = epochs or EPOCHS[dataset]
+    model.fit(
+        x_train.astype("float32") / 255.0,
+        y_train,
+        batch_size=128,
+        epochs=epochs,
+        verbose=verbose,
+    )
+    probabilities = model.predict(
+        x_test.astype("float32") / 255.0, batch_size=512, verbose=0
+    )
+    accuracy = float(np.mean(probabilities.argmax(axis=1) == y_test))
+    info = {
+        "dataset": dataset,
+        "test_accuracy": accuracy,
+        "test_size": int(len(x_test)),
+        "epochs": epochs,
+        "seed": seed,
+        "trained_on_backend": keras.backend.backend(),
+        "version": VERSION,
+    }
+    print(
+        f"Reference classifier for {dataset}: test accuracy {accuracy:.4f} "
+        f"({len(x_test)} images, {epochs} epochs); cached at {path}"
+    )
+    os.makedirs(folder, exist_ok=True)
+    temporary = path + ".tmp.keras"
+    model.save(temporary)
+    os.replace(temporary, path)  # never leave a half-written cache entry
+    with open(info_path, "w") as handle:
+        json.dump(info, handle, indent=2)
+    return ReferenceClassifier(dataset, model, accuracy, info)

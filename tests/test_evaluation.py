@@ -1,0 +1,244 @@
+"""evaluate_generative on every model, the figures, callbacks and the report."""
+
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import matplotlib.image
+import numpy as np
+import pytest
+
+from savae_keras import SAVAE
+from savae_keras import VAE
+from savae_keras import AdversarialDecoder
+from savae_keras import RecursiveAutoencoderGAN
+from savae_keras.callbacks import ImageGridCallback
+from savae_keras.callbacks import LatentSpaceCallback
+from savae_keras.metrics import evaluate_generative
+from savae_keras.plots import plot_beta_gamma_grid
+from savae_keras.plots import plot_generations
+from savae_keras.plots import plot_history
+from savae_keras.plots import plot_latent_grid
+from savae_keras.plots import plot_latent_space
+from savae_keras.plots import plot_reconstruction_pairs
+from savae_keras.plots import save_image_grid
+from tests.helpers import TINY
+
+
+@pytest.fixture(scope="module")
+def savae(data_dir):
+    from savae_keras.data import load_dataset
+
+    x, y = load_dataset("mnist", "train")
+    model = SAVAE(latent_dim=2, n_critic=1, seed=0, **TINY)
+    model.compile()
+    model.fit(
+        x[:512], y[:512], batch_size=64, encoder_epochs=1, decoder_epochs=1, verbose=0
+    )
+    return model
+
+
+def png_size(path):
+    """(width, height) in pixels of a PNG file."""
+    assert os.path.getsize(path) > 1000
+    height, width = matplotlib.image.imread(path).shape[:2]
+    return width, height
+
+
+KEYS = {
+    "dataset",
+    "split",
+    "num_samples",
+    "seed",
+    "reference_test_accuracy",
+    "reference_accuracy_on_samples",
+    "mse",
+    "bce",
+    "psnr",
+    "ssim",
+    "fcd_reconstructions",
+    "label_consistency_reconstructions",
+    "fcd_prior_samples",
+    "fcd_conditional_samples",
+    "label_consistency_generations",
+    "vec_accuracy",
+}
+
+
+def test_evaluate_savae_and_its_decoder(savae, mnist_reference):
+    results = evaluate_generative(
+        savae, "mnist", num_samples=300, seed=1, reference=mnist_reference
+    )
+    assert (
+        set(results) == KEYS and results["num_samples"] == 300 and results["seed"] == 1
+    )
+    for key in KEYS - {"dataset", "split"}:
+        assert np.isfinite(results[key]), key
+    assert 0 <= results["label_consistency_generations"] <= 1
+    decoder_only = evaluate_generative(
+        savae.adversarial_decoder,
+        "mnist",
+        num_samples=300,
+        seed=1,
+        reference=mnist_reference,
+    )
+    assert isinstance(savae.adversarial_decoder, AdversarialDecoder)
+    for key in (
+        "mse",
+        "fcd_reconstructions",
+        "vec_accuracy",
+        "fcd_conditional_samples",
+    ):
+        assert decoder_only[key] == pytest.approx(results[key], rel=1e-5)
+
+
+def test_evaluate_vae_and_recursive_gan(mnist_reference, mnist_slice):
+    (x, y), _ = mnist_slice
+    vae = VAE(
+        latent_dim=2,
+        num_classes=10,
+        encoder_options=TINY["encoder_options"],
+        decoder_options=TINY["decoder_options"],
+    )
+    vae.compile()
+    vae.fit(x, epochs=1, verbose=0)
+    results = evaluate_generative(
+        vae, "mnist", num_samples=300, reference=mnist_reference
+    )
+    assert results["fcd_prior_samples"] > 0 and results["vec_accuracy"] is None
+    assert results["label_consistency_generations"] is None  # no class prior fitted yet
+    vae.fit_class_prior(x, y)
+    results = evaluate_generative(
+        vae, "mnist", num_samples=300, reference=mnist_reference
+    )
+    assert 0 <= results["label_consistency_generations"] <= 1
+
+    gan = RecursiveAutoencoderGAN(recursion_steps=1)
+    gan.compile()
+    gan.fit(x, epochs=1, verbose=0)
+    results = evaluate_generative(
+        gan, "mnist", num_samples=300, reference=mnist_reference
+    )
+    assert (
+        results["fcd_prior_samples"] is None
+        and results["label_consistency_generations"] is None
+    )
+    assert np.isfinite(results["fcd_reconstructions"]) and 0 <= results["ssim"] <= 1
+
+
+def test_evaluate_rejects_too_few_or_too_many_samples(savae, mnist_reference):
+    with pytest.raises(ValueError, match="Too few samples.*at least 256"):
+        evaluate_generative(savae, "mnist", num_samples=100, reference=mnist_reference)
+    with pytest.raises(ValueError, match="`num_samples` is 20000 but the test split"):
+        evaluate_generative(
+            savae, "mnist", num_samples=20000, reference=mnist_reference
+        )
+
+
+def test_figures_are_pngs_of_the_expected_size(savae, mnist_slice, tmp_path):
+    (x, y), _ = mnist_slice
+    images = x[:10].astype("float32") / 255.0
+    z_mean, _ = savae.encode(x)
+    assert png_size(save_image_grid(images, tmp_path / "grid.png", ncols=5)) == (
+        500,
+        200,
+    )
+    assert png_size(
+        plot_reconstruction_pairs(
+            images, savae.reconstruct(images), tmp_path / "pairs.png"
+        )
+    ) == (1120, 250)
+    generations = savae.generate(30, labels=np.repeat([0, 1, 2], 10), seed=0)
+    assert png_size(
+        plot_generations(generations, tmp_path / "gen.png", ["0", "1", "2"])
+    ) == (1120, 350)
+    assert png_size(plot_latent_space(z_mean, y, tmp_path / "latent.png")) == (700, 600)
+    assert png_size(
+        plot_latent_space(np.random.normal(size=(50, 5)), y[:50], tmp_path / "pca.png")
+    ) == (700, 600)
+    assert png_size(
+        plot_latent_grid(savae.decode, tmp_path / "latent_grid.png", n=5)
+    ) == (300, 350)
+    rows = {(0.001, 0.0): images[:4], (0.1, 0.1): images[:4]}
+    assert png_size(plot_beta_gamma_grid(images[:4], rows, tmp_path / "bg.png")) == (
+        520,
+        350,
+    )
+    history = {"loss": [3.0, 2.0], "val_loss": [3.5, 2.5], "kl_loss": [1.0, 0.5]}
+    assert png_size(plot_history(history, tmp_path / "history.png")) == (800, 300)
+
+
+@pytest.mark.parametrize("phase", ["decoder", "vae"])
+def test_callbacks_write_figures_during_fit(phase, savae, mnist_slice, tmp_path):
+    (x, y), _ = mnist_slice
+    if phase == "decoder":
+        model = savae.adversarial_decoder
+    else:
+        model = VAE(
+            latent_dim=2,
+            encoder_options=TINY["encoder_options"],
+            decoder_options=TINY["decoder_options"],
+        )
+        model.compile()
+    grid = ImageGridCallback(x[:6], tmp_path / "grids", every=2, num_generated=8)
+    latent = LatentSpaceCallback(x[:200], y[:200], tmp_path / "latent", every=1)
+    model.fit(x[:128], batch_size=64, epochs=3, verbose=0, callbacks=[grid, latent])
+    assert [os.path.basename(p) for p in grid.written] == ["epoch_002.png"]
+    assert len(latent.written) == 3 and all(
+        png_size(p) == (700, 600) for p in latent.written
+    )
+    assert png_size(grid.written[0])[0] == 920  # 8 columns and the row titles
+
+
+def test_image_callback_needs_a_reconstructing_model(savae, mnist_slice, tmp_path):
+    (x, y), _ = mnist_slice
+    savae.vec.trainable = True
+    savae.vec.compile()
+    with pytest.raises(TypeError, match="needs a model with `reconstruct\\(\\)`"):
+        savae.vec.fit(
+            x[:64], y[:64], verbose=0, callbacks=[ImageGridCallback(x[:2], tmp_path)]
+        )
+    savae.vec.trainable = False
+    with pytest.raises(ValueError, match="`every` must be a positive integer"):
+        ImageGridCallback(x[:2], tmp_path, every=0)
+
+
+def test_report_command_writes_markdown_and_figures(savae, mnist_reference, tmp_path):
+    path = tmp_path / "savae.keras"
+    savae.save(path)
+    out = tmp_path / "report"
+    env = dict(os.environ, KERAS_BACKEND=keras.backend.backend())
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "savae_keras.report",
+            "--model",
+            str(path),
+            "--dataset",
+            "mnist",
+            "--out",
+            str(out),
+            "--num-samples",
+            "300",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = (out / "report.md").read_text()
+    assert "| FCD of reconstructions |" in report and "| VEC test accuracy |" in report
+    for name in (
+        "reconstructions.png",
+        "prior_samples.png",
+        "generations.png",
+        "latent_space.png",
+        "latent_grid.png",
+    ):
+        assert f"]({name})" in report and (out / name).stat().st_size > 1000
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["num_samples"] == 300 and np.isfinite(metrics["fcd_prior_samples"])

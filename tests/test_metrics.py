@@ -1,0 +1,117 @@
+"""Evaluation metrics: reconstruction, reference classifiers, FCD, consistency."""
+
+import numpy as np
+import pytest
+
+from savae_keras.data import load_dataset
+from savae_keras.metrics import frechet_classifier_distance
+from savae_keras.metrics import frechet_distance
+from savae_keras.metrics import label_consistency
+from savae_keras.metrics import reconstruction_metrics
+from savae_keras.metrics import reference_classifier
+
+
+@pytest.fixture(scope="module")
+def mnist_test(data_dir):
+    images, labels = load_dataset("mnist", "test")
+    return images[:1000].astype("float32") / 255.0, labels[:1000]
+
+
+def blur(images, passes):
+    """`passes` rounds of a 3x3 box blur (edges repeated)."""
+    out = images.copy()
+    for _ in range(passes):
+        padded = np.pad(out, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="edge")
+        out = (
+            sum(
+                padded[:, i : i + out.shape[1], j : j + out.shape[2]]
+                for i in range(3)
+                for j in range(3)
+            )
+            / 9.0
+        )
+    return out
+
+
+def test_reference_classifiers_are_accurate(mnist_reference, data_dir):
+    x, y = load_dataset("mnist", "test")
+    accuracy = mnist_reference.accuracy(x, y)
+    print(f"MNIST reference classifier: test accuracy {accuracy:.4f}")
+    assert accuracy >= 0.99 and accuracy == pytest.approx(mnist_reference.test_accuracy)
+    fashion = reference_classifier("fashion_mnist")
+    x, y = load_dataset("fashion_mnist", "test")
+    accuracy = fashion.accuracy(x, y)
+    print(f"Fashion-MNIST reference classifier: test accuracy {accuracy:.4f}")
+    assert accuracy >= 0.90
+
+
+def test_reference_classifier_is_cached(mnist_reference, tmp_path):
+    again = reference_classifier("mnist")
+    assert again.info == mnist_reference.info  # loaded, not retrained
+    assert mnist_reference.features(np.zeros((3, 28, 28), np.uint8)).shape == (3, 128)
+
+
+def test_identical_images_score_perfectly(mnist_reference, mnist_test):
+    x, y = mnist_test
+    scores = reconstruction_metrics(x, x)
+    assert scores["mse"] == 0.0 and scores["ssim"] == pytest.approx(1.0, abs=1e-5)
+    assert np.isinf(scores["psnr"])
+    assert frechet_classifier_distance(mnist_reference, x, x) == pytest.approx(
+        0.0, abs=1e-3
+    )
+    assert label_consistency(mnist_reference, x, y) == mnist_reference.accuracy(x, y)
+
+
+@pytest.mark.parametrize(
+    "corrupt, strengths",
+    [
+        (
+            lambda x, s: np.clip(
+                x + np.random.default_rng(0).normal(0, s, x.shape), 0, 1
+            ),
+            [0.1, 0.2, 0.3, 0.5],
+        ),
+        (blur, [1, 2, 3, 5]),
+    ],
+    ids=["gaussian_noise", "box_blur"],
+)
+def test_fcd_grows_with_corruption(mnist_reference, mnist_test, corrupt, strengths):
+    x, _ = mnist_test
+    distances = [
+        frechet_classifier_distance(mnist_reference, x, corrupt(x, s).astype("float32"))
+        for s in strengths
+    ]
+    assert distances[0] > 0.0
+    assert all(a < b for a, b in zip(distances, distances[1:])), distances
+
+
+def test_too_few_samples_for_fcd_says_how_many():
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="Use at least 256 per set.*2000 or more"):
+        frechet_distance(rng.normal(size=(200, 128)), rng.normal(size=(300, 128)))
+    assert frechet_distance(rng.normal(size=(300, 4)), rng.normal(size=(300, 4))) < 0.2
+
+
+def test_images_of_another_shape_are_rejected(mnist_reference):
+    with pytest.raises(
+        ValueError, match="`images` must have image shape \\(28, 28, 1\\)"
+    ):
+        mnist_reference.features(np.zeros((4, 32, 32, 3), "float32"))
+    with pytest.raises(ValueError, match="same shape"):
+        reconstruction_metrics(np.zeros((2, 28, 28, 1)), np.zeros((2, 32, 32, 1)))
+
+
+def test_reconstruction_metrics_hand_computed():
+    x = np.full((1, 16, 16, 1), 0.5, "float32")
+    x_hat = np.full((1, 16, 16, 1), 0.6, "float32")
+    scores = reconstruction_metrics(x, x_hat)
+    assert scores["mse"] == pytest.approx(0.01, rel=1e-4)
+    assert scores["psnr"] == pytest.approx(20.0, rel=1e-4)
+    expected_bce = -(0.5 * np.log(0.6) + 0.5 * np.log(0.4))
+    assert scores["bce"] == pytest.approx(expected_bce, rel=1e-4)
+    # constant images: SSIM = luminance term (2·0.5·0.6 + c1) / (0.5² + 0.6² + c1);
+    # the contrast term is 1 up to float32 cancellation in E[x²] − μ² (~1e-7
+    # against c2 = 9e-4), hence rel=1e-3.
+    c1 = 0.01**2
+    assert scores["ssim"] == pytest.approx((0.6 + c1) / (0.61 + c1), rel=1e-3)
+    assert scores["ssim"] != pytest.approx(1.0, rel=1e-3)
