@@ -50,6 +50,10 @@ class ResidualBlock(layers.Layer):
             self.norms = [layers.BatchNormalization(), layers.BatchNormalization()]
             for norm in self.norms:
                 norm.build(input_shape)
+        # A block frozen before it is built (as a loaded, frozen encoder's
+        # can be) freezes the layers it creates here too.
+        for layer in (self.first, self.second, *self.norms):
+            layer.trainable = self.trainable
 
     def call(self, inputs, training=None):
         h = self.first(inputs)

@@ -4,6 +4,8 @@ import keras
 from keras import layers
 from keras import ops
 
+from savae_keras.layers.seed_state import SavesSeedState
+
 
 def reparameterize(z_mean, z_log_var, epsilon):
     """Equation (1): `z = μ + σ · ε` with `σ = exp(½ · log σ²)`."""
@@ -11,12 +13,13 @@ def reparameterize(z_mean, z_log_var, epsilon):
 
 
 @keras.saving.register_keras_serializable(package="savae_keras")
-class Sampling(layers.Layer):
+class Sampling(SavesSeedState, layers.Layer):
     """Draws `z ~ N(μ, σ²)` from `[z_mean, z_log_var]`.
 
     The noise `ε ~ N(0, I)` comes from the layer's own
     `keras.random.SeedGenerator`, never from a global generator, so a seeded
-    layer draws the same sequence on every run (on a given backend).
+    layer draws the same sequence on every run (on a given backend). Its
+    state is saved with the weights.
     """
 
     def __init__(self, seed=None, **kwargs):

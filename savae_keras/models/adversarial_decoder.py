@@ -43,6 +43,10 @@ def _check_nonnegative(value, name):
     return float(value)
 
 
+def _without_compile_config(config):
+    return {key: value for key, value in config.items() if key != "compile_config"}
+
+
 @keras.saving.register_keras_serializable(package="savae_keras")
 class AdversarialDecoder(LatentGenerativeMixin, Trainer):
     """The decoder of SAVAE and its least-squares critic (Algorithm 2).
@@ -324,7 +328,10 @@ class AdversarialDecoder(LatentGenerativeMixin, Trainer):
     def get_config(self):
         return {
             **super().get_config(),
-            "vec": keras.saving.serialize_keras_object(self.vec),
+            # The frozen VEC is saved without its phase-1 optimizer.
+            "vec": _without_compile_config(
+                keras.saving.serialize_keras_object(self.vec)
+            ),
             "decoder": keras.saving.serialize_keras_object(self.decoder),
             "critic": keras.saving.serialize_keras_object(self.critic),
             "beta": self.beta,

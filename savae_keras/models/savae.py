@@ -1,6 +1,7 @@
 """SAVAE in one object: phase 1 (the VEC), then phase 2 (the decoder)."""
 
 import collections
+import os
 
 import keras
 
@@ -19,6 +20,43 @@ _PHASE_OPTIMIZERS = {
     "decoder_optimizer": ("adversarial_decoder", "decoder_optimizer"),
     "critic_optimizer": ("adversarial_decoder", "critic_optimizer"),
 }
+
+
+class _PhaseBackup:
+    """The files of `SAVAE.fit(backup_dir=...)`, inside `folder`.
+
+    `vec/` and `decoder/` are the `BackupAndRestore` folders of the two
+    phases; `phase_1.weights.h5` is the VEC (with its optimizer) once phase 1
+    has finished. Only these are ever written or removed.
+    """
+
+    PHASE_1 = "phase_1.weights.h5"
+
+    def __init__(self, folder):
+        self.folder = os.fspath(folder)
+        self.phase_1 = os.path.join(self.folder, self.PHASE_1)
+
+    def callback(self, phase):
+        return keras.callbacks.BackupAndRestore(os.path.join(self.folder, phase))
+
+    def restore_phase_1(self, vec):
+        """Load a finished phase 1; whether there was one."""
+        if not os.path.isfile(self.phase_1):
+            return False
+        vec.load_weights(self.phase_1)
+        return True
+
+    def save_phase_1(self, vec):
+        os.makedirs(self.folder, exist_ok=True)
+        vec.save_weights(self.phase_1)
+
+    def finish(self):
+        if os.path.isfile(self.phase_1):
+            os.remove(self.phase_1)
+        for name in ("vec", "decoder", ""):  # BackupAndRestore left them empty
+            folder = os.path.join(self.folder, name)
+            if os.path.isdir(folder) and not os.listdir(folder):
+                os.rmdir(folder)
 
 
 @keras.saving.register_keras_serializable(package="savae_keras")
@@ -160,6 +198,7 @@ class SAVAE(keras.Model):
         decoder_callbacks=None,
         verbose="auto",
         fit_class_prior=True,
+        backup_dir=None,
         **kwargs,
     ):
         """Train phase 1, fit the class prior, then train phase 2.
@@ -175,6 +214,12 @@ class SAVAE(keras.Model):
                 `decoder_callbacks` are added to one phase only.
             fit_class_prior: fit the per-class latent Gaussians after phase
                 1, for `generate(n, labels=...)`.
+            backup_dir: a folder that makes the whole run resumable: each
+                phase trains with a `keras.callbacks.BackupAndRestore` in a
+                subfolder, and a finished phase 1 is kept there, so running
+                the same `fit` again after an interruption skips phase 1 if
+                it had finished and resumes the interrupted epoch. What it
+                wrote is removed when both phases finish.
             **kwargs: further arguments of `keras.Model.fit` for both phases.
 
         Returns:
@@ -186,8 +231,16 @@ class SAVAE(keras.Model):
                 "the optimizers of both phases."
             )
         callbacks = list(callbacks or [])
+        encoder_callbacks = callbacks + list(encoder_callbacks or [])
+        decoder_callbacks = callbacks + list(decoder_callbacks or [])
+        backup = _PhaseBackup(backup_dir) if backup_dir else None
+        if backup:  # first, so an epoch is backed up before other callbacks run
+            encoder_callbacks.insert(0, backup.callback("vec"))
+            decoder_callbacks.insert(0, backup.callback("decoder"))
         common = {"batch_size": batch_size, "verbose": verbose, **kwargs}
         vec_history = None
+        if backup and backup.restore_phase_1(self.vec):
+            encoder_epochs = 0  # finished before the interruption
         if encoder_epochs:
             self.vec.trainable = True
             vec_history = self.vec.fit(
@@ -195,9 +248,11 @@ class SAVAE(keras.Model):
                 y,
                 epochs=encoder_epochs,
                 validation_data=validation_data,
-                callbacks=callbacks + list(encoder_callbacks or []),
+                callbacks=encoder_callbacks,
                 **common,
             )
+            if backup:
+                backup.save_phase_1(self.vec)
         self.vec.trainable = False
         if fit_class_prior:
             self.adversarial_decoder.fit_class_prior(
@@ -207,9 +262,11 @@ class SAVAE(keras.Model):
             x,
             epochs=decoder_epochs,
             validation_data=validation_data,
-            callbacks=callbacks + list(decoder_callbacks or []),
+            callbacks=decoder_callbacks,
             **common,
         )
+        if backup:
+            backup.finish()
         return SAVAEHistory(vec=vec_history, decoder=decoder_history)
 
     def call(self, inputs, training=False):
@@ -241,6 +298,10 @@ class SAVAE(keras.Model):
         """Fit the per-class latent Gaussians used by `generate(labels=...)`."""
         self.adversarial_decoder.fit_class_prior(x, labels, batch_size)
         return self
+
+    def has_class_prior(self):
+        """Whether every class has a fitted latent Gaussian for `generate`."""
+        return self.adversarial_decoder.has_class_prior()
 
     def get_config(self):
         return {**super().get_config(), **self._options}

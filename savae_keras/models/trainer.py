@@ -26,6 +26,7 @@ moments at every step without any error.
 
 import keras
 
+from savae_keras.layers.seed_state import SavesSeedState
 from savae_keras.models.inputs import check_inputs
 
 BACKEND = keras.backend.backend()
@@ -94,7 +95,7 @@ def serialize_optimizer(optimizer):
     return {"class_name": name, "config": optimizer.get_config()}
 
 
-class Trainer(keras.Model):
+class Trainer(SavesSeedState, keras.Model):
     """Base class of the package's models: a custom step on every backend.
 
     Subclasses define:
@@ -104,6 +105,10 @@ class Trainer(keras.Model):
     * `_optimizer_variables(name)`: the variables each optimizer updates;
     * `_train_step(data)` and `_test_step(data)`: stateful step bodies that
       return the logs.
+
+    The states of the models' seed generators are saved with their weights
+    (`SavesSeedState`), so a loaded or restored model trains on exactly as
+    the original would.
     """
 
     optimizer_names = ("optimizer",)

@@ -1,0 +1,369 @@
+""".keras round trips, SavedModel export, resumable training and bad files."""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from savae_keras import SAVAE
+from savae_keras import VAE
+from savae_keras import AdversarialDecoder
+from savae_keras import RecursiveAutoencoderGAN
+from savae_keras import VariationalEncoderClassifier
+from savae_keras.saving import ModelFileError
+from savae_keras.saving import export_savedmodel
+from savae_keras.saving import load_model
+from savae_keras.saving import serving_endpoints
+from tests.conftest import to_numpy
+from tests.helpers import DECODER_OPTIONS
+from tests.helpers import TINY
+from tests.helpers import VEC_OPTIONS
+
+BACKEND = keras.backend.backend()
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MODELS = ["vec", "decoder", "savae", "vae", "recursive"]
+
+
+def data(n=64, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.uniform(0, 1, (n, 28, 28, 1)).astype("float32"), np.arange(n) % 10
+
+
+def new_model(kind):
+    """A small untrained-or-phase-1-trained model of each kind, seeded."""
+    keras.utils.set_random_seed(0)
+    x, y = data()
+    if kind == "vec":
+        model = VariationalEncoderClassifier(latent_dim=2, seed=0, **VEC_OPTIONS)
+    elif kind == "decoder":
+        vec = VariationalEncoderClassifier(latent_dim=2, seed=0, **VEC_OPTIONS)
+        vec.compile()
+        vec.fit(x, y, batch_size=32, epochs=1, verbose=0, shuffle=False)
+        model = AdversarialDecoder(vec, n_critic=2, seed=1, **DECODER_OPTIONS)
+    elif kind == "savae":
+        model = SAVAE(latent_dim=2, n_critic=1, seed=0, **TINY)
+    elif kind == "vae":
+        model = VAE(
+            latent_dim=2,
+            num_classes=10,
+            seed=0,
+            encoder_options=TINY["encoder_options"],
+            decoder_options=TINY["decoder_options"],
+        )
+    else:
+        model = RecursiveAutoencoderGAN(recursion_steps=1, latent_dim=8, seed=0)
+    model.compile()
+    return model
+
+
+def train(model, epochs=1, **kwargs):
+    x, y = data()
+    common = {"batch_size": 32, "verbose": 0, "shuffle": False, **kwargs}
+    if isinstance(model, SAVAE):
+        return model.fit(x, y, encoder_epochs=epochs, decoder_epochs=epochs, **common)
+    labels = y if isinstance(model, VariationalEncoderClassifier) else None
+    return model.fit(x, labels, epochs=epochs, **common)
+
+
+def as_json(config):
+    """A config as it is stored (tuples become lists)."""
+    return json.loads(json.dumps(config))
+
+
+def optimizer_states(model):
+    """Every optimizer variable of a model (both phases for SAVAE), as numpy."""
+    owners = (
+        [model.vec, model.adversarial_decoder] if isinstance(model, SAVAE) else [model]
+    )
+    return [to_numpy(v) for owner in owners for v in owner.optimizer.variables]
+
+
+def weights(model):
+    return [to_numpy(w) for w in model.weights]
+
+
+def outputs(model, x):
+    """Every deterministic output a user reads from the model."""
+    results = [model.predict(x, verbose=0)]
+    results += (
+        list(model.encode(x))
+        if not isinstance(model, RecursiveAutoencoderGAN)
+        else [model.encode(x)]
+    )
+    if hasattr(model, "generate"):
+        results.append(model.generate(4, seed=3))
+    return results
+
+
+def assert_identical(a, b):
+    assert len(a) == len(b)
+    for left, right in zip(a, b):
+        np.testing.assert_array_equal(left, right)
+
+
+@pytest.mark.parametrize("kind", MODELS)
+def test_keras_round_trip_continues_training(kind, tmp_path):
+    model = new_model(kind)
+    train(model)
+    path = tmp_path / f"{kind}.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)  # safe_mode=True, Keras's default
+    assert type(loaded) is type(model)
+    assert as_json(loaded.get_config()) == as_json(model.get_config())
+    x, _ = data(8, seed=1)
+    assert_identical(outputs(loaded, x), outputs(model, x))
+    assert_identical(optimizer_states(loaded), optimizer_states(model))
+    assert optimizer_states(model)[0] > 0  # the optimizers really stepped
+    # Training on continues identically: same weights, moments and seeds.
+    train(model)
+    train(loaded)
+    assert_identical(weights(loaded), weights(model))
+    assert_identical(optimizer_states(loaded), optimizer_states(model))
+
+
+def test_savae_round_trip_keeps_phase_2s_optimizers_reachable(tmp_path):
+    model = new_model("savae")
+    train(model)
+    model.save(tmp_path / "savae.keras")
+    decoder = keras.saving.load_model(tmp_path / "savae.keras").adversarial_decoder
+    assert decoder.decoder_optimizer is not decoder.critic_optimizer
+    steps = int(to_numpy(decoder.optimizer.iterations))
+    assert int(to_numpy(decoder.critic_optimizer.iterations)) == 2 * steps  # n_critic 1
+    assert int(to_numpy(decoder.decoder_optimizer.iterations)) == steps == 2
+
+
+# -- SavedModel export ---------------------------------------------------------
+LOAD_SCRIPT = """
+import sys, numpy as np, tensorflow as tf
+folder = sys.argv[1]
+inputs = np.load(folder + "/inputs.npz")
+out = {}
+for name in sys.argv[2:]:
+    served = tf.saved_model.load(folder + "/" + name)
+    for endpoint in ("encode", "classify", "reconstruct", "decode", "serve"):
+        if not hasattr(served, endpoint):
+            continue
+        result = getattr(served, endpoint)(inputs["z" if endpoint == "decode" else "x"])
+        result = result if isinstance(result, dict) else {"out": result}
+        for key, value in result.items():
+            out[f"{name}/{endpoint}/{key}"] = value.numpy()
+assert "savae_keras" not in sys.modules
+np.savez(folder + "/served.npz", **out)
+"""
+
+
+def served_outputs(folder, names):
+    """Run the SavedModels with TensorFlow alone, in a process without savae_keras."""
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES="")
+    result = subprocess.run(
+        [sys.executable, "-c", LOAD_SCRIPT, str(folder), *names],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return dict(np.load(folder / "served.npz"))
+
+
+def keras_outputs(model, x, z):
+    """What each endpoint must return, computed through the Keras model."""
+    expected = {}
+    for endpoint, (function, _) in serving_endpoints(model).items():
+        result = function(z if endpoint == "decode" else x)
+        result = result if isinstance(result, dict) else {"out": result}
+        for key, value in result.items():
+            expected[f"{endpoint}/{key}"] = to_numpy(value)
+    return expected
+
+
+def check_served(folder, models, x, z):
+    served = served_outputs(folder, list(models))
+    for name, model in models.items():
+        expected = keras_outputs(model, x, z)
+        endpoints = {key.split("/")[0] for key in expected}
+        want = {"encode", "reconstruct", "decode", "serve"}
+        if name in ("vec", "decoder", "savae"):
+            want = (want | {"classify"}) - (
+                {"reconstruct", "decode"} if name == "vec" else set()
+            )
+        assert endpoints == want, name
+        for key, value in expected.items():
+            np.testing.assert_allclose(
+                served[f"{name}/{key}"], value, atol=1e-5, err_msg=key
+            )
+
+
+@pytest.mark.skipif(
+    BACKEND == "torch", reason="Keras exports SavedModels from TF and JAX"
+)
+def test_savedmodel_endpoints_match_keras_in_a_separate_process(tmp_path):
+    x, _ = data(5, seed=2)
+    z = np.random.default_rng(0).normal(size=(5, 2)).astype("float32")
+    models = {}
+    for kind in MODELS:
+        model = new_model(kind)
+        train(model)
+        export_savedmodel(model, tmp_path / kind)
+        models[kind] = model
+    np.savez(tmp_path / "inputs.npz", x=x, z=z)
+    z_recursive = np.random.default_rng(0).normal(size=(5, 8)).astype("float32")
+    check_served(tmp_path, {k: m for k, m in models.items() if k != "recursive"}, x, z)
+    np.savez(tmp_path / "inputs.npz", x=x, z=z_recursive)
+    check_served(tmp_path, {"recursive": models["recursive"]}, x, z_recursive)
+
+
+@pytest.mark.skipif(BACKEND != "torch", reason="the PyTorch route")
+def test_torch_export_says_which_backend_and_the_command_works(tmp_path):
+    model = new_model("savae")
+    train(model)
+    with pytest.raises(
+        RuntimeError,
+        match="needs the TensorFlow or JAX backend.*KERAS_BACKEND=tensorflow",
+    ):
+        export_savedmodel(model, tmp_path / "savae")
+    model.save(tmp_path / "savae.keras")
+    env = dict(os.environ, KERAS_BACKEND="tensorflow")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "savae_keras.saving",
+            str(tmp_path / "savae.keras"),
+            str(tmp_path / "savae"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        cwd=REPO,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "endpoints encode, classify, reconstruct, decode, serve" in result.stdout
+    x, _ = data(5, seed=2)
+    z = np.random.default_rng(0).normal(size=(5, 2)).astype("float32")
+    np.savez(tmp_path / "inputs.npz", x=x, z=z)
+    check_served(tmp_path, {"savae": model}, x, z)
+
+
+# -- resumable training ----------------------------------------------------------
+class Interrupt(keras.callbacks.Callback):
+    """Stops the process's training after epoch `after` (a crash, say)."""
+
+    def __init__(self, after):
+        super().__init__()
+        self.after = after
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.after:
+            raise KeyboardInterrupt(f"interrupted after epoch {epoch}")
+
+
+class Epochs(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.seen.append(epoch)
+
+
+@pytest.mark.parametrize("kind", ["vec", "decoder", "recursive"])
+def test_backup_and_restore_resumes_at_the_right_epoch(kind, tmp_path):
+    reference = new_model(kind)
+    train(reference, epochs=4)
+
+    backup = str(tmp_path / "backup")
+    with pytest.raises(KeyboardInterrupt):
+        train(
+            new_model(kind),
+            epochs=4,
+            callbacks=[keras.callbacks.BackupAndRestore(backup), Interrupt(after=1)],
+        )
+    resumed, epochs = new_model(kind), Epochs()
+    train(
+        resumed, epochs=4, callbacks=[keras.callbacks.BackupAndRestore(backup), epochs]
+    )
+    assert epochs.seen == [2, 3]  # epochs 0 and 1 were restored, not rerun
+    assert_identical(weights(resumed), weights(reference))
+    assert_identical(optimizer_states(resumed), optimizer_states(reference))
+
+
+def test_savae_resumes_in_phase_2_without_retraining_phase_1(tmp_path):
+    reference = new_model("savae")
+    train(reference, epochs=3)
+
+    backup = str(tmp_path / "backup")
+    with pytest.raises(KeyboardInterrupt):
+        train(
+            new_model("savae"),
+            epochs=3,
+            backup_dir=backup,
+            decoder_callbacks=[Interrupt(after=0)],
+        )
+    resumed, phase_1, phase_2 = new_model("savae"), Epochs(), Epochs()
+    history = train(
+        resumed,
+        epochs=3,
+        backup_dir=backup,
+        encoder_callbacks=[phase_1],
+        decoder_callbacks=[phase_2],
+    )
+    assert phase_1.seen == [] and history.vec is None  # phase 1 was done
+    assert phase_2.seen == [1, 2]
+    assert_identical(weights(resumed), weights(reference))
+    assert_identical(optimizer_states(resumed), optimizer_states(reference))
+    assert not os.path.exists(backup)  # cleaned up once both phases finished
+
+
+def test_model_checkpoint_writes_loadable_models(tmp_path):
+    model = new_model("decoder")
+    pattern = str(tmp_path / "decoder_{epoch}.keras")
+    train(model, epochs=2, callbacks=[keras.callbacks.ModelCheckpoint(pattern)])
+    assert sorted(os.listdir(tmp_path)) == ["decoder_1.keras", "decoder_2.keras"]
+    last = load_model(tmp_path / "decoder_2.keras")
+    assert_identical(weights(last), weights(model))
+    assert_identical(optimizer_states(last), optimizer_states(model))
+
+
+# -- bad files ---------------------------------------------------------------------
+def digest(path):
+    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+
+
+def test_bad_files_get_clear_errors_and_stay_untouched(tmp_path):
+    model = new_model("vec")
+    good = tmp_path / "vec.keras"
+    model.save(good)
+    truncated = tmp_path / "truncated.keras"
+    truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    text = tmp_path / "notes.keras"
+    text.write_text("my notes, not a model")
+    foreign = tmp_path / "foreign.keras"
+    keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]).save(foreign)
+    files = [good, truncated, text, foreign]
+    before = {path: digest(path) for path in files}
+
+    for path in (truncated, text):
+        with pytest.raises(ModelFileError, match="not a complete `.keras` model file"):
+            load_model(path)
+    with pytest.raises(
+        ModelFileError, match="holds a 'Sequential', not a savae_keras model"
+    ):
+        load_model(foreign)
+    with pytest.raises(
+        ModelFileError,
+        match="for images of shape \\(28, 28, 1\\), not the expected \\(32, 32, 3\\)",
+    ):
+        load_model(good, expected_input_shape=(32, 32, 3))
+    with pytest.raises(FileNotFoundError, match="No model file"):
+        load_model(tmp_path / "missing.keras")
+    assert isinstance(
+        load_model(good, expected_input_shape=(28, 28, 1)), VariationalEncoderClassifier
+    )
+    assert {path: digest(path) for path in files} == before
