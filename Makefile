@@ -6,9 +6,12 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 BACKENDS ?= tensorflow jax torch
-PYTEST_ARGS ?=
+# Two workers: the suite is mostly compile time, which runs one per core.
+PYTEST_ARGS ?= -n 2
 MAIN_OUT ?= runs/mnist_quick
 export SAVAE_DATA_DIR ?= $(abspath ../shared/data)
+# Reference classifiers are trained once and shared by the backends' runs.
+export SAVAE_CACHE_DIR ?= $(abspath .cache)
 
 .PHONY: setup main test lint
 
@@ -26,6 +29,7 @@ main: setup
 	$(PY) examples/mnist.py --quick --out $(MAIN_OUT)
 
 test: setup
+	KERAS_BACKEND=torch $(PY) -m savae_keras.metrics.reference mnist fashion_mnist
 	@status=0; for backend in $(BACKENDS); do \
 	  echo "=== tests with KERAS_BACKEND=$$backend ==="; \
 	  KERAS_BACKEND=$$backend $(PY) -m pytest $(PYTEST_ARGS) || status=1; \

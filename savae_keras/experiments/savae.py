@@ -1,0 +1,339 @@
+"""The paper's SAVAE experiments on one dataset, shared by the examples.
+
+For each latent size, `run` trains phase 1 (the VEC) once, then one phase-2
+decoder per (β, γ) of the sweep on that frozen VEC (β and γ act only in
+phase 2), and a `VAE` baseline with the same number of epochs in all. Every
+model is scored by `evaluate_generative` on test images. It writes to `out`:
+
+* `metrics.json`: the budget, seed, backend and one record per model;
+* `results.md`: the same as a table;
+* `z<d>/savae/`: figures of the main (β, γ) model — inputs and
+  reconstructions (Figure 10), prior samples, class-conditional
+  generations, the latent space (Figure 7) and, for d = 2, the decoded
+  latent grid (Figure 8);
+* `z<d>/vae/`: the same figures for the VAE;
+* `z<d>/beta_gamma_grid.png`: reconstructions per (β, γ) (Figure 9).
+"""
+
+import json
+import os
+import time
+
+import keras
+
+from savae_keras.data import get_spec
+from savae_keras.data import load_dataset
+from savae_keras.data import mask_labels
+from savae_keras.metrics import evaluate_generative
+from savae_keras.metrics import reference_classifier
+from savae_keras.models import VAE
+from savae_keras.models import AdversarialDecoder
+from savae_keras.models import VariationalEncoderClassifier
+from savae_keras.plots import plot_beta_gamma_grid
+from savae_keras.report import write_figures
+
+PAPER_BETAS = (0.0, 0.001, 0.003, 0.005, 0.01, 0.1)
+PAPER_GAMMAS = (0.0, 0.1)
+MAIN = (0.005, 0.1)  # the models' default β and γ
+
+# The paper's settings per dataset: latent sizes, the β and γ swept, and
+# the (β, γ) whose figures are drawn.
+SETTINGS = {
+    name: {
+        "latent_dims": (2, 100),
+        "betas": PAPER_BETAS,
+        "gammas": PAPER_GAMMAS,
+        "main": MAIN,
+    }
+    for name in ("mnist", "fashion_mnist", "omniglot", "caltech101_silhouettes")
+}
+SETTINGS["cifar10"] = {
+    "latent_dims": (100,),
+    "betas": (0.001,),
+    "gammas": (0.0,),
+    "main": (0.001, 0.0),
+}
+
+# A few minutes on a 2-core CPU: latent 2 only, three β values.
+QUICK = {
+    "train_size": 4096,
+    "epochs": 2,
+    "decoder_epochs": 1,
+    "num_samples": 1000,
+    "betas": (0.0, 0.005, 0.1),
+}
+
+
+def _row(model_name, latent_dim, beta, gamma, seconds, metrics):
+    return {
+        "model": model_name,
+        "latent_dim": latent_dim,
+        "beta": beta,
+        "gamma": gamma,
+        "train_seconds": round(seconds, 1),
+        **metrics,
+    }
+
+
+def _train_vec(spec, latent_dim, x, y, epochs, batch_size, seed, verbose):
+    keras.utils.set_random_seed(seed)
+    vec = VariationalEncoderClassifier(
+        spec.image_shape, spec.num_classes, latent_dim, seed=seed
+    )
+    vec.compile()
+    start = time.perf_counter()
+    vec.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=verbose)
+    return vec, time.perf_counter() - start
+
+
+def run(
+    dataset="mnist",
+    out=None,
+    latent_dims=None,
+    betas=None,
+    gammas=None,
+    main=None,
+    epochs=5,
+    decoder_epochs=None,
+    train_size=None,
+    num_samples=2000,
+    batch_size=128,
+    labeled_fraction=1.0,
+    compare_vae=True,
+    reference_epochs=None,
+    data_dir=None,
+    seed=0,
+    verbose="auto",
+):
+    """Train and evaluate SAVAE (and the VAE baseline) on `dataset`.
+
+    Args:
+        dataset: a dataset name of `savae_keras.data`.
+        out: output folder (default `runs/<dataset>`).
+        latent_dims, betas, gammas, main: the sweep (default: `SETTINGS`).
+        epochs: phase-1 epochs; `decoder_epochs` (default `epochs`) of each
+            phase-2 decoder. The VAE trains `epochs + decoder_epochs`.
+        train_size: training images used (default all).
+        num_samples: test images scored (and images generated) per model.
+        labeled_fraction: share of training labels kept for phase 1 (the
+            rest are -1, unlabeled); phase 2 uses all images.
+        compare_vae: train the VAE baseline too.
+        reference_epochs: epochs of the reference classifier when it must be
+            trained (its default otherwise).
+
+    Returns:
+        The `metrics.json` content as a dict.
+    """
+    spec = get_spec(dataset)
+    settings = SETTINGS[dataset]
+    latent_dims = tuple(latent_dims or settings["latent_dims"])
+    betas = tuple(settings["betas"] if betas is None else betas)
+    gammas = tuple(settings["gammas"] if gammas is None else gammas)
+    main = tuple(
+        main
+        or (
+            settings["main"] if settings["main"][0] in betas else (betas[0], gammas[-1])
+        )
+    )
+    if main[0] not in betas or main[1] not in gammas:
+        raise ValueError(
+            f"`main` {main} must be one of the swept (β, γ): {betas} × {gammas}."
+        )
+    decoder_epochs = decoder_epochs or epochs
+    out = out or os.path.join("runs", dataset)
+    os.makedirs(out, exist_ok=True)
+
+    x, y = load_dataset(dataset, "train", data_dir=data_dir)
+    if train_size:
+        x, y = x[:train_size], y[:train_size]
+    y_phase_1 = mask_labels(y, labeled_fraction, seed=seed)
+    x_test, _ = load_dataset(dataset, "test", data_dir=data_dir)
+    x_test = x_test[:16]
+    reference = reference_classifier(
+        dataset, data_dir=data_dir, epochs=reference_epochs, verbose=1
+    )
+    print(
+        f"{dataset}: {len(x)} training images ({labeled_fraction:.0%} labeled), "
+        f"backend "
+        f"{keras.backend.backend()}, reference classifier test accuracy "
+        f"{reference.test_accuracy:.4f}"
+    )
+    evaluate = lambda model: evaluate_generative(  # noqa: E731
+        model,
+        dataset,
+        num_samples=num_samples,
+        seed=seed,
+        reference=reference,
+        data_dir=data_dir,
+    )
+
+    rows = []
+    for latent_dim in latent_dims:
+        folder = os.path.join(out, f"z{latent_dim}")
+        print(f"-- latent {latent_dim}: phase 1 ({epochs} epochs)")
+        vec, vec_seconds = _train_vec(
+            spec, latent_dim, x, y_phase_1, epochs, batch_size, seed, verbose
+        )
+        reconstructions, class_prior = {}, None
+        for beta in betas:
+            for gamma in gammas:
+                print(f"-- latent {latent_dim}: phase 2 with β={beta:g}, γ={gamma:g}")
+                keras.utils.set_random_seed(seed)
+                decoder = AdversarialDecoder(vec, beta=beta, gamma=gamma, seed=seed + 1)
+                decoder.compile()
+                if class_prior is None:  # depends on the frozen VEC only
+                    decoder.fit_class_prior(x, labels=y_phase_1)
+                    class_prior = decoder.class_prior.get_weights()
+                decoder.class_prior.set_weights(class_prior)
+                start = time.perf_counter()
+                decoder.fit(
+                    x, batch_size=batch_size, epochs=decoder_epochs, verbose=verbose
+                )
+                seconds = vec_seconds + time.perf_counter() - start
+                rows.append(
+                    _row("SAVAE", latent_dim, beta, gamma, seconds, evaluate(decoder))
+                )
+                reconstructions[(beta, gamma)] = decoder.reconstruct(x_test[:8])
+                if (beta, gamma) == main:
+                    write_figures(
+                        decoder,
+                        dataset,
+                        os.path.join(folder, "savae"),
+                        seed=seed,
+                        data_dir=data_dir,
+                    )
+                    decoder.save(os.path.join(folder, "savae.keras"))
+        plot_beta_gamma_grid(
+            x_test[:8],
+            reconstructions,
+            os.path.join(folder, "beta_gamma_grid.png"),
+            title=f"{dataset}, latent {latent_dim}: reconstructions per (β, γ)",
+        )
+        if compare_vae:
+            print(
+                f"-- latent {latent_dim}: VAE baseline "
+                f"({epochs + decoder_epochs} epochs)"
+            )
+            keras.utils.set_random_seed(seed)
+            vae = VAE(
+                spec.image_shape, latent_dim, num_classes=spec.num_classes, seed=seed
+            )
+            vae.compile()
+            start = time.perf_counter()
+            vae.fit(
+                x,
+                batch_size=batch_size,
+                epochs=epochs + decoder_epochs,
+                verbose=verbose,
+            )
+            seconds = time.perf_counter() - start
+            vae.fit_class_prior(x, labels=y_phase_1)
+            rows.append(_row("VAE", latent_dim, None, None, seconds, evaluate(vae)))
+            write_figures(
+                vae, dataset, os.path.join(folder, "vae"), seed=seed, data_dir=data_dir
+            )
+
+    results = {
+        "dataset": dataset,
+        "backend": keras.backend.backend(),
+        "seed": seed,
+        "budget": {
+            "train_size": int(len(x)),
+            "labeled_fraction": labeled_fraction,
+            "vec_epochs": epochs,
+            "decoder_epochs": decoder_epochs,
+            "vae_epochs": epochs + decoder_epochs,
+            "batch_size": batch_size,
+            "num_samples": num_samples,
+        },
+        "main": list(main),
+        "reference_test_accuracy": reference.test_accuracy,
+        "runs": rows,
+    }
+    with open(os.path.join(out, "metrics.json"), "w") as handle:
+        json.dump(results, handle, indent=2)
+    with open(os.path.join(out, "results.md"), "w") as handle:
+        handle.write(results_table(results) + "\n")
+    print(results_table(results))
+    print(f"Wrote {out}/metrics.json, results.md and the figures in {out}/z*/")
+    return results
+
+
+COLUMNS = [
+    ("model", "model", "{}"),
+    ("latent_dim", "latent", "{}"),
+    ("beta", "β", "{:g}"),
+    ("gamma", "γ", "{:g}"),
+    ("vec_accuracy", "VEC acc.", "{:.4f}"),
+    ("mse", "rec. MSE", "{:.4f}"),
+    ("ssim", "SSIM", "{:.3f}"),
+    ("fcd_reconstructions", "FCD rec.", "{:.2f}"),
+    ("fcd_prior_samples", "FCD prior", "{:.2f}"),
+    ("fcd_conditional_samples", "FCD cond.", "{:.2f}"),
+    ("label_consistency_reconstructions", "label cons. rec.", "{:.3f}"),
+    ("label_consistency_generations", "label cons. gen.", "{:.3f}"),
+    ("train_seconds", "train s", "{:.0f}"),
+]
+
+
+def results_table(results):
+    """`metrics.json` runs as a Markdown table ("–" where not applicable)."""
+    lines = [
+        "| " + " | ".join(name for _, name, _ in COLUMNS) + " |",
+        "|" + " --- |" * len(COLUMNS),
+    ]
+    for row in results["runs"]:
+        cells = [
+            "–" if row.get(key) is None else form.format(row[key])
+            for key, _, form in COLUMNS
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def example_main(dataset, argv=None):
+    """The command line of `examples/<dataset>.py`."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        description=f"SAVAE on {dataset}: both phases, the β × γ sweep, the VAE "
+        "baseline, the paper's figures and metrics.json."
+    )
+    parser.add_argument("--quick", action="store_true", help="a few minutes on a CPU")
+    parser.add_argument("--epochs", type=int, default=None, help="phase-1 epochs")
+    parser.add_argument("--decoder-epochs", type=int, default=None)
+    parser.add_argument("--train-size", type=int, default=None)
+    parser.add_argument("--latent-dim", type=int, nargs="+", default=None)
+    parser.add_argument("--betas", type=float, nargs="+", default=None)
+    parser.add_argument("--gammas", type=float, nargs="+", default=None)
+    parser.add_argument("--num-samples", type=int, default=None)
+    parser.add_argument("--labeled-fraction", type=float, default=1.0)
+    parser.add_argument("--no-vae", action="store_true", help="skip the VAE baseline")
+    parser.add_argument("--reference-epochs", type=int, default=None)
+    parser.add_argument("--out", default=None)
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--verbose", default="auto", help="Keras verbosity: auto, 0, 1, 2"
+    )
+    args = parser.parse_args(argv)
+    quick = QUICK if args.quick else {}
+    settings = SETTINGS[dataset]
+    return run(
+        dataset=dataset,
+        out=args.out,
+        latent_dims=args.latent_dim
+        or (settings["latent_dims"][:1] if args.quick else None),
+        betas=args.betas or (quick.get("betas") if dataset != "cifar10" else None),
+        gammas=args.gammas,
+        epochs=args.epochs or quick.get("epochs", 5),
+        decoder_epochs=args.decoder_epochs or quick.get("decoder_epochs"),
+        train_size=args.train_size or quick.get("train_size"),
+        num_samples=args.num_samples or quick.get("num_samples", 2000),
+        labeled_fraction=args.labeled_fraction,
+        compare_vae=not args.no_vae,
+        reference_epochs=args.reference_epochs,
+        data_dir=args.data_dir,
+        seed=args.seed,
+        verbose=args.verbose if args.verbose == "auto" else int(args.verbose),
+    )
