@@ -57,7 +57,7 @@ SETTINGS["cifar10"] = {
 # A few minutes on a 2-core CPU: latent 2 only, three β values.
 QUICK = {
     "train_size": 4096,
-    "epochs": 2,
+    "epochs": 5,
     "decoder_epochs": 1,
     "num_samples": 1000,
     "betas": (0.0, 0.005, 0.1),
@@ -97,7 +97,7 @@ def run(
     decoder_epochs=None,
     train_size=None,
     num_samples=2000,
-    batch_size=128,
+    batch_size=64,
     labeled_fraction=1.0,
     compare_vae=True,
     reference_epochs=None,
@@ -307,6 +307,7 @@ def example_main(dataset, argv=None):
     parser.add_argument("--betas", type=float, nargs="+", default=None)
     parser.add_argument("--gammas", type=float, nargs="+", default=None)
     parser.add_argument("--num-samples", type=int, default=None)
+    parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--labeled-fraction", type=float, default=1.0)
     parser.add_argument("--no-vae", action="store_true", help="skip the VAE baseline")
     parser.add_argument("--reference-epochs", type=int, default=None)
@@ -330,6 +331,7 @@ def example_main(dataset, argv=None):
         decoder_epochs=args.decoder_epochs or quick.get("decoder_epochs"),
         train_size=args.train_size or quick.get("train_size"),
         num_samples=args.num_samples or quick.get("num_samples", 2000),
+        batch_size=args.batch_size,
         labeled_fraction=args.labeled_fraction,
         compare_vae=not args.no_vae,
         reference_epochs=args.reference_epochs,
