@@ -213,6 +213,11 @@ def search_beta_gamma(
     )
 
     rows = trial_rows(search)
+    if not rows:
+        raise RuntimeError(
+            f"No trial of the search in {out} finished; KerasTuner's log above "
+            "says why each failed."
+        )
     write_table(rows, out)
     plot_objective_over_beta(
         rows, OBJECTIVE.name, os.path.join(out, "objective_vs_beta.png")
