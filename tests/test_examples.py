@@ -26,8 +26,9 @@ TINY_BUDGET = [
 ]
 # the reference classifiers these tests need beyond MNIST and Fashion-MNIST
 # are trained for one epoch (cached apart from the full ones)
+ONE_DECODER = ["--latent-dim", "2", "--betas", "0.005", "--gammas", "0.1"]
 DATASETS = {
-    "mnist": ["--latent-dim", "2", "--betas", "0.005", "--gammas", "0.1"],
+    "mnist": ONE_DECODER,
     # the sweep's order over both latent sizes (6 models, PyTorch only)
     "mnist_sweep": [
         "--latent-dim",
@@ -39,27 +40,9 @@ DATASETS = {
         "--gammas",
         "0.1",
     ],
-    "fashion_mnist": ["--latent-dim", "2", "--betas", "0.005", "--gammas", "0.1"],
-    "omniglot": [
-        "--latent-dim",
-        "2",
-        "--betas",
-        "0.005",
-        "--gammas",
-        "0.1",
-        "--reference-epochs",
-        "1",
-    ],
-    "caltech101_silhouettes": [
-        "--latent-dim",
-        "2",
-        "--betas",
-        "0.005",
-        "--gammas",
-        "0.1",
-        "--reference-epochs",
-        "1",
-    ],
+    "fashion_mnist": ONE_DECODER,
+    "omniglot": [*ONE_DECODER, "--reference-epochs", "1"],
+    "caltech101_silhouettes": [*ONE_DECODER, "--reference-epochs", "1"],
     "cifar10": ["--reference-epochs", "1"],
 }
 
