@@ -2,7 +2,8 @@
 
 from keras import ops
 
-RECONSTRUCTION_LOSSES = ("bce", "mse")
+from savae_keras.losses.savae import RECONSTRUCTION_LOSSES  # noqa: F401
+from savae_keras.losses.savae import per_pixel_error
 
 
 def reconstruction_error(x, x_hat, kind="bce"):
@@ -11,17 +12,8 @@ def reconstruction_error(x, x_hat, kind="bce"):
     `"bce"`: `−[x log x̂ + (1 − x) log(1 − x̂)]`, the report's CIFAR-10 loss;
     `"mse"`: `(x − x̂)²`, its MNIST loss.
     """
-    x, x_hat = ops.convert_to_tensor(x), ops.convert_to_tensor(x_hat)
-    if kind == "bce":
-        per_pixel = ops.binary_crossentropy(x, x_hat)
-    elif kind == "mse":
-        per_pixel = ops.square(x - x_hat)
-    else:
-        raise ValueError(
-            f"`reconstruction_loss` must be one of {RECONSTRUCTION_LOSSES}; "
-            f"received {kind!r}."
-        )
-    return ops.mean(ops.reshape(per_pixel, (ops.shape(x)[0], -1)), axis=-1)
+    per_pixel = per_pixel_error(x, x_hat, kind)
+    return ops.mean(ops.reshape(per_pixel, (ops.shape(per_pixel)[0], -1)), axis=-1)
 
 
 def logit_crossentropy(logits, target):

@@ -107,6 +107,21 @@ def latent_loss(class_z, class_z_hat):
     return ops.mean(ops.square(class_z - class_z_hat))
 
 
+RECONSTRUCTION_LOSSES = ("bce", "mse")
+
+
+def per_pixel_error(x, x_hat, kind="bce"):
+    """`−[x log x̂ + (1 − x) log(1 − x̂)]` ("bce") or `(x − x̂)²` ("mse")."""
+    x, x_hat = _tensors(x, x_hat)
+    if kind == "bce":
+        return ops.binary_crossentropy(x, x_hat)
+    if kind == "mse":
+        return ops.square(x - x_hat)
+    raise ValueError(
+        f"`reconstruction_loss` must be one of 'bce' or 'mse'; received {kind!r}."
+    )
+
+
 def pixel_reconstruction_loss(x, x_hat, kind="bce"):
     """Equation (3) of the VAE baseline: `−E[log p(x|z)]`, per image.
 
@@ -114,13 +129,5 @@ def pixel_reconstruction_loss(x, x_hat, kind="bce"):
     `"mse"`: Gaussian likelihood with unit variance up to constants,
     `Σ_pixels (x − x̂)²`. Summed over the pixels, averaged over the batch.
     """
-    x, x_hat = _tensors(x, x_hat)
-    if kind == "bce":
-        per_pixel = ops.binary_crossentropy(x, x_hat)
-    elif kind == "mse":
-        per_pixel = ops.square(x - x_hat)
-    else:
-        raise ValueError(
-            f"`reconstruction_loss` must be 'bce' or 'mse'; received {kind!r}."
-        )
+    per_pixel = per_pixel_error(x, x_hat, kind)
     return ops.mean(ops.sum(ops.reshape(per_pixel, (ops.shape(x)[0], -1)), axis=-1))
