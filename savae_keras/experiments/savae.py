@@ -129,12 +129,11 @@ def run(
     latent_dims = tuple(latent_dims or settings["latent_dims"])
     betas = tuple(settings["betas"] if betas is None else betas)
     gammas = tuple(settings["gammas"] if gammas is None else gammas)
-    main = tuple(
-        main
-        or (
-            settings["main"] if settings["main"][0] in betas else (betas[0], gammas[-1])
-        )
-    )
+    if main is None:  # the paper's (β, γ) when it is swept, else a swept one
+        paper_beta, paper_gamma = settings["main"]
+        swept = paper_beta in betas and paper_gamma in gammas
+        main = settings["main"] if swept else (betas[0], gammas[-1])
+    main = tuple(main)
     if main[0] not in betas or main[1] not in gammas:
         raise ValueError(
             f"`main` {main} must be one of the swept (β, γ): {betas} × {gammas}."
