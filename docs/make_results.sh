@@ -3,6 +3,8 @@
 # About 30 minutes on an idle 2-core CPU. Results land in runs/results/.
 set -euo pipefail
 export KERAS_BACKEND=${KERAS_BACKEND:-torch}
+export SAVAE_DATA_DIR=${SAVAE_DATA_DIR:-../shared/data}
+export SAVAE_CACHE_DIR=${SAVAE_CACHE_DIR:-.cache}  # reference classifiers, as `make test`
 common=(--train-size 4096 --epochs 8 --decoder-epochs 1 --num-samples 1000 --verbose 2)
 python examples/mnist.py --latent-dim 2 --betas 0 0.001 0.005 0.01 0.1 --gammas 0 0.1 "${common[@]}" --out runs/results/mnist_z2
 python examples/fashion_mnist.py --latent-dim 2 --betas 0 0.005 0.1 --gammas 0 0.1 "${common[@]}" --out runs/results/fashion_mnist_z2
