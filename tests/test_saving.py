@@ -330,6 +330,27 @@ def test_model_checkpoint_writes_loadable_models(tmp_path):
     assert_identical(optimizer_states(last), optimizer_states(model))
 
 
+def test_model_checkpoint_keeps_the_best_decoder_epoch(tmp_path):
+    """docs/results.md advises this to keep a decoder whose phase 2 swung late."""
+
+    class Snapshots(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seen = []
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seen.append(weights(self.model))
+
+    model, snapshots = new_model("decoder"), Snapshots()
+    best = tmp_path / "best.keras"
+    checkpoint = keras.callbacks.ModelCheckpoint(
+        best, monitor="reconstruction_loss", mode="min", save_best_only=True
+    )
+    history = train(model, epochs=3, callbacks=[checkpoint, snapshots])
+    losses = history.history["reconstruction_loss"]
+    assert_identical(weights(load_model(best)), snapshots.seen[int(np.argmin(losses))])
+
+
 # -- bad files ---------------------------------------------------------------------
 def digest(path):
     return hashlib.sha256(open(path, "rb").read()).hexdigest()
