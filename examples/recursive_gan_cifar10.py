@@ -9,6 +9,10 @@ report's Table 1) and `reconstructions.png` to `--out`.
 
 import argparse
 
+from savae_keras.cli import nonnegative_float
+from savae_keras.cli import nonnegative_int
+from savae_keras.cli import positive_float
+from savae_keras.cli import positive_int
 from savae_keras.experiments import recursive_gan
 
 
@@ -18,23 +22,21 @@ def main():
         "--dataset", default="cifar10", choices=sorted(recursive_gan.REPORT)
     )
     parser.add_argument("--quick", action="store_true", help="a few minutes on a CPU")
-    parser.add_argument("--epochs", type=int, default=None)
-    parser.add_argument("--train-size", type=int, default=None)
-    parser.add_argument("--test-size", type=int, default=1000)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--adversarial-weight", type=float, default=0.001)
+    parser.add_argument("--epochs", type=positive_int, default=None)
+    parser.add_argument("--train-size", type=positive_int, default=None)
+    parser.add_argument("--test-size", type=positive_int, default=1000)
+    parser.add_argument("--batch-size", type=positive_int, default=64)
+    parser.add_argument("--adversarial-weight", type=nonnegative_float, default=0.001)
     parser.add_argument(
         "--ae-learning-rate",
-        type=float,
+        type=positive_float,
         default=None,
         help="Adam rate of the autoencoder (default: CIFAR-10 0.001, MNIST 0.005)",
     )
-    parser.add_argument(
-        "--verbose", default="auto", help="Keras verbosity: auto, 0, 1, 2"
-    )
+    parser.add_argument("--verbose", default="auto", choices=["auto", "0", "1", "2"])
     parser.add_argument("--out", default=None)
     parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=nonnegative_int, default=0)
     args = parser.parse_args()
     recursive_gan.run(
         dataset=args.dataset,

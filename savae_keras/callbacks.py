@@ -13,6 +13,7 @@ import os
 import keras
 import numpy as np
 
+from savae_keras.data.checks import to_float_images
 from savae_keras.plots import plot_latent_space
 from savae_keras.plots import save_image_grid
 
@@ -20,7 +21,7 @@ from savae_keras.plots import save_image_grid
 class _EveryEpochs(keras.callbacks.Callback):
     def __init__(self, out_dir, every, needs):
         super().__init__()
-        if not isinstance(every, int) or every < 1:
+        if not isinstance(every, (int, np.integer)) or every < 1:
             raise ValueError(f"`every` must be a positive integer; received {every!r}.")
         self.out_dir = out_dir
         self.every = every
@@ -28,7 +29,7 @@ class _EveryEpochs(keras.callbacks.Callback):
         self.written = []
 
     def on_train_begin(self, logs=None):
-        if not hasattr(self.model, self.needs):
+        if self.needs not in getattr(self.model, "capabilities", ()):
             raise TypeError(
                 f"{type(self).__name__} needs a model with `{self.needs}()`; "
                 f"{type(self.model).__name__} has none. With SAVAE.fit, pass it "
@@ -61,10 +62,10 @@ class ImageGridCallback(_EveryEpochs):
     def draw(self, path, epoch):
         rows = [self.images, self.model.reconstruct(self.images)]
         titles = ["input", "output"]
-        if hasattr(self.model, "generate") and self.num_generated:
+        if "generate" in self.model.capabilities and self.num_generated:
             rows.append(self.model.generate(self.num_generated, seed=self.seed))
             titles.append("prior")
-        rows = [r.astype("float32") / 255.0 if r.dtype == np.uint8 else r for r in rows]
+        rows = [to_float_images(r) for r in rows]
         width = max(len(self.images), self.num_generated)
         padded = [
             np.concatenate([r, np.zeros((width - len(r), *r.shape[1:]), r.dtype)])
@@ -90,7 +91,6 @@ class LatentSpaceCallback(_EveryEpochs):
 
     def draw(self, path, epoch):
         codes = self.model.encode(self.images)
-        codes = codes[0] if isinstance(codes, tuple) else codes  # the mean
         return plot_latent_space(
             codes.reshape(len(codes), -1),
             self.labels,

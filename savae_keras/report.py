@@ -15,17 +15,14 @@ import json
 import os
 
 import keras
-import numpy as np
 
 import savae_keras  # noqa: F401  (registers the package's classes for loading)
-from savae_keras.data import load_class_names
-from savae_keras.data import load_dataset
+from savae_keras.data import get_spec
+from savae_keras.metrics import check_num_samples
 from savae_keras.metrics import evaluate_generative
-from savae_keras.plots import plot_generations
-from savae_keras.plots import plot_latent_grid
-from savae_keras.plots import plot_latent_space
-from savae_keras.plots import plot_reconstruction_pairs
-from savae_keras.plots import save_image_grid
+from savae_keras.plots import write_figures
+from savae_keras.saving import ModelFileError
+from savae_keras.saving import load_model
 
 ROWS = [
     ("vec_accuracy", "VEC test accuracy", "{:.4f}"),
@@ -56,62 +53,6 @@ def metrics_table(metrics):
         value = metrics.get(key)
         lines.append(f"| {name} | {'–' if value is None else form.format(value)} |")
     return "\n".join(lines)
-
-
-def write_figures(model, dataset, out, seed=0, data_dir=None, num_latent=2000):
-    """Write the figures the model allows; return `{caption: file name}`."""
-    images, labels = load_dataset(dataset, "test", data_dir=data_dir)
-    class_names = load_class_names(dataset, data_dir)
-    inputs = images[:10].astype("float32") / 255.0
-    figures = {}
-
-    def add(caption, path):
-        figures[caption] = os.path.relpath(path, out)
-
-    add(
-        "Inputs and reconstructions",
-        plot_reconstruction_pairs(
-            inputs, model.reconstruct(inputs), os.path.join(out, "reconstructions.png")
-        ),
-    )
-    if hasattr(model, "generate"):
-        add(
-            "Samples from the prior N(0, I)",
-            save_image_grid(
-                model.generate(40, seed=seed), os.path.join(out, "prior_samples.png")
-            ),
-        )
-        if model.has_class_prior():
-            classes = np.arange(min(len(class_names), 10))
-            generated = model.generate(
-                len(classes) * 10, labels=np.repeat(classes, 10), seed=seed
-            )
-            add(
-                "Class-conditional generations",
-                plot_generations(
-                    generated,
-                    os.path.join(out, "generations.png"),
-                    [class_names[c] for c in classes],
-                ),
-            )
-    codes = model.encode(images[:num_latent]) if hasattr(model, "encode") else None
-    if isinstance(codes, tuple):
-        z_mean = codes[0]
-        add(
-            "Latent space of test images",
-            plot_latent_space(
-                z_mean,
-                labels[:num_latent],
-                os.path.join(out, "latent_space.png"),
-                class_names if len(class_names) <= 20 else None,
-            ),
-        )
-        if z_mean.shape[1] == 2 and hasattr(model, "decode"):
-            add(
-                "Decoded latent grid",
-                plot_latent_grid(model.decode, os.path.join(out, "latent_grid.png")),
-            )
-    return figures
 
 
 def write_report(
@@ -161,9 +102,12 @@ def main(argv=None):
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--cache-dir", default=None)
     args = parser.parse_args(argv)
-    if not os.path.isfile(args.model):
-        parser.error(f"--model: no file at {args.model!r}")
-    model = keras.saving.load_model(args.model)
+    spec = get_spec(args.dataset)  # an unknown name fails before any work
+    check_num_samples(args.num_samples, name="--num-samples")
+    try:
+        model = load_model(args.model, expected_input_shape=spec.image_shape)
+    except (FileNotFoundError, ModelFileError) as error:
+        parser.error(f"--model: {error}")
     path = write_report(
         model,
         args.dataset,

@@ -53,13 +53,24 @@ def _read_config(path):
         ) from None
 
 
-def load_model(filepath, expected_input_shape=None, compile=True):
+def _saved_setting(config, key):
+    """`key` of a model config, or of the VEC inside a decoder's config."""
+    config = config.get("config", {})
+    if key in config:
+        return config[key]
+    return config.get("vec", {}).get("config", {}).get(key)
+
+
+def load_model(
+    filepath, expected_input_shape=None, expected_latent_dim=None, compile=True
+):
     """Load a model of this package from a `.keras` file, with clear errors.
 
     Args:
         filepath: the `.keras` file.
         expected_input_shape: image shape `(H, W, C)` the caller needs; a
             file saved for another shape is refused before it is loaded.
+        expected_latent_dim: latent size the caller needs, likewise.
         compile: restore the optimizers (needed to continue training).
 
     Raises:
@@ -75,13 +86,20 @@ def load_model(filepath, expected_input_shape=None, compile=True):
             f"`filepath` {filepath!r} holds a {class_name!r}, not a savae_keras "
             "model; load it with `keras.saving.load_model`."
         )
-    saved_shape = config.get("config", {}).get("input_shape")
+    saved_shape = _saved_setting(config, "input_shape")
     if expected_input_shape is not None and saved_shape is not None:
         if tuple(saved_shape) != tuple(expected_input_shape):
             raise ModelFileError(
                 f"`filepath` {filepath!r} holds a {class_name} for images of shape "
                 f"{tuple(saved_shape)}, not the expected {tuple(expected_input_shape)}."
             )
+    saved_latent = _saved_setting(config, "latent_dim")
+    if expected_latent_dim is not None and saved_latent != expected_latent_dim:
+        raise ModelFileError(
+            f"`filepath` {filepath!r} holds a {class_name} with latent size "
+            f"{saved_latent}, not the expected {expected_latent_dim}. Use another "
+            "output folder, or remove the file to train it again."
+        )
     return keras.saving.load_model(filepath, compile=compile)
 
 
@@ -92,37 +110,34 @@ def _image_spec(model):
 
 def serving_endpoints(model):
     """`{name: (function, input_spec)}` of what `model` can serve."""
-    from savae_keras.models import SAVAE
-    from savae_keras.models import RecursiveAutoencoderGAN
-    from savae_keras.models import VariationalEncoderClassifier
-
-    core = model.adversarial_decoder if isinstance(model, SAVAE) else model
-    image = _image_spec(core)
+    image = _image_spec(model)
+    offers = model.capabilities
     endpoints = {}
-    if isinstance(core, RecursiveAutoencoderGAN):
-        endpoints["encode"] = (lambda x: {"code": core.code(x)}, image)
-    else:
+    if "posterior" in offers:
 
         def encode(x):
-            z_mean, z_log_var = core.encoder(x, training=False)[:2]
+            z_mean, z_log_var = model.encoder(x, training=False)[:2]
             return {"z_mean": z_mean, "z_log_var": z_log_var}
 
         endpoints["encode"] = (encode, image)
-    classifier = getattr(core, "classifier", None)
-    if classifier is not None:
+    else:
+        endpoints["encode"] = (lambda x: {"code": model.code(x)}, image)
+    if "classify" in offers:
         endpoints["classify"] = (
-            lambda x: classifier(core.encoder(x, training=False)[0], training=False),
+            lambda x: model.classifier(
+                model.encoder(x, training=False)[0], training=False
+            ),
             image,
         )
-    if isinstance(core, VariationalEncoderClassifier):
-        endpoints["serve"] = endpoints["classify"]
-        return endpoints
-    endpoints["reconstruct"] = (lambda x: core(x, training=False), image)
-    endpoints["decode"] = (
-        lambda z: core.decoder(z, training=False),
-        keras.InputSpec(shape=(None, core.latent_dim), dtype="float32"),
-    )
-    endpoints["serve"] = endpoints["reconstruct"]
+    if "reconstruct" in offers:
+        endpoints["reconstruct"] = (lambda x: model(x, training=False), image)
+    if "decode" in offers:
+        endpoints["decode"] = (
+            lambda z: model.decoder(z, training=False),
+            keras.InputSpec(shape=(None, model.latent_dim), dtype="float32"),
+        )
+    serve = "reconstruct" if "reconstruct" in offers else "classify"
+    endpoints["serve"] = endpoints[serve]
     return endpoints
 
 

@@ -28,6 +28,8 @@ def deterministic_weights(model, seed=0):
         shape, name = tuple(weight.shape), weight.path
         if "int" in str(weight.dtype):
             values.append(np.ones(shape, weight.dtype))
+        elif "class_conditional_prior" in name and not name.endswith("scale_tril"):
+            values.append(np.zeros(shape, "float32"))  # unfitted; draws nothing
         elif name.endswith(("gamma", "moving_variance")):
             values.append(np.ones(shape, "float32"))
         elif name.endswith(("beta", "moving_mean")):

@@ -67,6 +67,7 @@ def run():
     vec_fit = vec.fit(x, y, batch_size=16, shuffle=False, verbose=0).history
     vec_eval = vec.evaluate(x, y, batch_size=16, verbose=0, return_dict=True)
 
+    vec.trainable = False
     decoder = AdversarialDecoder(
         vec, n_critic=2, beta=0.01, gamma=0.1, **DECODER_OPTIONS
     )

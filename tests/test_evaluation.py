@@ -140,7 +140,7 @@ def test_evaluate_rejects_too_few_or_too_many_samples(savae, mnist_reference):
 def test_figures_are_pngs_of_the_expected_size(savae, mnist_slice, tmp_path):
     (x, y), _ = mnist_slice
     images = x[:10].astype("float32") / 255.0
-    z_mean, _ = savae.encode(x)
+    z_mean = savae.encode(x)
     assert png_size(save_image_grid(images, tmp_path / "grid.png", ncols=5)) == (
         500,
         200,

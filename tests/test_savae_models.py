@@ -27,6 +27,7 @@ def trained_vec(x, y, **kwargs):
     vec = VariationalEncoderClassifier(latent_dim=2, seed=0, **VEC_OPTIONS, **kwargs)
     vec.compile(optimizer=keras.optimizers.Adam(1e-3))
     vec.fit(x, y, batch_size=64, epochs=1, verbose=0)
+    vec.trainable = False  # phase 2 trains on a frozen VEC
     return vec
 
 
@@ -97,8 +98,9 @@ def test_vec_trains_on_datasets_with_callbacks_and_validation(mnist_slice, jit_m
     assert {"val_loss", "val_accuracy", "val_kl_loss"} <= set(history.history)
     probabilities = vec.predict(x_test[:10].astype("float32") / 255, verbose=0)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
-    z_mean, z_log_var = vec.encode(x_test[:10])
+    z_mean, z_log_var = vec.posterior(x_test[:10])
     assert z_mean.shape == z_log_var.shape == (10, 2)
+    np.testing.assert_array_equal(vec.encode(x_test[:10]), z_mean)
     assert [layer.name for layer in vec.feature_layers] == [
         "feature_1",
         "feature_2",
@@ -192,7 +194,7 @@ def test_decoder_evaluate_and_generation(mnist_slice):
     decoder.fit_class_prior(x, y)
     assert decoder.generate(3, labels=[0, 1, 2], seed=0).shape == (3, 28, 28, 1)
     means = to_numpy(decoder.class_prior.means)
-    z_mean, _ = decoder.encode(x[y == 1])
+    z_mean = decoder.encode(x[y == 1])
     np.testing.assert_allclose(means[1], z_mean.mean(axis=0), atol=1e-4)
     decoder.fit_class_prior(x)  # no labels: the classifier's predictions
     assert to_numpy(decoder.class_prior.counts).sum() == len(x)
@@ -209,7 +211,7 @@ def test_savae_fit_runs_both_phases(mnist_slice):
     assert len(history.vec.history["loss"]) == 2
     assert len(history.decoder.history["critic_loss"]) == 1
     assert int(to_numpy(model.vec.trained_steps)) == 8
-    assert to_numpy(model.adversarial_decoder.class_prior.counts).sum() == len(x)
+    assert to_numpy(model.vec.class_prior.counts).sum() == len(x)
     assert model.generate(10, labels=np.arange(10), seed=0).shape == (10, 28, 28, 1)
     assert model.reconstruct(x_test[:3]).shape == (3, 28, 28, 1)
     assert model.classify(x_test[:3]).shape == (3, 10)
@@ -274,6 +276,10 @@ def test_bad_inputs_get_clear_errors(mnist_slice):
         TypeError, match="`vec` must be a trained VariationalEncoderClassifier"
     ):
         AdversarialDecoder(keras.Sequential())
+    with pytest.raises(ValueError, match="`vec` is trainable.*vec.trainable = False"):
+        AdversarialDecoder(vec, **DECODER_OPTIONS)
+    assert vec.trainable  # refused, not changed behind the user's back
+    vec.trainable = False
     untrained = AdversarialDecoder(vec, **DECODER_OPTIONS)
     untrained.compile()
     with pytest.raises(ValueError, match="has not been trained"):

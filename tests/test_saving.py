@@ -44,6 +44,7 @@ def new_model(kind):
         vec = VariationalEncoderClassifier(latent_dim=2, seed=0, **VEC_OPTIONS)
         vec.compile()
         vec.fit(x, y, batch_size=32, epochs=1, verbose=0, shuffle=False)
+        vec.trainable = False
         model = AdversarialDecoder(vec, n_critic=2, seed=1, **DECODER_OPTIONS)
     elif kind == "savae":
         model = SAVAE(latent_dim=2, n_critic=1, seed=0, **TINY)
@@ -90,12 +91,10 @@ def weights(model):
 def outputs(model, x):
     """Every deterministic output a user reads from the model."""
     results = [model.predict(x, verbose=0)]
-    results += (
-        list(model.encode(x))
-        if not isinstance(model, RecursiveAutoencoderGAN)
-        else [model.encode(x)]
-    )
-    if hasattr(model, "generate"):
+    results.append(model.encode(x))
+    if "posterior" in model.capabilities:
+        results += list(model.posterior(x))
+    if "generate" in model.capabilities:
         results.append(model.generate(4, seed=3))
     return results
 

@@ -12,6 +12,11 @@ resumes an interrupted search.
 
 import argparse
 
+from savae_keras.cli import nonnegative_float
+from savae_keras.cli import nonnegative_int
+from savae_keras.cli import positive_float
+from savae_keras.cli import positive_int
+from savae_keras.metrics import check_num_samples
 from savae_keras.tuning import TUNERS
 from savae_keras.tuning import search_beta_gamma
 
@@ -29,31 +34,40 @@ QUICK_NETWORKS = {
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="mnist")
-    parser.add_argument("--latent-dim", type=int, default=2)
+    parser.add_argument("--latent-dim", type=positive_int, default=2)
     parser.add_argument("--tuner", default="random", choices=TUNERS)
-    parser.add_argument("--trials", type=int, default=10, help="random / bayesian")
     parser.add_argument(
-        "--epochs", type=int, default=2, help="decoder epochs per trial"
+        "--trials", type=positive_int, default=10, help="random / bayesian"
     )
-    parser.add_argument("--vec-epochs", type=int, default=3)
-    parser.add_argument("--train-size", type=int, default=10000)
-    parser.add_argument("--validation-size", type=int, default=1000)
-    parser.add_argument("--num-samples", type=int, default=500)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--beta-min", type=float, default=1e-4)
-    parser.add_argument("--beta-max", type=float, default=1e-1)
     parser.add_argument(
-        "--gammas", type=float, nargs="+", default=[0.0, 0.01, 0.1, 0.3, 1.0]
+        "--epochs", type=positive_int, default=2, help="decoder epochs per trial"
     )
-    parser.add_argument("--n-critic", type=int, default=5)
+    parser.add_argument("--vec-epochs", type=positive_int, default=3)
+    parser.add_argument("--train-size", type=positive_int, default=10000)
+    parser.add_argument("--validation-size", type=positive_int, default=1000)
+    parser.add_argument("--num-samples", type=positive_int, default=500)
+    parser.add_argument("--batch-size", type=positive_int, default=128)
+    parser.add_argument("--beta-min", type=positive_float, default=1e-4)
+    parser.add_argument("--beta-max", type=positive_float, default=1e-1)
+    parser.add_argument(
+        "--gammas",
+        type=nonnegative_float,
+        nargs="+",
+        default=[0.0, 0.01, 0.1, 0.3, 1.0],
+    )
+    parser.add_argument("--n-critic", type=positive_int, default=5)
     parser.add_argument(
         "--quick", action="store_true", help="small networks, minutes on a CPU"
     )
     parser.add_argument("--out", default="runs/search_beta_gamma")
     parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--verbose", type=int, default=1)
+    parser.add_argument("--seed", type=nonnegative_int, default=0)
+    parser.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2])
     args = parser.parse_args(argv)
+    try:  # before any training: a too-small value would fail only at scoring
+        check_num_samples(args.num_samples, name="--num-samples")
+    except ValueError as error:
+        parser.error(str(error))
     result = search_beta_gamma(
         dataset=args.dataset,
         out=args.out,

@@ -5,10 +5,59 @@ so a user sees `labels: values must lie in [0, 10) or be -1 ...` instead of a
 shape error from deep inside a backend.
 """
 
+import math
+import numbers
+
 import numpy as np
 
 UNLABELED = -1
 """Label value that marks a sample as unlabeled (the semi-supervised setting)."""
+
+
+def to_float_images(images):
+    """uint8 images (0..255) -> float32 in [0, 1]; other dtypes pass through.
+
+    The package's one conversion of pixel values: numpy arrays here, and
+    the same arithmetic in the `tf.data` pipeline and the model checks.
+    """
+    images = np.asarray(images)
+    if images.dtype == np.uint8:
+        return images.astype("float32") / 255.0
+    return images
+
+
+def check_number(
+    value, name, minimum=None, maximum=None, integer=False, exclusive_minimum=False
+):
+    """Return `value` as a Python `int`/`float` after checking it.
+
+    Numpy scalars are accepted; booleans, strings, NaN and infinities are
+    not. `minimum`/`maximum` bound it (the minimum is exclusive when
+    `exclusive_minimum`).
+    """
+    kind = numbers.Integral if integer else numbers.Real
+    wanted = "an integer" if integer else "a finite number"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, kind):
+        raise ValueError(
+            f"`{name}` must be {wanted}; received {value!r} ({type(value).__name__})."
+        )
+    value = int(value) if integer else float(value)
+    if not integer and not math.isfinite(value):
+        raise ValueError(f"`{name}` must be a finite number; received {value!r}.")
+    low_bad = minimum is not None and (
+        value <= minimum if exclusive_minimum else value < minimum
+    )
+    if low_bad or (maximum is not None and value > maximum):
+        noun = "an integer" if integer else "a number"
+        parts = []
+        if minimum is not None:
+            parts.append(f"{'>' if exclusive_minimum else '>='} {minimum:g}")
+        if maximum is not None:
+            parts.append(f"<= {maximum:g}")
+        bounds = " and ".join(parts)
+        wanted = f"{bounds} ({noun})" if exclusive_minimum else f"{noun} {bounds}"
+        raise ValueError(f"`{name}` must be {wanted}; received {value!r}.")
+    return value
 
 
 def check_images(images, name="images", image_shape=None):
@@ -29,7 +78,7 @@ def check_images(images, name="images", image_shape=None):
     if len(images) == 0:
         raise ValueError(f"`{name}` is empty: it holds no image.")
     if images.dtype == np.uint8:
-        images = images.astype("float32") / 255.0
+        images = to_float_images(images)
     elif np.issubdtype(images.dtype, np.floating):
         images = images.astype("float32", copy=False)
         if not np.all(np.isfinite(images)):
@@ -109,10 +158,13 @@ def mask_labels(labels, labeled_fraction, seed=None):
     them keep their label, chosen by a generator seeded with `seed`; the rest
     become -1 (unlabeled). `labeled_fraction=1` returns the labels unchanged.
     """
-    if not 0.0 < labeled_fraction <= 1.0:
-        raise ValueError(
-            f"`labeled_fraction` must lie in (0, 1]; received {labeled_fraction}."
-        )
+    labeled_fraction = check_number(
+        labeled_fraction,
+        "labeled_fraction",
+        minimum=0.0,
+        maximum=1.0,
+        exclusive_minimum=True,
+    )
     labels = np.array(labels, dtype="int32")
     if labeled_fraction == 1.0:
         return labels

@@ -13,7 +13,9 @@ import numpy as np
 
 from savae_keras.data.checks import check_images
 from savae_keras.data.checks import check_labels
+from savae_keras.data.checks import check_number
 from savae_keras.data.checks import mask_labels
+from savae_keras.data.checks import to_float_images
 
 
 def _prepare(images, labels, num_classes, labeled_fraction, seed):
@@ -34,17 +36,7 @@ def _prepare(images, labels, num_classes, labeled_fraction, seed):
 
 
 def _check_batch_size(batch_size):
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(
-            f"`batch_size` must be a positive integer; received {batch_size!r}."
-        )
-
-
-def _to_float(images):
-    """uint8 0..255 -> float32 0..1 (float input passes through)."""
-    if images.dtype == np.uint8:
-        return images.astype("float32") / 255.0
-    return images
+    return check_number(batch_size, "batch_size", minimum=1, integer=True)
 
 
 def make_dataset(
@@ -76,7 +68,7 @@ def make_dataset(
     """
     import tensorflow as tf
 
-    _check_batch_size(batch_size)
+    batch_size = _check_batch_size(batch_size)
     images, labels = _prepare(images, labels, num_classes, labeled_fraction, seed)
     elements = images if labels is None else (images, labels)
     dataset = tf.data.Dataset.from_tensor_slices(elements).cache()
@@ -113,7 +105,7 @@ class ImageBatches(keras.utils.PyDataset):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        _check_batch_size(batch_size)
+        batch_size = _check_batch_size(batch_size)
         self.images, self.labels = _prepare(
             images, labels, num_classes, labeled_fraction, seed
         )
@@ -133,7 +125,7 @@ class ImageBatches(keras.utils.PyDataset):
         if not 0 <= index < len(self):
             raise IndexError(f"batch {index} out of range [0, {len(self)}).")
         rows = self._order[index * self.batch_size : (index + 1) * self.batch_size]
-        images = _to_float(self.images[rows])
+        images = to_float_images(self.images[rows])
         if self.labels is None:
             return images
         return images, self.labels[rows]

@@ -17,6 +17,7 @@ import keras
 import numpy as np
 
 from savae_keras.data import load_dataset
+from savae_keras.data.checks import to_float_images
 from savae_keras.metrics import reconstruction_metrics
 from savae_keras.models import RecursiveAutoencoderGAN
 from savae_keras.plots import save_image_grid
@@ -78,8 +79,8 @@ def run(
         )
     x_train, _ = load_dataset(dataset, "train", data_dir=data_dir)
     x_test, _ = load_dataset(dataset, "test", data_dir=data_dir)
-    x_train = x_train[:train_size].astype("float32") / 255.0
-    x_test = x_test[:test_size].astype("float32") / 255.0
+    x_train = to_float_images(x_train[:train_size])
+    x_test = to_float_images(x_test[:test_size])
     os.makedirs(out, exist_ok=True)
 
     rows, pictures = [], [x_test[:10]]

@@ -21,16 +21,22 @@ import time
 
 import keras
 
+from savae_keras.cli import fraction
+from savae_keras.cli import nonnegative_float
+from savae_keras.cli import nonnegative_int
+from savae_keras.cli import positive_int
 from savae_keras.data import get_spec
 from savae_keras.data import load_dataset
 from savae_keras.data import mask_labels
+from savae_keras.data.checks import check_number
+from savae_keras.metrics import check_num_samples
 from savae_keras.metrics import evaluate_generative
 from savae_keras.metrics import reference_classifier
 from savae_keras.models import VAE
 from savae_keras.models import AdversarialDecoder
 from savae_keras.models import VariationalEncoderClassifier
 from savae_keras.plots import plot_beta_gamma_grid
-from savae_keras.report import write_figures
+from savae_keras.plots import write_figures
 
 PAPER_BETAS = (0.0, 0.001, 0.003, 0.005, 0.01, 0.1)
 PAPER_GAMMAS = (0.0, 0.1)
@@ -126,6 +132,15 @@ def run(
     """
     spec = get_spec(dataset)
     settings = SETTINGS[dataset]
+    num_samples = check_num_samples(num_samples)
+    epochs = check_number(epochs, "epochs", minimum=1, integer=True)
+    if decoder_epochs is not None:
+        decoder_epochs = check_number(
+            decoder_epochs, "decoder_epochs", minimum=1, integer=True
+        )
+    if train_size is not None:
+        train_size = check_number(train_size, "train_size", minimum=1, integer=True)
+    batch_size = check_number(batch_size, "batch_size", minimum=1, integer=True)
     latent_dims = tuple(latent_dims or settings["latent_dims"])
     betas = tuple(settings["betas"] if betas is None else betas)
     gammas = tuple(settings["gammas"] if gammas is None else gammas)
@@ -147,6 +162,11 @@ def run(
         x, y = x[:train_size], y[:train_size]
     y_phase_1 = mask_labels(y, labeled_fraction, seed=seed)
     x_test, _ = load_dataset(dataset, "test", data_dir=data_dir)
+    if num_samples > len(x_test):
+        raise ValueError(
+            f"`num_samples` is {num_samples} but the test split of {dataset} has "
+            f"{len(x_test)} images."
+        )
     x_test = x_test[:16]
     reference = reference_classifier(
         dataset, data_dir=data_dir, epochs=reference_epochs, verbose=1
@@ -173,17 +193,15 @@ def run(
         vec, vec_seconds = _train_vec(
             spec, latent_dim, x, y_phase_1, epochs, batch_size, seed, verbose
         )
-        reconstructions, class_prior = {}, None
+        vec.trainable = False  # phase 2 trains on the frozen VEC
+        vec.fit_class_prior(x, labels=y_phase_1)  # shared by every decoder
+        reconstructions = {}
         for beta in betas:
             for gamma in gammas:
                 print(f"-- latent {latent_dim}: phase 2 with β={beta:g}, γ={gamma:g}")
                 keras.utils.set_random_seed(seed)
                 decoder = AdversarialDecoder(vec, beta=beta, gamma=gamma, seed=seed + 1)
                 decoder.compile()
-                if class_prior is None:  # depends on the frozen VEC only
-                    decoder.fit_class_prior(x, labels=y_phase_1)
-                    class_prior = decoder.class_prior.get_weights()
-                decoder.class_prior.set_weights(class_prior)
                 start = time.perf_counter()
                 decoder.fit(
                     x, batch_size=batch_size, epochs=decoder_epochs, verbose=verbose
@@ -299,25 +317,33 @@ def example_main(dataset, argv=None):
         "baseline, the paper's figures and metrics.json."
     )
     parser.add_argument("--quick", action="store_true", help="a few minutes on a CPU")
-    parser.add_argument("--epochs", type=int, default=None, help="phase-1 epochs")
-    parser.add_argument("--decoder-epochs", type=int, default=None)
-    parser.add_argument("--train-size", type=int, default=None)
-    parser.add_argument("--latent-dim", type=int, nargs="+", default=None)
-    parser.add_argument("--betas", type=float, nargs="+", default=None)
-    parser.add_argument("--gammas", type=float, nargs="+", default=None)
-    parser.add_argument("--num-samples", type=int, default=None)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--labeled-fraction", type=float, default=1.0)
+    parser.add_argument("--epochs", type=positive_int, default=None, help="phase 1")
+    parser.add_argument("--decoder-epochs", type=positive_int, default=None)
+    parser.add_argument("--train-size", type=positive_int, default=None)
+    parser.add_argument("--latent-dim", type=positive_int, nargs="+", default=None)
+    parser.add_argument("--betas", type=nonnegative_float, nargs="+", default=None)
+    parser.add_argument("--gammas", type=nonnegative_float, nargs="+", default=None)
+    parser.add_argument("--num-samples", type=positive_int, default=None)
+    parser.add_argument("--batch-size", type=positive_int, default=64)
+    parser.add_argument("--labeled-fraction", type=fraction, default=1.0)
     parser.add_argument("--no-vae", action="store_true", help="skip the VAE baseline")
-    parser.add_argument("--reference-epochs", type=int, default=None)
+    parser.add_argument("--reference-epochs", type=positive_int, default=None)
     parser.add_argument("--out", default=None)
     parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=nonnegative_int, default=0)
     parser.add_argument(
-        "--verbose", default="auto", help="Keras verbosity: auto, 0, 1, 2"
+        "--verbose",
+        default="auto",
+        choices=["auto", "0", "1", "2"],
+        help="Keras verbosity",
     )
     args = parser.parse_args(argv)
     quick = QUICK if args.quick else {}
+    num_samples = args.num_samples or quick.get("num_samples", 2000)
+    try:
+        check_num_samples(num_samples, name="--num-samples")
+    except ValueError as error:
+        parser.error(str(error))
     settings = SETTINGS[dataset]
     return run(
         dataset=dataset,
@@ -329,7 +355,7 @@ def example_main(dataset, argv=None):
         epochs=args.epochs or quick.get("epochs", 5),
         decoder_epochs=args.decoder_epochs or quick.get("decoder_epochs"),
         train_size=args.train_size or quick.get("train_size"),
-        num_samples=args.num_samples or quick.get("num_samples", 2000),
+        num_samples=num_samples,
         batch_size=args.batch_size,
         labeled_fraction=args.labeled_fraction,
         compare_vae=not args.no_vae,

@@ -2,5 +2,6 @@
 
 from savae_keras.layers.class_prior import ClassConditionalPrior
 from savae_keras.layers.residual_block import ResidualBlock
+from savae_keras.layers.sampling import LogVarianceBound
 from savae_keras.layers.sampling import Sampling
 from savae_keras.layers.sampling import reparameterize

@@ -37,3 +37,37 @@ class Sampling(SavesSeedState, layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "seed": self.seed}
+
+
+LOG_VARIANCE_RANGE = (-20.0, 10.0)
+"""Bounds of the posterior log-variance `log σ²`: σ from 4.5e-5 to 148."""
+
+
+@keras.saving.register_keras_serializable(package="savae_keras")
+class LogVarianceBound(layers.Layer):
+    """Clips the encoder's `log σ²` to `LOG_VARIANCE_RANGE`.
+
+    Unbounded, the log-variance can grow without limit where nothing pulls
+    it back (with `kl_weight=0` the KL reached 6·10¹⁵ and the sampled codes
+    overflowed); inside the range the layer is the identity.
+    """
+
+    def __init__(
+        self, minimum=LOG_VARIANCE_RANGE[0], maximum=LOG_VARIANCE_RANGE[1], **kwargs
+    ):
+        super().__init__(**kwargs)
+        self.minimum = float(minimum)
+        self.maximum = float(maximum)
+
+    def call(self, inputs):
+        return ops.clip(inputs, self.minimum, self.maximum)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "minimum": self.minimum,
+            "maximum": self.maximum,
+        }

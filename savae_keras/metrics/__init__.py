@@ -1,6 +1,7 @@
 """Evaluation metrics: reconstruction quality and generation quality."""
 
 from savae_keras.metrics.generation import balanced_labels
+from savae_keras.metrics.generation import check_num_samples
 from savae_keras.metrics.generation import evaluate_generative
 from savae_keras.metrics.generation import frechet_classifier_distance
 from savae_keras.metrics.generation import frechet_distance

@@ -10,6 +10,7 @@ import numpy as np
 from savae_keras.data import get_spec
 from savae_keras.data import load_dataset
 from savae_keras.data.checks import check_images
+from savae_keras.data.checks import check_number
 from savae_keras.metrics.reconstruction import reconstruction_metrics
 from savae_keras.metrics.reference import reference_classifier
 
@@ -19,6 +20,23 @@ RECOMMENDED_SAMPLES = 2000
 def _symmetric_sqrt(matrix):
     values, vectors = np.linalg.eigh(matrix)
     return (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
+
+
+def check_num_samples(num_samples, feature_dim=128, name="num_samples"):
+    """`num_samples` as an int, at least twice the feature dimension (FCD).
+
+    Call it before training: a too-small value otherwise fails only when the
+    trained model is scored.
+    """
+    num_samples = check_number(num_samples, name, minimum=1, integer=True)
+    if num_samples < 2 * feature_dim:
+        raise ValueError(
+            "Too few samples for a stable Fréchet distance: "
+            f"`{name}` must be at least {2 * feature_dim} (twice the reference "
+            f"classifier's {feature_dim} features; {RECOMMENDED_SAMPLES} "
+            f"recommended); received {num_samples}."
+        )
+    return num_samples
 
 
 def frechet_distance(features_a, features_b):
@@ -79,13 +97,6 @@ def balanced_labels(num_samples, num_classes):
     return np.arange(num_samples) % num_classes
 
 
-def _classify(model):
-    for owner in (model, getattr(model, "vec", None)):
-        if owner is not None and hasattr(owner, "classify"):
-            return owner.classify
-    return None
-
-
 def evaluate_generative(
     model,
     dataset="mnist",
@@ -125,6 +136,7 @@ def evaluate_generative(
         `vec_accuracy`.
     """
     spec = get_spec(dataset)
+    num_samples = check_num_samples(num_samples)
     reference = reference or reference_classifier(dataset, cache_dir, data_dir)
     images, labels = (
         data if data is not None else load_dataset(dataset, split, data_dir=data_dir)
@@ -160,7 +172,7 @@ def evaluate_generative(
         "label_consistency_generations": None,
         "vec_accuracy": None,
     }
-    if hasattr(model, "generate"):
+    if "generate" in model.capabilities:
         prior = model.generate(num_samples, seed=seed, batch_size=batch_size)
         results["fcd_prior_samples"] = frechet_distance(
             real_features, reference.features(prior)
@@ -176,8 +188,7 @@ def evaluate_generative(
             results["label_consistency_generations"] = label_consistency(
                 reference, conditional, wanted
             )
-    classify = _classify(model)
-    if classify is not None:
-        predictions = classify(images, batch_size=batch_size).argmax(axis=1)
+    if "classify" in model.capabilities:
+        predictions = model.classify(images, batch_size=batch_size).argmax(axis=1)
         results["vec_accuracy"] = float(np.mean(predictions == labels))
     return results

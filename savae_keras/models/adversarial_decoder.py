@@ -25,10 +25,12 @@ twice per step.
 import keras
 from keras import ops
 
-from savae_keras.layers import ClassConditionalPrior
+from savae_keras.data.checks import check_number
 from savae_keras.layers import reparameterize
 from savae_keras.losses import savae as losses
-from savae_keras.models.generative import LatentGenerativeMixin
+from savae_keras.models.generative import ClassPriorMixin
+from savae_keras.models.generative import DecoderMixin
+from savae_keras.models.generative import PosteriorMixin
 from savae_keras.models.trainer import Trainer
 from savae_keras.models.variational_encoder_classifier import (
     VariationalEncoderClassifier,
@@ -37,24 +39,16 @@ from savae_keras.networks import build_critic
 from savae_keras.networks import build_decoder
 
 
-def _check_nonnegative(value, name):
-    if not isinstance(value, (int, float)) or value < 0:
-        raise ValueError(f"`{name}` must be a number >= 0; received {value!r}.")
-    return float(value)
-
-
-def _without_compile_config(config):
-    return {key: value for key, value in config.items() if key != "compile_config"}
-
-
 @keras.saving.register_keras_serializable(package="savae_keras")
-class AdversarialDecoder(LatentGenerativeMixin, Trainer):
+class AdversarialDecoder(PosteriorMixin, ClassPriorMixin, DecoderMixin, Trainer):
     """The decoder of SAVAE and its least-squares critic (Algorithm 2).
 
-    Built from a trained `VariationalEncoderClassifier`, whose encoder and
-    classifier it freezes (`vec.trainable = False`); they stay bit-identical
-    while this model trains. Phase 2 needs no labels: `fit(x)` trains on
-    images alone (labels in the data are ignored).
+    Built on a trained, frozen `VariationalEncoderClassifier`: freeze it
+    first with `vec.trainable = False` (an explicit step, so the VEC you
+    hold is never changed behind your back); its encoder and classifier
+    stay bit-identical while this model trains. Phase 2 needs no labels:
+    `fit(x)` trains on images alone (labels in the data are ignored).
+    `generate(n, labels=...)` draws from the VEC's class prior.
 
     `compile(decoder_optimizer=..., critic_optimizer=...)` sets the two
     optimizers, reachable afterwards as the attributes of the same names.
@@ -69,7 +63,7 @@ class AdversarialDecoder(LatentGenerativeMixin, Trainer):
     use `z = μ(x)` and update nothing.
 
     Args:
-        vec: the trained `VariationalEncoderClassifier` of phase 1.
+        vec: the trained, frozen `VariationalEncoderClassifier` of phase 1.
         decoder: optional functional decoder `z -> x_hat`; built by
             `build_decoder` (with `decoder_options`) when omitted.
         critic: optional functional critic `x -> score (N, 1)`; built by
@@ -85,6 +79,17 @@ class AdversarialDecoder(LatentGenerativeMixin, Trainer):
     """
 
     optimizer_names = ("decoder_optimizer", "critic_optimizer")
+    loss_names = (
+        "loss",
+        "reconstruction_loss",
+        "adversarial_loss",
+        "latent_loss",
+        "critic_loss",
+    )
+    network_names = ("vec", "decoder", "critic")
+    capabilities = frozenset(
+        {"encode", "posterior", "decode", "reconstruct", "generate", "classify"}
+    )
 
     def __init__(
         self,
@@ -101,24 +106,26 @@ class AdversarialDecoder(LatentGenerativeMixin, Trainer):
         seed=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(seed=seed, **kwargs)
         if not isinstance(vec, VariationalEncoderClassifier):
             raise TypeError(
                 "`vec` must be a trained VariationalEncoderClassifier; "
                 f"received {type(vec).__name__}."
             )
-        self.beta = _check_nonnegative(beta, "beta")
-        self.gamma = _check_nonnegative(gamma, "gamma")
-        if not isinstance(n_critic, int) or n_critic < 1:
+        if vec.trainable:
             raise ValueError(
-                f"`n_critic` must be an integer >= 1; received {n_critic!r}."
+                "`vec` is trainable: phase 2 trains on a frozen VEC. Freeze it "
+                "first with `vec.trainable = False` (set it back to True to "
+                "train phase 1 again)."
             )
-        self.n_critic = n_critic
-        if _check_nonnegative(critic_target, "critic_target") == 0:
-            raise ValueError("`critic_target` must be > 0; received 0.")
-        self.critic_target = float(critic_target)
+        self.beta = check_number(beta, "beta", minimum=0.0)
+        self.gamma = check_number(gamma, "gamma", minimum=0.0)
+        self.n_critic = check_number(n_critic, "n_critic", minimum=1, integer=True)
+        self.critic_target = check_number(
+            critic_target, "critic_target", minimum=0.0, exclusive_minimum=True
+        )
         self.feature_weights = tuple(
-            _check_nonnegative(a, "feature_weights") for a in feature_weights
+            check_number(a, "feature_weights", minimum=0.0) for a in feature_weights
         )
         if len(self.feature_weights) != len(vec.feature_layer_names):
             raise ValueError(
@@ -128,9 +135,7 @@ class AdversarialDecoder(LatentGenerativeMixin, Trainer):
             )
         self.decoder_options = dict(decoder_options or {})
         self.critic_options = dict(critic_options or {})
-        self.seed = seed
 
-        vec.trainable = False
         self.vec = vec
         self.image_shape = vec.image_shape
         self.latent_dim = vec.latent_dim
@@ -144,18 +149,6 @@ class AdversarialDecoder(LatentGenerativeMixin, Trainer):
         self._check_networks(decoder, critic)
         self.decoder = decoder
         self.critic = critic
-        self.class_prior = ClassConditionalPrior(self.num_classes, self.latent_dim)
-        self.seed_generator = keras.random.SeedGenerator(seed)
-        self.trackers = {
-            name: keras.metrics.Mean(name=name)
-            for name in (
-                "loss",
-                "reconstruction_loss",
-                "adversarial_loss",
-                "latent_loss",
-                "critic_loss",
-            )
-        }
         self.built = True
 
     def _check_networks(self, decoder, critic):
@@ -186,27 +179,32 @@ class AdversarialDecoder(LatentGenerativeMixin, Trainer):
         return self.vec.classifier
 
     @property
-    def metrics(self):
-        return list(self.trackers.values())
+    def class_prior(self):
+        """The VEC's class-conditional prior: it describes the VEC's latent space."""
+        return self.vec.class_prior
+
+    def _default_labels(self, z_mean):
+        return self.vec._default_labels(z_mean)
 
     def _optimizer_variables(self, name):
         network = self.decoder if name == "decoder_optimizer" else self.critic
         return network.trainable_variables
 
     # -- the model --------------------------------------------------------
-    def standard_normal(self, shape):
-        """The noise `ε ~ N(0, I)` of `Enc(·)`'s sampling (model's seed)."""
-        return keras.random.normal(shape, seed=self.seed_generator)
-
     def encode_features(self, x):
         """`(z_mean, z_log_var, [F_1, F_2, F_3])` of the frozen encoder."""
-        outputs = self.vec.feature_extractor(x, training=False)
-        return outputs[0], outputs[1], outputs[2:]
+        outputs = self.vec.features(x, training=False)
+        features = [outputs[name] for name in self.vec.feature_layer_names]
+        return outputs["z_mean"], outputs["z_log_var"], features
 
     def call(self, inputs, training=False):
         """Reconstructions `Dec(μ(x))`."""
-        z_mean = self.vec.feature_extractor(inputs, training=False)[0]
+        z_mean = self.vec.features(inputs, training=False)["z_mean"]
         return self.decoder(z_mean, training=training)
+
+    def classify(self, x, batch_size=256):
+        """Class probabilities `Class(μ(x))` of the frozen VEC."""
+        return self.vec.classify(x, batch_size)
 
     def critic_loss(self, images, target):
         """Least-squares critic loss of `images` against targets `target`."""
@@ -290,7 +288,7 @@ class AdversarialDecoder(LatentGenerativeMixin, Trainer):
         _, terms, grads = self.compute_gradients(loss_fn, variables)
         self.apply_gradients(self.decoder_optimizer, grads, variables)
         self.optimizer.iterations.assign_add(1)
-        return self._update_metrics(terms, critic_loss)
+        return {**terms, "critic_loss": critic_loss}
 
     def _test_step(self, data):
         x = keras.utils.unpack_x_y_sample_weight(data)[0]
@@ -303,12 +301,7 @@ class AdversarialDecoder(LatentGenerativeMixin, Trainer):
         critic_loss = losses.critic_loss(real_scores, c) + losses.critic_loss(
             terms["fake_scores"], -c
         )
-        return self._update_metrics(terms, critic_loss)
-
-    def _update_metrics(self, terms, critic_loss):
-        for name, tracker in self.trackers.items():
-            tracker.update_state(critic_loss if name == "critic_loss" else terms[name])
-        return self._logs()
+        return {**terms, "critic_loss": critic_loss}
 
     def fit(self, *args, **kwargs):
         """`keras.Model.fit`; the VEC must have been trained (phase 1)."""
@@ -320,20 +313,9 @@ class AdversarialDecoder(LatentGenerativeMixin, Trainer):
             )
         return super().fit(*args, **kwargs)
 
-    def _default_labels(self, z_mean):
-        """Without labels, the class prior uses the classifier's predictions."""
-        probabilities = self.vec.classifier.predict(z_mean, verbose=0, batch_size=1024)
-        return probabilities.argmax(axis=-1)
-
     def get_config(self):
         return {
             **super().get_config(),
-            # The frozen VEC is saved without its phase-1 optimizer.
-            "vec": _without_compile_config(
-                keras.saving.serialize_keras_object(self.vec)
-            ),
-            "decoder": keras.saving.serialize_keras_object(self.decoder),
-            "critic": keras.saving.serialize_keras_object(self.critic),
             "beta": self.beta,
             "gamma": self.gamma,
             "n_critic": self.n_critic,
@@ -341,12 +323,4 @@ class AdversarialDecoder(LatentGenerativeMixin, Trainer):
             "feature_weights": list(self.feature_weights),
             "decoder_options": self.decoder_options,
             "critic_options": self.critic_options,
-            "seed": self.seed,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("vec", "decoder", "critic"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)

@@ -1,34 +1,45 @@
-"""Encoding, decoding and generation, shared by SAVAE's decoder and the VAE."""
+"""Encoding, the class prior, decoding and generation, shared by the models.
+
+Three mixins for `Trainer` subclasses, each for models made a certain way:
+
+* `PosteriorMixin`: a variational `self.encoder` (`x -> [z_mean, z_log_var,
+  z]`) gives `posterior(x)` and `encode(x)` (the posterior mean);
+* `ClassPriorMixin`: `self.class_prior`, one latent Gaussian per class, is
+  fitted by `fit_class_prior` on encoded images;
+* `DecoderMixin`: `self.decoder` gives `decode`, `reconstruct` and
+  `generate` (from N(0, I), or from the class prior given labels).
+"""
 
 import keras
 import numpy as np
 
-from savae_keras.data.checks import check_images
+from savae_keras.data.checks import check_number
 from savae_keras.models.inputs import _is_py_dataset
 from savae_keras.models.inputs import _is_tf_dataset
 from savae_keras.models.inputs import _split
 from savae_keras.models.inputs import check_inputs
 
 
-def iterate_batches(data, batch_size=256, name="x"):
+def iterate_batches(model, data, batch_size=256, name="x"):
     """Yield `(images, labels or None)` numpy batches from arrays or datasets."""
     if _is_tf_dataset(data) or _is_py_dataset(data):
+        check_inputs(model, data, None, name)
         batches = data if _is_py_dataset(data) else data.as_numpy_iterator()
         for index, batch in enumerate(batches):
             if _is_py_dataset(data) and index >= len(data):
                 break
-            images, labels = _split(batch)
+            images, labels = _split(batch, name)
             yield np.asarray(images), None if labels is None else np.asarray(labels)
         return
-    images = check_images(data, name=name)
+    images, _ = check_inputs(model, data, None, name)
     for start in range(0, len(images), batch_size):
         yield images[start : start + batch_size], None
 
 
-class EncoderMixin:
-    """`encode` for models with `self.encoder` (`x -> [z_mean, z_log_var, z]`)."""
+class PosteriorMixin:
+    """`posterior` and `encode` for a variational `self.encoder`."""
 
-    def encode(self, x, batch_size=256):
+    def posterior(self, x, batch_size=256):
         """The posterior `(z_mean, z_log_var)` of images `x` (numpy arrays).
 
         `x`: images (uint8 or floats in [0, 1]) or a dataset of batches.
@@ -37,53 +48,18 @@ class EncoderMixin:
         z_mean, z_log_var, _ = self.encoder.predict(x, batch_size=batch_size, verbose=0)
         return z_mean, z_log_var
 
+    def encode(self, x, batch_size=256):
+        """Latent codes of images `x`: the posterior mean `μ(x)` (numpy)."""
+        return self.posterior(x, batch_size)[0]
 
-class LatentGenerativeMixin(EncoderMixin):
-    """`decode`, `reconstruct`, `generate` and the class prior.
 
-    For models with `self.encoder`, `self.decoder`, `self.class_prior` and
-    `self.latent_dim`, whose `call` returns reconstructions. Each method
-    returns numpy arrays.
+class ClassPriorMixin:
+    """`fit_class_prior` and `has_class_prior` for `self.class_prior`.
+
+    The prior describes a latent space, so it lives with the model that
+    owns that space (the VEC for SAVAE, the VAE itself); `class_prior` is
+    None where the model has no classes.
     """
-
-    def decode(self, z, batch_size=256):
-        """Images `Dec(z)` of latent codes `z` of shape `(N, latent_dim)`."""
-        z = np.asarray(z, "float32")
-        if z.ndim != 2 or z.shape[1] != self.latent_dim:
-            raise ValueError(
-                f"`z` must have shape (N, {self.latent_dim}); received {z.shape}."
-            )
-        return self.decoder.predict(z, batch_size=batch_size, verbose=0)
-
-    def reconstruct(self, x, batch_size=256):
-        """Reconstructions `Dec(μ(x))`: deterministic, from the posterior mean."""
-        x, _ = check_inputs(self, x, None)
-        return self.predict(x, batch_size=batch_size, verbose=0)
-
-    def generate(self, n, labels=None, seed=None, batch_size=256):
-        """Generate `n` images.
-
-        Without `labels`, `z ~ N(0, I)`, the prior. With `labels` (one class
-        index, or `n` of them), `z` is drawn from the Gaussian of each class
-        fitted by `fit_class_prior`. `seed` seeds a numpy generator, so the
-        same seed draws the same codes on every backend.
-        """
-        if not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"`n` must be a positive integer; received {n!r}.")
-        rng = np.random.default_rng(seed)
-        if labels is None:
-            z = rng.standard_normal((n, self.latent_dim)).astype("float32")
-        else:
-            labels = np.asarray(labels)
-            if labels.ndim == 0:
-                labels = np.full(n, labels)
-            if labels.shape != (n,):
-                raise ValueError(
-                    f"`labels` must be one class index or {n} of them; "
-                    f"received shape {labels.shape}."
-                )
-            z = self._class_prior().sample(labels, rng)
-        return self.decode(z, batch_size=batch_size)
 
     def fit_class_prior(self, x, labels=None, batch_size=256):
         """Fit one latent Gaussian per class on the encodings of `x`.
@@ -92,11 +68,11 @@ class LatentGenerativeMixin(EncoderMixin):
             x: images, or a dataset of `(images, labels)` batches.
             labels: class indices for array `x` (-1 = unlabeled, skipped).
                 When no label is available, `_default_labels` decides
-                (SAVAE uses its classifier's predictions).
+                (the VEC uses its classifier's predictions).
         """
-        self._class_prior()
+        prior = self._class_prior()
         means, log_vars, classes = [], [], []
-        for images, batch_labels in iterate_batches(x, batch_size):
+        for images, batch_labels in iterate_batches(self, x, batch_size):
             z_mean, z_log_var, _ = self.encoder.predict_on_batch(images)
             means.append(keras.ops.convert_to_numpy(z_mean))
             log_vars.append(keras.ops.convert_to_numpy(z_log_var))
@@ -112,7 +88,7 @@ class LatentGenerativeMixin(EncoderMixin):
             raise ValueError(
                 f"`labels` has {len(classes)} entries for {len(z_mean)} images."
             )
-        self._class_prior().fit(z_mean, z_log_var, classes)
+        prior.fit(z_mean, z_log_var, classes)
         return self
 
     def has_class_prior(self):
@@ -135,3 +111,53 @@ class LatentGenerativeMixin(EncoderMixin):
             f"{type(self).__name__}.fit_class_prior needs labels: pass "
             "`labels`, or a dataset of (images, labels)."
         )
+
+
+class DecoderMixin:
+    """`decode`, `reconstruct` and `generate` for `self.decoder`.
+
+    For models whose `call` returns reconstructions `Dec(μ(x))`. Each method
+    returns numpy arrays.
+    """
+
+    def decode(self, z, batch_size=256):
+        """Images `Dec(z)` of latent codes `z` of shape `(N, latent_dim)`."""
+        z = np.asarray(z)
+        if not np.issubdtype(z.dtype, np.number):
+            raise ValueError(f"`z` must hold numbers; received dtype {z.dtype}.")
+        z = z.astype("float32")
+        if z.ndim != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(
+                f"`z` must have shape (N, {self.latent_dim}); received {z.shape}."
+            )
+        if not np.all(np.isfinite(z)):
+            raise ValueError("`z` contains NaN or infinite values.")
+        return self.decoder.predict(z, batch_size=batch_size, verbose=0)
+
+    def reconstruct(self, x, batch_size=256):
+        """Reconstructions `Dec(μ(x))`: deterministic, from the posterior mean."""
+        return self.predict(x, batch_size=batch_size, verbose=0)
+
+    def generate(self, n, labels=None, seed=None, batch_size=256):
+        """Generate `n` images.
+
+        Without `labels`, `z ~ N(0, I)`, the prior. With `labels` (one class
+        index, or `n` of them), `z` is drawn from the Gaussian of each class
+        fitted by `fit_class_prior`. `seed` seeds a numpy generator, so the
+        same seed draws the same codes on every backend.
+        """
+        n = check_number(n, "n", minimum=1, integer=True)
+        rng = np.random.default_rng(seed)
+        if labels is None:
+            z = rng.standard_normal((n, self.latent_dim)).astype("float32")
+        else:
+            labels = np.asarray(labels)
+            if labels.ndim == 0:
+                labels = np.full(n, labels)
+            if labels.shape != (n,):
+                raise ValueError(
+                    f"`labels` must be one class index or {n} of them; "
+                    f"received shape {labels.shape}."
+                )
+            z = self._class_prior().sample(labels, rng)
+        return self.decode(z, batch_size=batch_size)

@@ -1,15 +1,16 @@
-"""Checks of what users pass to `fit` and `evaluate`, before any tracing.
+"""Checks of what users pass to the models, before any tracing.
 
 Numpy images are checked and converted (uint8 0..255 or floats in [0, 1]
 become float32 in [0, 1]); labels are checked against the class count. A
-`tf.data.Dataset` is checked through its element spec and a
-`keras.utils.PyDataset` through its first batch, so a wrong image shape or
-dtype is reported with the argument's name instead of failing deep inside a
-compiled step.
+`tf.data.Dataset` or a `keras.utils.PyDataset` is checked on its element
+structure and its first batch (shape, dtype, value range, labels), so a wrong
+input is reported with the argument's name instead of failing deep inside a
+compiled step or training silently on wrong values.
 """
 
 import numpy as np
 
+from savae_keras.data.checks import UNLABELED
 from savae_keras.data.checks import check_images
 from savae_keras.data.checks import check_labels
 
@@ -24,8 +25,21 @@ def _is_py_dataset(x):
     return isinstance(x, keras.utils.PyDataset)
 
 
-def _split(element):
+def _split(element, name="x"):
+    """`(images, labels or None)` of a dataset element; other forms raise."""
+    if isinstance(element, dict):
+        raise ValueError(
+            f"`{name}`: dataset elements must be images or (images, labels) "
+            f"tuples; received a dict with keys {sorted(element)}. Map the "
+            "dataset to tuples, e.g. `ds.map(lambda d: (d['image'], d['label']))`."
+        )
     if isinstance(element, (tuple, list)):
+        if len(element) > 2:
+            raise ValueError(
+                f"`{name}`: dataset elements must be images or (images, labels); "
+                f"received {len(element)} parts. Sample weights are not "
+                "supported: the models weigh every sample alike."
+            )
         return element[0], (element[1] if len(element) > 1 else None)
     return element, None
 
@@ -45,33 +59,47 @@ def _check_image_spec(shape, dtype, image_shape, name):
         )
 
 
-def check_inputs(model, x, y, name="x", require_labels=False):
-    """Return `(x, y)` checked for `model` (converted if numpy)."""
-    image_shape = getattr(model, "image_shape", None)
-    num_classes = getattr(model, "num_classes", None)
-    missing_labels = (
+def _check_first_batch(images, labels, model, name, require_labels):
+    """Check one batch's values: dtype, shape, range and labels."""
+    images = np.asarray(images)
+    _check_image_spec(images.shape, images.dtype, model.image_shape, name)
+    check_images(images, name=f"{name} (first batch)", image_shape=model.image_shape)
+    if labels is not None:
+        check_labels(labels, len(images), model.num_classes, name=f"labels of {name}")
+    elif require_labels:
+        raise ValueError(_missing_labels(model))
+
+
+def _missing_labels(model):
+    return (
         f"{type(model).__name__} needs labels: pass `y` (class indices, -1 "
         "for unlabeled samples) or a dataset of (images, labels)."
     )
+
+
+def check_inputs(model, x, y, name="x", require_labels=False):
+    """Return `(x, y)` checked for `model` (converted if numpy)."""
     if _is_tf_dataset(x):
-        images, labels = _split(x.element_spec)
-        _check_image_spec(images.shape, images.dtype.name, image_shape, name)
-        if require_labels and labels is None:
-            raise ValueError(missing_labels)
+        spec, _ = _split(x.element_spec, name)  # the structure, before iterating
+        _check_image_spec(spec.shape, spec.dtype.name, model.image_shape, name)
+        for element in x.take(1).as_numpy_iterator():
+            images, labels = _split(element, name)
+            _check_first_batch(images, labels, model, name, require_labels)
         return x, y
     if _is_py_dataset(x):
-        images, labels = _split(x[0])
-        images = np.asarray(images)
-        _check_image_spec(images.shape, images.dtype, image_shape, name)
-        if labels is not None:
-            check_labels(labels, len(images), num_classes, name=f"labels of {name}")
-        elif require_labels:
-            raise ValueError(missing_labels)
+        images, labels = _split(x[0], name)
+        _check_first_batch(images, labels, model, name, require_labels)
         return x, y
-    if isinstance(x, (np.ndarray, list)) or hasattr(x, "__array__"):
-        x = check_images(x, name=name, image_shape=image_shape)
-        if y is not None:
-            y = check_labels(y, len(x), num_classes, name="y")
-        elif require_labels:
-            raise ValueError(missing_labels)
+    if x is None:
+        raise ValueError(f"`{name}` is None: pass images (numpy) or a dataset.")
+    x = check_images(x, name=name, image_shape=getattr(model, "image_shape", None))
+    if y is not None:
+        y = check_labels(y, len(x), getattr(model, "num_classes", None), name="y")
+        if require_labels and np.all(y == UNLABELED):
+            raise ValueError(
+                "`y`: every label is -1 (unlabeled); "
+                f"{type(model).__name__} needs at least one labeled image."
+            )
+    elif require_labels:
+        raise ValueError(_missing_labels(model))
     return x, y

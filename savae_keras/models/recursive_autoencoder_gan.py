@@ -24,6 +24,7 @@ cases of this one class.
 import keras
 from keras import ops
 
+from savae_keras.data.checks import check_number
 from savae_keras.losses import recursive as losses
 from savae_keras.models.inputs import check_inputs
 from savae_keras.models.trainer import Trainer
@@ -73,13 +74,8 @@ class RecursiveAutoencoderGAN(Trainer):
         latent_dim: code size of the default MNIST network (16).
         recursion_steps: `k`, the number of times the output is fed back
             (0: a plain autoencoder).
-        adversarial_weight: `λ` (0: no adversarial term). The default 0.001
-            was measured on MNIST (MSE loss, 3 epochs of 8,192 images, k = 0,
-            PyTorch): with λ = 0.01, 0.1 or 1 the discriminator becomes
-            perfect and the autoencoder collapses to dark images (test MSE
-            0.104 against 0.022 without GAN), the failure the report saw on
-            MNIST; with λ = 0.001 the game stays active (discriminator
-            accuracy 0.82) and the test MSE is 0.024.
+        adversarial_weight: `λ` (0: no adversarial term); λ ≥ 0.01
+            collapses on MNIST, so the default is 0.001 (docs/results.md).
         reconstruction_loss: `"bce"` or `"mse"`, per pixel.
         step_schedule: `"all"` or `"cycle"` (see the module docstring).
         stop_gradient_between_steps: cut the gradient between recursive
@@ -92,6 +88,15 @@ class RecursiveAutoencoderGAN(Trainer):
     """
 
     optimizer_names = ("autoencoder_optimizer", "discriminator_optimizer")
+    loss_names = (
+        "loss",
+        "reconstruction_loss",
+        "adversarial_loss",
+        "discriminator_loss",
+        "discriminator_accuracy",
+    )
+    network_names = ("encoder", "decoder", "discriminator")
+    capabilities = frozenset({"encode", "reconstruct"})
 
     def __init__(
         self,
@@ -108,18 +113,16 @@ class RecursiveAutoencoderGAN(Trainer):
         seed=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(seed=seed, **kwargs)
         self.image_shape = check_image_shape(input_shape, "input_shape")
-        if not isinstance(recursion_steps, int) or recursion_steps < 0:
-            raise ValueError(
-                "`recursion_steps` must be an integer >= 0; received "
-                f"{recursion_steps!r}."
-            )
-        if not isinstance(adversarial_weight, (int, float)) or adversarial_weight < 0:
-            raise ValueError(
-                "`adversarial_weight` must be a number >= 0; received "
-                f"{adversarial_weight!r}."
-            )
+        recursion_steps = check_number(
+            recursion_steps, "recursion_steps", minimum=0, integer=True
+        )
+        adversarial_weight = check_number(
+            adversarial_weight, "adversarial_weight", minimum=0.0
+        )
+        if latent_dim is not None:
+            latent_dim = check_number(latent_dim, "latent_dim", 1, integer=True)
         if reconstruction_loss not in losses.RECONSTRUCTION_LOSSES:
             raise ValueError(
                 f"`reconstruction_loss` must be one of {losses.RECONSTRUCTION_LOSSES}; "
@@ -136,7 +139,6 @@ class RecursiveAutoencoderGAN(Trainer):
         self.reconstruction_loss = reconstruction_loss
         self.step_schedule = step_schedule
         self.stop_gradient_between_steps = bool(stop_gradient_between_steps)
-        self.seed = seed
         if encoder is None or decoder is None or discriminator is None:
             defaults = default_networks(self.image_shape, latent_dim)
             encoder = encoder or defaults[0]
@@ -146,17 +148,6 @@ class RecursiveAutoencoderGAN(Trainer):
         self.encoder = encoder
         self.decoder = decoder
         self.discriminator = discriminator
-        self.seed_generator = keras.random.SeedGenerator(seed)
-        self.trackers = {
-            name: keras.metrics.Mean(name=name)
-            for name in (
-                "loss",
-                "reconstruction_loss",
-                "adversarial_loss",
-                "discriminator_loss",
-                "discriminator_accuracy",
-            )
-        }
         self.built = True
 
     def _check_networks(self, encoder, decoder, discriminator):
@@ -184,10 +175,6 @@ class RecursiveAutoencoderGAN(Trainer):
                 f"`discriminator` must map {image} to one logit (None, 1); it "
                 f"maps {discriminator.input_shape} to {discriminator.output_shape}."
             )
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
 
     def default_optimizer(self, name):
         """The report's Adam learning rates: 0.005 (AE) and 0.001 (D)."""
@@ -308,7 +295,11 @@ class RecursiveAutoencoderGAN(Trainer):
         _, terms, grads = self.compute_gradients(ae_loss_fn, ae_variables)
         self.apply_gradients(self.autoencoder_optimizer, grads, ae_variables)
         self.optimizer.iterations.assign_add(1)
-        return self._update_metrics(terms, d_loss, d_accuracy)
+        return {
+            **terms,
+            "discriminator_loss": d_loss,
+            "discriminator_accuracy": d_accuracy,
+        }
 
     def _test_step(self, data):
         x = keras.utils.unpack_x_y_sample_weight(data)[0]
@@ -318,17 +309,11 @@ class RecursiveAutoencoderGAN(Trainer):
             x, outputs, weights, training=False
         )
         terms = self.autoencoder_terms(x, weights, training=False)
-        return self._update_metrics(terms, d_loss, d_accuracy)
-
-    def _update_metrics(self, terms, d_loss, d_accuracy):
-        values = {
+        return {
             **terms,
             "discriminator_loss": d_loss,
             "discriminator_accuracy": d_accuracy,
         }
-        for name, tracker in self.trackers.items():
-            tracker.update_state(values[name])
-        return self._logs()
 
     # -- inference --------------------------------------------------------
     def reconstruct(self, x, steps=None, batch_size=256):
@@ -336,16 +321,13 @@ class RecursiveAutoencoderGAN(Trainer):
 
         `steps=None` means 0, one pass, as the report evaluates.
         """
-        steps = 0 if steps is None else steps
-        if not isinstance(steps, int) or steps < 0:
-            raise ValueError(f"`steps` must be an integer >= 0; received {steps!r}.")
-        x, _ = check_inputs(self, x, None)
+        steps = 0 if steps is None else check_number(steps, "steps", 0, integer=True)
         for _ in range(steps + 1):
             x = self.predict(x, batch_size=batch_size, verbose=0)
         return x
 
     def encode(self, x, batch_size=256):
-        """The codes `Enc(x)` (numpy)."""
+        """The codes `Enc(x)` (numpy): a variational encoder gives its mean."""
         x, _ = check_inputs(self, x, None)
         code = self.encoder.predict(x, batch_size=batch_size, verbose=0)
         return code[0] if isinstance(code, list) else code
@@ -360,15 +342,4 @@ class RecursiveAutoencoderGAN(Trainer):
             "reconstruction_loss": self.reconstruction_loss,
             "step_schedule": self.step_schedule,
             "stop_gradient_between_steps": self.stop_gradient_between_steps,
-            "encoder": keras.saving.serialize_keras_object(self.encoder),
-            "decoder": keras.saving.serialize_keras_object(self.decoder),
-            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
-            "seed": self.seed,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("encoder", "decoder", "discriminator"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)

@@ -5,6 +5,8 @@ import os
 
 import keras
 
+from savae_keras.files import CrashSafeBackup
+from savae_keras.files import save_atomically
 from savae_keras.models.adversarial_decoder import AdversarialDecoder
 from savae_keras.models.trainer import serialize_optimizer
 from savae_keras.models.variational_encoder_classifier import (
@@ -25,9 +27,13 @@ _PHASE_OPTIMIZERS = {
 class _PhaseBackup:
     """The files of `SAVAE.fit(backup_dir=...)`, inside `folder`.
 
-    `vec/` and `decoder/` are the `BackupAndRestore` folders of the two
-    phases; `phase_1.weights.h5` is the VEC (with its optimizer) once phase 1
-    has finished. Only these are ever written or removed.
+    `vec/` and `decoder/` are the backup folders of the two phases
+    (`savae_keras.files.CrashSafeBackup`: the previous epoch's backup stays
+    valid until the new one is complete); `phase_1.weights.h5` is the VEC
+    (with its optimizer) once phase 1 has finished, written under a
+    temporary name and moved into place. A kill at any moment therefore
+    loses at most the epoch in progress. Only these files are ever written
+    or removed.
     """
 
     PHASE_1 = "phase_1.weights.h5"
@@ -37,7 +43,7 @@ class _PhaseBackup:
         self.phase_1 = os.path.join(self.folder, self.PHASE_1)
 
     def callback(self, phase):
-        return keras.callbacks.BackupAndRestore(os.path.join(self.folder, phase))
+        return CrashSafeBackup(os.path.join(self.folder, phase))
 
     def restore_phase_1(self, vec):
         """Load a finished phase 1; whether there was one."""
@@ -48,12 +54,12 @@ class _PhaseBackup:
 
     def save_phase_1(self, vec):
         os.makedirs(self.folder, exist_ok=True)
-        vec.save_weights(self.phase_1)
+        save_atomically(vec.save_weights, self.phase_1)
 
     def finish(self):
         if os.path.isfile(self.phase_1):
             os.remove(self.phase_1)
-        for name in ("vec", "decoder", ""):  # BackupAndRestore left them empty
+        for name in ("vec", "decoder", ""):  # the backups left them empty
             folder = os.path.join(self.folder, name)
             if os.path.isdir(folder) and not os.listdir(folder):
                 os.rmdir(folder)
@@ -109,6 +115,8 @@ class SAVAE(keras.Model):
             seed=seed,
             name="vec",
         )
+        # Phase 2 is built on the frozen VEC; phase 1 trains it first.
+        self.vec.trainable = False
         self.adversarial_decoder = AdversarialDecoder(
             self.vec,
             beta=beta,
@@ -121,7 +129,6 @@ class SAVAE(keras.Model):
             seed=None if seed is None else seed + 1,
             name="adversarial_decoder",
         )
-        # Building the decoder froze the VEC; phase 1 trains it first.
         self.vec.trainable = True
         self._options = {
             "input_shape": self.vec.image_shape,
@@ -215,7 +222,7 @@ class SAVAE(keras.Model):
             fit_class_prior: fit the per-class latent Gaussians after phase
                 1, for `generate(n, labels=...)`.
             backup_dir: a folder that makes the whole run resumable: each
-                phase trains with a `keras.callbacks.BackupAndRestore` in a
+                phase trains with a `savae_keras.files.CrashSafeBackup` in a
                 subfolder, and a finished phase 1 is kept there, so running
                 the same `fit` again after an interruption skips phase 1 if
                 it had finished and resumes the interrupted epoch. What it
@@ -255,9 +262,7 @@ class SAVAE(keras.Model):
                 backup.save_phase_1(self.vec)
         self.vec.trainable = False
         if fit_class_prior:
-            self.adversarial_decoder.fit_class_prior(
-                x, labels=y, batch_size=batch_size or 256
-            )
+            self.vec.fit_class_prior(x, labels=y, batch_size=batch_size or 256)
         decoder_history = self.adversarial_decoder.fit(
             x,
             epochs=decoder_epochs,
@@ -273,10 +278,44 @@ class SAVAE(keras.Model):
         """Reconstructions `Dec(μ(x))`."""
         return self.adversarial_decoder(inputs, training=training)
 
+    def predict(self, x, *args, **kwargs):
+        """Reconstructions `Dec(μ(x))` of checked images `x`."""
+        return self.adversarial_decoder.predict(x, *args, **kwargs)
+
     # -- the two phases' methods -----------------------------------------
+    capabilities = AdversarialDecoder.capabilities
+
+    @property
+    def image_shape(self):
+        return self.vec.image_shape
+
+    @property
+    def encoder(self):
+        return self.vec.encoder
+
+    @property
+    def classifier(self):
+        return self.vec.classifier
+
+    @property
+    def decoder(self):
+        return self.adversarial_decoder.decoder
+
+    @property
+    def latent_dim(self):
+        return self.vec.latent_dim
+
+    @property
+    def num_classes(self):
+        return self.vec.num_classes
+
     def encode(self, x, batch_size=256):
-        """The posterior `(z_mean, z_log_var)` of images `x`."""
+        """Latent codes of images `x`: the posterior mean `μ(x)`."""
         return self.vec.encode(x, batch_size)
+
+    def posterior(self, x, batch_size=256):
+        """The posterior `(z_mean, z_log_var)` of images `x`."""
+        return self.vec.posterior(x, batch_size)
 
     def classify(self, x, batch_size=256):
         """Class probabilities `Class(μ(x))` of images `x`."""
@@ -296,12 +335,12 @@ class SAVAE(keras.Model):
 
     def fit_class_prior(self, x, labels=None, batch_size=256):
         """Fit the per-class latent Gaussians used by `generate(labels=...)`."""
-        self.adversarial_decoder.fit_class_prior(x, labels, batch_size)
+        self.vec.fit_class_prior(x, labels, batch_size)
         return self
 
     def has_class_prior(self):
         """Whether every class has a fitted latent Gaussian for `generate`."""
-        return self.adversarial_decoder.has_class_prior()
+        return self.vec.has_class_prior()
 
     def get_config(self):
         return {**super().get_config(), **self._options}

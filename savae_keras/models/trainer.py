@@ -24,8 +24,12 @@ passed to `compile`, because JAX's `fit` carries the state of
 moments at every step without any error.
 """
 
-import keras
+import contextlib
 
+import keras
+import numpy as np
+
+from savae_keras.data.checks import check_number
 from savae_keras.layers.seed_state import SavesSeedState
 from savae_keras.models.inputs import check_inputs
 
@@ -84,6 +88,11 @@ _GRADIENTS = {
 }
 
 
+def _without_compile_config(config):
+    """A network's config without its own optimizer: the model owns those."""
+    return {key: value for key, value in config.items() if key != "compile_config"}
+
+
 def serialize_optimizer(optimizer):
     """Backend-neutral form: the class name and config, not a module path.
 
@@ -96,23 +105,64 @@ def serialize_optimizer(optimizer):
 
 
 class Trainer(SavesSeedState, keras.Model):
-    """Base class of the package's models: a custom step on every backend.
+    """Base class of the package's models: one protocol on every backend.
 
-    Subclasses define:
+    A subclass declares what it is made of and what it computes:
 
-    * `optimizer_names`: the names of their optimizers, which are also the
-      keyword arguments of `compile` and the attributes that hold them;
-    * `_optimizer_variables(name)`: the variables each optimizer updates;
+    * `loss_names`: the terms its steps compute; each gets a `Mean`
+      tracker, logged under its name (`metrics` lists them);
+    * `network_names`: the attributes holding its functional networks,
+      serialized by `get_config` and rebuilt by `from_config`;
+    * `optimizer_names`: its optimizers, which are also the keyword
+      arguments of `compile` and the attributes that hold them, and
+      `_optimizer_variables(name)`, the variables each one updates;
+    * `capabilities`: which of `encode`, `posterior`, `decode`,
+      `reconstruct`, `generate`, `classify` it offers (the others raise);
     * `_train_step(data)` and `_test_step(data)`: stateful step bodies that
-      return the logs.
+      return the dict of terms they computed.
 
-    The states of the models' seed generators are saved with their weights
-    (`SavesSeedState`), so a loaded or restored model trains on exactly as
-    the original would.
+    The base class owns the trackers, the sampling noise
+    (`standard_normal`, from the model's seeded generator), the checks of
+    every input path and the stop on a non-finite loss. The states of the
+    seed generators are saved with the weights (`SavesSeedState`), so a
+    loaded or restored model trains on exactly as the original would.
+
+    Args:
+        seed: seed of the model's sampling noise.
     """
 
     optimizer_names = ("optimizer",)
+    loss_names = ("loss",)
+    network_names = ()
+    capabilities = frozenset()
     requires_labels = False
+
+    def __init__(self, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if seed is not None:
+            seed = check_number(seed, "seed", minimum=0, integer=True)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.trackers = {
+            name: keras.metrics.Mean(name=name) for name in self.loss_names
+        }
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def standard_normal(self, shape):
+        """Noise `ε ~ N(0, I)` of the given shape, from the model's seed."""
+        return keras.random.normal(shape, seed=self.seed_generator)
+
+    def update_metrics(self, terms):
+        """Record the step's `terms` in the trackers; return the logs."""
+        for name, tracker in self.trackers.items():
+            tracker.update_state(terms[name])
+        return self._logs()
+
+    def _logs(self):
+        return {metric.name: metric.result() for metric in self.metrics}
 
     def _optimizer_variables(self, name):
         return self.trainable_variables
@@ -120,6 +170,55 @@ class Trainer(SavesSeedState, keras.Model):
     def default_optimizer(self, name):
         """The optimizer `compile` uses when `name` is not given."""
         return "adam"
+
+    # -- what the model offers ---------------------------------------------
+    def _unsupported(self, what):
+        return NotImplementedError(
+            f"{type(self).__name__} cannot {what}; it offers "
+            f"{sorted(self.capabilities) or 'none of the generative methods'}."
+        )
+
+    def encode(self, x, batch_size=256):
+        """Latent codes of images `x` (numpy): the posterior mean, if any."""
+        raise self._unsupported("encode")
+
+    def posterior(self, x, batch_size=256):
+        """The posterior `(z_mean, z_log_var)` of images `x` (numpy)."""
+        raise self._unsupported("give a posterior")
+
+    def decode(self, z, batch_size=256):
+        """Images decoded from latent codes `z`."""
+        raise self._unsupported("decode")
+
+    def generate(self, n, labels=None, seed=None, batch_size=256):
+        """`n` generated images."""
+        raise self._unsupported("generate")
+
+    def classify(self, x, batch_size=256):
+        """Class probabilities of images `x`."""
+        raise self._unsupported("classify")
+
+    def has_class_prior(self):
+        """Whether `generate(n, labels=...)` can draw every class."""
+        return False
+
+    # -- configuration ---------------------------------------------------
+    def get_config(self):
+        networks = {
+            name: _without_compile_config(
+                keras.saving.serialize_keras_object(getattr(self, name))
+            )
+            for name in self.network_names
+        }
+        return {**super().get_config(), **networks, "seed": self.seed}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for name in cls.network_names:
+            if config.get(name) is not None:
+                config[name] = keras.saving.deserialize_keras_object(config[name])
+        return cls(**config)
 
     # -- compile ---------------------------------------------------------
     def compile(self, jit_compile="auto", steps_per_execution=1, **optimizers):
@@ -208,8 +307,9 @@ class Trainer(SavesSeedState, keras.Model):
             optimizer.apply(gradients, variables)
 
     def train_step(self, *args):
+        step = lambda data: self.update_metrics(self._train_step(data))
         if BACKEND != "jax":
-            return self._train_step(*args)
+            return step(*args)
         state, data = args
         groups = (
             self.trainable_variables,
@@ -217,18 +317,19 @@ class Trainer(SavesSeedState, keras.Model):
             self.optimizer.variables,
             self.metrics_variables,
         )
-        return self._run_stateless(self._train_step, groups, state, data)
+        return self._run_stateless(step, groups, state, data)
 
     def test_step(self, *args):
+        step = lambda data: self.update_metrics(self._test_step(data))
         if BACKEND != "jax":
-            return self._test_step(*args)
+            return step(*args)
         state, data = args
         groups = (
             self.trainable_variables,
             self.non_trainable_variables,
             self.metrics_variables,
         )
-        return self._run_stateless(self._test_step, groups, state, data)
+        return self._run_stateless(step, groups, state, data)
 
     @staticmethod
     def _run_stateless(step, groups, state, data):
@@ -244,12 +345,15 @@ class Trainer(SavesSeedState, keras.Model):
         )
         return logs, new_state
 
-    # -- checked inputs ----------------------------------------------------
+    # -- checked inputs on every path ----------------------------------------
     def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
         """`keras.Model.fit`, after checking `x`, `y` and `validation_data`.
 
-        Numpy images may be uint8 (0..255) or floats in [0, 1].
+        Numpy images may be uint8 (0..255) or floats in [0, 1]. A loss that
+        turns NaN or infinite stops `fit` with `NonFiniteLossError`, before
+        any later callback (a checkpoint) sees the step.
         """
+        _refuse_weights(kwargs, "fit")
         x, y = check_inputs(self, x, y, "x", self.requires_labels)
         if isinstance(validation_data, (tuple, list)):
             vx, vy = check_inputs(
@@ -264,7 +368,16 @@ class Trainer(SavesSeedState, keras.Model):
             check_inputs(
                 self, validation_data, None, "validation_data", self.requires_labels
             )
-        return super().fit(x, y, *args, validation_data=validation_data, **kwargs)
+        callbacks = [StopOnNonFiniteLoss(), *(kwargs.pop("callbacks", None) or [])]
+        with _keeps_jax_state(self):
+            return super().fit(
+                x,
+                y,
+                *args,
+                validation_data=validation_data,
+                callbacks=callbacks,
+                **kwargs,
+            )
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         """`keras.Model.evaluate`, after checking `x` and `y`."""
@@ -273,8 +386,116 @@ class Trainer(SavesSeedState, keras.Model):
                 f"You must call `compile()` before `evaluate()`: "
                 f"{type(self).__name__} evaluates with the state of its optimizers."
             )
+        _refuse_weights(kwargs, "evaluate")
         x, y = check_inputs(self, x, y, "x", self.requires_labels)
-        return super().evaluate(x, y, *args, **kwargs)
+        with _keeps_jax_state(self):
+            return super().evaluate(x, y, *args, **kwargs)
 
-    def _logs(self):
-        return {metric.name: metric.result() for metric in self.metrics}
+    def predict(self, x, *args, **kwargs):
+        """`keras.Model.predict`, after checking (and converting) `x`."""
+        x, _ = check_inputs(self, x, None, "x")
+        with _keeps_jax_state(self):
+            return super().predict(x, *args, **kwargs)
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, **kw):
+        """`keras.Model.train_on_batch` on a checked batch."""
+        _refuse_weights(
+            {"sample_weight": sample_weight, "class_weight": class_weight},
+            "train_on_batch",
+        )
+        x, y = check_inputs(self, x, y, "x", self.requires_labels)
+        return super().train_on_batch(x, y, **kw)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, **kw):
+        """`keras.Model.test_on_batch` on a checked batch."""
+        _refuse_weights({"sample_weight": sample_weight}, "test_on_batch")
+        x, y = check_inputs(self, x, y, "x", self.requires_labels)
+        return super().test_on_batch(x, y, **kw)
+
+    def __call__(self, inputs, *args, **kwargs):
+        """Calls on numpy images check and convert them first."""
+        if isinstance(inputs, (np.ndarray, list)):
+            inputs, _ = check_inputs(self, inputs, None, "inputs")
+        return super().__call__(inputs, *args, **kwargs)
+
+
+def _refuse_weights(kwargs, method):
+    """The package's losses have no per-sample weights: say so, don't drop them."""
+    for name in ("sample_weight", "class_weight"):
+        if kwargs.get(name) is not None:
+            raise ValueError(
+                f"`{name}` is not supported by {method}(): the models compute "
+                "their own losses and weigh every sample alike. Mark unlabeled "
+                "samples with label -1 instead, or resample the data."
+            )
+    kwargs.pop("sample_weight", None)
+    kwargs.pop("class_weight", None)
+
+
+@contextlib.contextmanager
+def _keeps_jax_state(model):
+    """On JAX, an exception inside fit/evaluate/predict keeps the variables.
+
+    JAX's trainer moves the variables' values into its own state for the
+    call (the variables hold None meanwhile) and writes them back only when
+    it ends normally; after an exception or Ctrl-C the model had no values
+    (`save` failed with "'NoneType' object is not callable"). Here the
+    latest state is written back, and any variable still empty gets the
+    value it had before the call.
+    """
+    if BACKEND != "jax":
+        yield
+        return
+    model._jax_state = None  # a stale state of an earlier failed call
+    variables = {id(v): v for v in _all_variables(model)}.values()
+    before = [(v, v.value) for v in variables]
+    try:
+        yield
+    except BaseException:
+        if getattr(model, "_jax_state", None) is not None:
+            model.jax_state_sync()
+        for variable, value in before:
+            if variable._value is None:
+                variable.assign(value)
+        model._jax_state = None
+        raise
+
+
+def _all_variables(model):
+    optimizer = getattr(model, "optimizer", None)
+    return [
+        *model.variables,
+        *model.metrics_variables,
+        *(optimizer.variables if optimizer is not None else []),
+    ]
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A loss term became NaN or infinite during `fit`."""
+
+
+class StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Raise `NonFiniteLossError` at the first step whose logs are not finite.
+
+    Added first to every `fit` of the package's models: it names the step
+    and the loss term, and raises before a checkpoint can save the model.
+    """
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        bad = {
+            name: value
+            for name, value in (logs or {}).items()
+            if not np.all(np.isfinite(np.asarray(keras.ops.convert_to_numpy(value))))
+        }
+        if bad:
+            name, value = next(iter(bad.items()))
+            raise NonFiniteLossError(
+                f"{type(self.model).__name__}: the loss term `{name}` became "
+                f"{float(np.asarray(value))} at step {batch} of epoch "
+                f"{getattr(self, '_epoch', 0)} (non-finite: {sorted(bad)}). "
+                "Training stopped before saving anything; lower the learning "
+                "rate or the loss weights (beta, gamma, kl_weight)."
+            )

@@ -13,10 +13,13 @@ the pixel likelihood instead of SAVAE's two phases.
 import keras
 from keras import ops
 
+from savae_keras.data.checks import check_number
 from savae_keras.layers import ClassConditionalPrior
 from savae_keras.layers import reparameterize
 from savae_keras.losses import savae as losses
-from savae_keras.models.generative import LatentGenerativeMixin
+from savae_keras.models.generative import ClassPriorMixin
+from savae_keras.models.generative import DecoderMixin
+from savae_keras.models.generative import PosteriorMixin
 from savae_keras.models.trainer import Trainer
 from savae_keras.networks import build_decoder
 from savae_keras.networks import build_encoder
@@ -24,7 +27,7 @@ from savae_keras.networks import check_image_shape
 
 
 @keras.saving.register_keras_serializable(package="savae_keras")
-class VAE(LatentGenerativeMixin, Trainer):
+class VAE(PosteriorMixin, ClassPriorMixin, DecoderMixin, Trainer):
     """A variational autoencoder trained on `L_rec + L_kl` (equations 2-4).
 
     `fit(x)` needs no labels and logs `loss`, `reconstruction_loss` and
@@ -42,6 +45,12 @@ class VAE(LatentGenerativeMixin, Trainer):
         seed: seed of the sampling noise.
     """
 
+    loss_names = ("loss", "reconstruction_loss", "kl_loss")
+    network_names = ("encoder", "decoder")
+    capabilities = frozenset(
+        {"encode", "posterior", "decode", "reconstruct", "generate"}
+    )
+
     def __init__(
         self,
         input_shape=(28, 28, 1),
@@ -55,24 +64,25 @@ class VAE(LatentGenerativeMixin, Trainer):
         seed=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        if reconstruction_loss not in ("bce", "mse"):
+        super().__init__(seed=seed, **kwargs)
+        if reconstruction_loss not in losses.RECONSTRUCTION_LOSSES:
             raise ValueError(
                 "`reconstruction_loss` must be 'bce' or 'mse'; received "
                 f"{reconstruction_loss!r}."
             )
         self.image_shape = check_image_shape(input_shape)
-        self.latent_dim = latent_dim
+        self.latent_dim = check_number(latent_dim, "latent_dim", 1, integer=True)
+        if num_classes is not None:
+            num_classes = check_number(num_classes, "num_classes", 2, integer=True)
         self.num_classes = num_classes
         self.encoder_options = dict(encoder_options or {})
         self.decoder_options = dict(decoder_options or {})
         self.reconstruction_loss = reconstruction_loss
-        self.seed = seed
         self.encoder = encoder or build_encoder(
-            self.image_shape, latent_dim, seed=seed, **self.encoder_options
+            self.image_shape, self.latent_dim, seed=seed, **self.encoder_options
         )
         self.decoder = decoder or build_decoder(
-            self.image_shape, latent_dim, **self.decoder_options
+            self.image_shape, self.latent_dim, **self.decoder_options
         )
         image = (None, *self.image_shape)
         if (
@@ -85,22 +95,9 @@ class VAE(LatentGenerativeMixin, Trainer):
                 f"{self.decoder.output_shape}."
             )
         self.class_prior = (
-            ClassConditionalPrior(num_classes, latent_dim) if num_classes else None
+            ClassConditionalPrior(num_classes, self.latent_dim) if num_classes else None
         )
-        self.seed_generator = keras.random.SeedGenerator(seed)
-        self.trackers = {
-            name: keras.metrics.Mean(name=name)
-            for name in ("loss", "reconstruction_loss", "kl_loss")
-        }
         self.built = True
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
-
-    def standard_normal(self, shape):
-        """The noise `ε ~ N(0, I)` of the reparameterization (model's seed)."""
-        return keras.random.normal(shape, seed=self.seed_generator)
 
     def call(self, inputs, training=False):
         """Reconstructions `Dec(μ(x))`."""
@@ -133,16 +130,11 @@ class VAE(LatentGenerativeMixin, Trainer):
 
         _, terms, grads = self.compute_gradients(loss_fn, variables)
         self.apply_gradients(self.optimizer, grads, variables)
-        return self._update_metrics(terms)
+        return terms
 
     def _test_step(self, data):
         x = keras.utils.unpack_x_y_sample_weight(data)[0]
-        return self._update_metrics(self.compute_losses(x, training=False))
-
-    def _update_metrics(self, terms):
-        for name, tracker in self.trackers.items():
-            tracker.update_state(terms[name])
-        return self._logs()
+        return self.compute_losses(x, training=False)
 
     def get_config(self):
         return {
@@ -150,17 +142,7 @@ class VAE(LatentGenerativeMixin, Trainer):
             "input_shape": self.image_shape,
             "latent_dim": self.latent_dim,
             "num_classes": self.num_classes,
-            "encoder": keras.saving.serialize_keras_object(self.encoder),
-            "decoder": keras.saving.serialize_keras_object(self.decoder),
             "encoder_options": self.encoder_options,
             "decoder_options": self.decoder_options,
             "reconstruction_loss": self.reconstruction_loss,
-            "seed": self.seed,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("encoder", "decoder"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)

@@ -8,26 +8,20 @@
         L_cat = −E[Y · log Ŷ]                     equation (7), labeled samples
         W_VEC <- one optimizer step on λ·L_kl + L_cat   (equation 6: λ = 1)
 
-Why λ (`kl_weight`) defaults to 0.1 and not to the printed 1. For any
-encoder, E[KL(q(z|x) ‖ p(z))] ≥ I(X; Z) ≥ I(Y; Z), and the best classifier's
-cross-entropy is H(Y | Z) = H(Y) − I(Y; Z). So L_kl + L_cat ≥ H(Y), with
-equality for the collapsed encoder (μ = 0, σ = 1, Class(z) = class
-frequencies): with λ = 1 collapse is the optimum and an informative latent
-space can at best tie with it. Measured on 8,192 MNIST images, 2 epochs,
-latent 2 (PyTorch backend), test accuracy of Class(μ(x)) and std of μ(x):
-λ = 1: 10.2 %, 0.02-0.09 (collapsed); λ = 0.5: 12.3 %, 0.1; λ = 0.1: 78 %,
-0.97; λ = 0.01: 85 %, 1.1-1.3. λ = 0.1 is the largest of these that learns,
-and keeps the encoded means at the prior's scale, which generation from
-N(0, I) needs.
+`kl_weight` (λ) defaults to 0.1, not the printed 1: with λ = 1 the collapsed
+encoder is optimal (E[KL] ≥ I(Y; Z)); docs/results.md has the argument and
+the measurements.
 """
 
 import keras
 from keras import ops
 
+from savae_keras.data.checks import check_number
+from savae_keras.layers import ClassConditionalPrior
 from savae_keras.layers import reparameterize
 from savae_keras.losses import savae as losses
-from savae_keras.models.generative import EncoderMixin
-from savae_keras.models.inputs import check_inputs
+from savae_keras.models.generative import ClassPriorMixin
+from savae_keras.models.generative import PosteriorMixin
 from savae_keras.models.trainer import Trainer
 from savae_keras.networks import FEATURE_LAYERS
 from savae_keras.networks import build_classifier
@@ -36,7 +30,7 @@ from savae_keras.networks import check_image_shape
 
 
 @keras.saving.register_keras_serializable(package="savae_keras")
-class VariationalEncoderClassifier(EncoderMixin, Trainer):
+class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
     """The encoder `Enc(x)` and the latent classifier `Class(z)`, trained together.
 
     `fit` minimises `L_VEC = λ·L_kl + L_cat` (equation 6) with one
@@ -48,6 +42,10 @@ class VariationalEncoderClassifier(EncoderMixin, Trainer):
     Training samples `z` with the reparameterization trick; inference
     (`call`, `predict`, `evaluate`, `classify`) uses the posterior mean
     `z = μ(x)`, as Keras turns noise layers off outside training.
+
+    The model also holds the class-conditional prior of its latent space
+    (`class_prior`, fitted by `fit_class_prior` after training), from which
+    phase 2 generates images of a given class.
 
     Args:
         input_shape: image shape `(H, W, C)`, H and W multiples of 4.
@@ -66,6 +64,9 @@ class VariationalEncoderClassifier(EncoderMixin, Trainer):
         seed: seed of the sampling noise.
     """
 
+    loss_names = ("loss", "kl_loss", "classification_loss")
+    network_names = ("encoder", "classifier")
+    capabilities = frozenset({"encode", "posterior", "classify"})
     requires_labels = True
 
     def __init__(
@@ -82,34 +83,38 @@ class VariationalEncoderClassifier(EncoderMixin, Trainer):
         seed=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        self.kl_weight = kl_weight
+        super().__init__(seed=seed, **kwargs)
+        self.kl_weight = check_number(kl_weight, "kl_weight", minimum=0.0)
         self.image_shape = check_image_shape(input_shape)
-        self.num_classes = num_classes
-        self.latent_dim = latent_dim
+        self.num_classes = check_number(num_classes, "num_classes", 2, integer=True)
+        self.latent_dim = check_number(latent_dim, "latent_dim", 1, integer=True)
         self.encoder_options = dict(encoder_options or {})
         self.classifier_options = dict(classifier_options or {})
         self.feature_layer_names = tuple(feature_layers)
-        self.seed = seed
         if encoder is None:
             encoder = build_encoder(
-                self.image_shape, latent_dim, seed=seed, **self.encoder_options
+                self.image_shape, self.latent_dim, seed=seed, **self.encoder_options
             )
         if classifier is None:
             classifier = build_classifier(
-                latent_dim, num_classes, **self.classifier_options
+                self.latent_dim, self.num_classes, **self.classifier_options
             )
         self._check_networks(encoder, classifier)
         self.encoder = encoder
         self.classifier = classifier
-        # One forward pass gives the posterior and the phase-2 features.
+        # One forward pass gives the posterior and the phase-2 features,
+        # read by name.
         z_mean, z_log_var = encoder.outputs[:2]
         self.feature_extractor = keras.Model(
             encoder.input,
-            [z_mean, z_log_var, *(layer.output for layer in self.feature_layers)],
+            {
+                "z_mean": z_mean,
+                "z_log_var": z_log_var,
+                **{layer.name: layer.output for layer in self.feature_layers},
+            },
             name="feature_extractor",
         )
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.class_prior = ClassConditionalPrior(self.num_classes, self.latent_dim)
         self.trained_steps = self.add_weight(
             shape=(),
             dtype="int32",
@@ -117,9 +122,6 @@ class VariationalEncoderClassifier(EncoderMixin, Trainer):
             trainable=False,
             name="trained_steps",
         )
-        self.loss_tracker = keras.metrics.Mean(name="loss")
-        self.kl_tracker = keras.metrics.Mean(name="kl_loss")
-        self.classification_tracker = keras.metrics.Mean(name="classification_loss")
         self.accuracy_metric = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
         self.built = True
 
@@ -161,24 +163,20 @@ class VariationalEncoderClassifier(EncoderMixin, Trainer):
 
     @property
     def metrics(self):
-        return [
-            self.loss_tracker,
-            self.kl_tracker,
-            self.classification_tracker,
-            self.accuracy_metric,
-        ]
+        return [*super().metrics, self.accuracy_metric]
 
     # -- the model --------------------------------------------------------
-    def standard_normal(self, shape):
-        """The noise `ε ~ N(0, I)` of the reparameterization (model's seed)."""
-        return keras.random.normal(shape, seed=self.seed_generator)
+    def features(self, x, training=False):
+        """`{"z_mean", "z_log_var", <feature layer name>: F_i}` of images `x`."""
+        return self.feature_extractor(x, training=training)
 
     def latent(self, x, training=False, epsilon=None):
         """`(z_mean, z_log_var, z)`: `z` is sampled in training, else `μ(x)`.
 
         `epsilon` is the reparameterization noise, drawn when `None`.
         """
-        z_mean, z_log_var = self.feature_extractor(x, training=training)[:2]
+        outputs = self.features(x, training)
+        z_mean, z_log_var = outputs["z_mean"], outputs["z_log_var"]
         if not training:
             return z_mean, z_log_var, z_mean
         if epsilon is None:
@@ -207,6 +205,7 @@ class VariationalEncoderClassifier(EncoderMixin, Trainer):
             "loss": self.kl_weight * kl + cat,
             "kl_loss": kl,
             "classification_loss": cat,
+            "labels": labels,
             "probabilities": probabilities,
         }
 
@@ -228,30 +227,36 @@ class VariationalEncoderClassifier(EncoderMixin, Trainer):
         _, terms, grads = self.compute_gradients(loss_fn, variables)
         self.apply_gradients(self.optimizer, grads, variables)
         self.trained_steps.assign_add(1)
-        return self._update_metrics(labels, terms)
+        return terms
 
     def _test_step(self, data):
         x, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
-        return self._update_metrics(
-            labels, self.compute_losses(x, labels, training=False)
-        )
+        return self.compute_losses(x, labels, training=False)
 
-    def _update_metrics(self, labels, terms):
+    def update_metrics(self, terms):
+        """Cross-entropy and accuracy are averaged over labeled samples only."""
+        labels, probabilities = terms["labels"], terms["probabilities"]
         mask = losses.labeled_mask(labels)
-        per_sample = losses.categorical_crossentropy(labels, terms["probabilities"])
-        self.loss_tracker.update_state(terms["loss"])
-        self.kl_tracker.update_state(terms["kl_loss"])
-        self.classification_tracker.update_state(per_sample, sample_weight=mask)
+        per_sample = losses.categorical_crossentropy(labels, probabilities)
+        self.trackers["loss"].update_state(terms["loss"])
+        self.trackers["kl_loss"].update_state(terms["kl_loss"])
+        self.trackers["classification_loss"].update_state(
+            per_sample, sample_weight=mask
+        )
         self.accuracy_metric.update_state(
-            ops.maximum(labels, 0), terms["probabilities"], sample_weight=mask
+            ops.maximum(labels, 0), probabilities, sample_weight=mask
         )
         return self._logs()
 
     # -- inference --------------------------------------------------------
     def classify(self, x, batch_size=256):
         """Class probabilities `Class(μ(x))` of images `x` (numpy)."""
-        x, _ = check_inputs(self, x, None)
         return self.predict(x, batch_size=batch_size, verbose=0)
+
+    def _default_labels(self, z_mean):
+        """Without labels, the class prior uses the classifier's predictions."""
+        probabilities = self.classifier.predict(z_mean, verbose=0, batch_size=1024)
+        return probabilities.argmax(axis=-1)
 
     def get_config(self):
         return {
@@ -259,18 +264,8 @@ class VariationalEncoderClassifier(EncoderMixin, Trainer):
             "input_shape": self.image_shape,
             "num_classes": self.num_classes,
             "latent_dim": self.latent_dim,
-            "encoder": keras.saving.serialize_keras_object(self.encoder),
-            "classifier": keras.saving.serialize_keras_object(self.classifier),
             "encoder_options": self.encoder_options,
             "classifier_options": self.classifier_options,
             "feature_layers": list(self.feature_layer_names),
             "kl_weight": self.kl_weight,
-            "seed": self.seed,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("encoder", "classifier"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)

@@ -8,12 +8,9 @@ Four functional models, each built by one function:
 * `build_classifier`: `z -> Class(z)`, softmax probabilities.
 
 Layers followed by BatchNorm have no bias (BatchNorm cancels it). Widths
-are arguments. The defaults (8 to 32 filters) were chosen on a 2-core CPU:
-against twice the widths they train phase 1 to the same MNIST accuracy
-(92.4 % vs 93.4 % after 2 epochs on 16k images) and phase 2 to a lower
-pixel error at the same step count, 2.2 times faster (phase 1 963 vs 438
-images/s, phase 2 158 vs 71, PyTorch backend, batch 128). Wider data such
-as CIFAR-10 may want wider networks: pass the widths. Inputs are
+are arguments; the defaults (8 to 32 filters) were chosen for speed on a
+CPU (docs/results.md), and wider data such as CIFAR-10 may want wider
+networks. Inputs are
 `(H, W, C)` images with `H` and `W` divisible by 4 (two 2x poolings), such
 as 28x28x1 and 32x32x3.
 """
@@ -21,6 +18,7 @@ as 28x28x1 and 32x32x3.
 import keras
 from keras import layers
 
+from savae_keras.layers import LogVarianceBound
 from savae_keras.layers import ResidualBlock
 from savae_keras.layers import Sampling
 
@@ -78,9 +76,10 @@ def build_encoder(
 
     Six stages `Conv2D 3x3 stride 1 -> ResidualBlock -> LeakyReLU` with a
     2x2 max-pool after stages 2 and 4, then three `Dense -> LeakyReLU`
-    layers, two linear heads for the mean and the log-variance, and a
-    `Sampling` layer. The LeakyReLU outputs of the first three stages are
-    named `feature_1..3`: the features `F_i` of the feature-consistency loss.
+    layers, two linear heads for the mean and the log-variance (clipped to
+    `LOG_VARIANCE_RANGE`), and a `Sampling` layer. The LeakyReLU outputs of
+    the first three stages are named `feature_1..3`: the features `F_i` of
+    the feature-consistency loss.
 
     Returns:
         A functional model `x -> [z_mean, z_log_var, z]`.
@@ -104,6 +103,7 @@ def build_encoder(
         x = layers.LeakyReLU(NEGATIVE_SLOPE, name=f"dense_{i}_act")(x)
     z_mean = layers.Dense(latent_dim, name="z_mean")(x)
     z_log_var = layers.Dense(latent_dim, name="z_log_var")(x)
+    z_log_var = LogVarianceBound(name="z_log_var_bounded")(z_log_var)
     z = Sampling(seed=seed, name="z")([z_mean, z_log_var])
     return keras.Model(inputs, [z_mean, z_log_var, z], name=name)
 

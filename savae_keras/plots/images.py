@@ -9,6 +9,8 @@ import os
 
 import numpy as np
 
+from savae_keras.data.checks import to_float_images
+
 DPI = 100
 
 
@@ -31,9 +33,7 @@ def _save(fig, path):
 
 def _float_images(images):
     """uint8 (0..255) or float images -> float32 (N, H, W, C) in [0, 1]."""
-    images = np.asarray(images)
-    if images.dtype == np.uint8:
-        images = images.astype("float32") / 255.0
+    images = to_float_images(images)
     images = np.clip(images.astype("float32"), 0.0, 1.0)
     return images if images.ndim == 4 else images[..., None]
 

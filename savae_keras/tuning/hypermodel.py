@@ -62,8 +62,8 @@ class DecoderHyperModel(keras_tuner.HyperModel):
     training `seconds`.
 
     Args:
-        vec: the trained `VariationalEncoderClassifier`, shared by all
-            trials (frozen: no trial changes it).
+        vec: the trained, frozen (`vec.trainable = False`)
+            `VariationalEncoderClassifier`, shared by all trials.
         reference: the dataset's `ReferenceClassifier` (the judge).
         dataset: the dataset name, for the reports.
         num_samples: held-out images scored per trial (≥ 256).
@@ -88,6 +88,11 @@ class DecoderHyperModel(keras_tuner.HyperModel):
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if vec.trainable:
+            raise ValueError(
+                "`vec` is trainable: every trial trains a decoder on the same "
+                "frozen VEC. Freeze it first with `vec.trainable = False`."
+            )
         self.vec = vec
         self.reference = reference
         self.dataset = dataset

@@ -22,6 +22,9 @@ import numpy as np
 
 from savae_keras.data import get_spec
 from savae_keras.data import load_dataset
+from savae_keras.data.checks import check_number
+from savae_keras.files import save_atomically
+from savae_keras.metrics import check_num_samples
 from savae_keras.metrics import reference_classifier
 from savae_keras.models import VariationalEncoderClassifier
 from savae_keras.plots import plot_objective_over_beta
@@ -79,8 +82,11 @@ def trained_vec(
 
     Returns `(vec, seconds)`, `seconds` = 0.0 when it was loaded.
     """
-    if os.path.isfile(path):
-        return load_model(path, expected_input_shape=spec.image_shape), 0.0
+    if os.path.isfile(path):  # a search of another latent size is refused
+        vec = load_model(
+            path, expected_input_shape=spec.image_shape, expected_latent_dim=latent_dim
+        )
+        return vec, 0.0
     keras.utils.set_random_seed(seed)
     vec = VariationalEncoderClassifier(
         spec.image_shape,
@@ -94,9 +100,7 @@ def trained_vec(
     start = time.perf_counter()
     vec.fit(images, labels, batch_size=batch_size, epochs=epochs, verbose=verbose)
     seconds = time.perf_counter() - start
-    temporary = path + ".tmp.keras"
-    vec.save(temporary)
-    os.replace(temporary, path)  # a search never sees a half-written VEC
+    save_atomically(vec.save, path)  # a search never sees a half-written VEC
     return vec, seconds
 
 
@@ -166,6 +170,19 @@ def search_beta_gamma(
         raise ValueError(f"Unknown `tuner` {tuner!r}; expected one of {list(TUNERS)}.")
     check_beta_range(beta_range)
     check_gammas(gammas)
+    max_trials = check_number(max_trials, "max_trials", minimum=1, integer=True)
+    epochs = check_number(epochs, "epochs", minimum=1, integer=True)
+    vec_epochs = check_number(vec_epochs, "vec_epochs", minimum=1, integer=True)
+    train_size = check_number(train_size, "train_size", minimum=1, integer=True)
+    validation_size = check_number(
+        validation_size, "validation_size", minimum=1, integer=True
+    )
+    num_samples = check_num_samples(num_samples)
+    if num_samples > validation_size:
+        raise ValueError(
+            f"`num_samples` ({num_samples}) must not exceed `validation_size` "
+            f"({validation_size}): the objective is scored on held-out images."
+        )
     options = dict(network_options or {})
     spec = get_spec(dataset)
     images, labels = load_dataset(dataset, "train", data_dir=data_dir)
@@ -191,6 +208,7 @@ def search_beta_gamma(
         options.get("classifier_options"),
         verbose,
     )
+    vec.trainable = False  # every trial trains a decoder on this frozen VEC
     hypermodel = DecoderHyperModel(
         vec,
         reference_classifier(dataset, data_dir=data_dir),

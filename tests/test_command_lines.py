@@ -1,0 +1,93 @@
+"""Every command-line tool checks its flags before loading data or training."""
+
+import importlib.util
+import os
+import sys
+
+import numpy as np
+import pytest
+
+from savae_keras import VariationalEncoderClassifier
+from savae_keras.data import get_spec
+from savae_keras.experiments.savae import example_main
+from savae_keras.metrics import reference
+from savae_keras.report import main as report_main
+from savae_keras.saving import ModelFileError
+from savae_keras.tuning.search import trained_vec
+from tests.helpers import VEC_OPTIONS
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def script(path):
+    spec = importlib.util.spec_from_file_location("script", os.path.join(REPO, path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def search_main(argv):
+    return script("tuning/search_beta_gamma.py").main(argv)
+
+
+def recursive_main(argv, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["recursive_gan_cifar10.py", *argv])
+    return script("examples/recursive_gan_cifar10.py").main()
+
+
+CASES = [
+    (lambda mp: example_main("mnist", ["--train-size", "0"]), "--train-size: must"),
+    (lambda mp: example_main("mnist", ["--train-size", "-5"]), "--train-size: must"),
+    (lambda mp: example_main("mnist", ["--epochs", "0"]), "--epochs: must"),
+    (lambda mp: example_main("mnist", ["--batch-size", "0"]), "--batch-size: must"),
+    (lambda mp: example_main("mnist", ["--betas", "nan"]), "--betas: must"),
+    (
+        lambda mp: example_main("mnist", ["--labeled-fraction", "0"]),
+        "--labeled-fraction: must",
+    ),
+    (
+        lambda mp: example_main("mnist", ["--num-samples", "100"]),
+        "`--num-samples` must be at least 256",
+    ),
+    (lambda mp: search_main(["--trials", "0"]), "--trials: must"),
+    (lambda mp: search_main(["--validation-size", "0"]), "--validation-size: must"),
+    (lambda mp: search_main(["--validation-size", "-3"]), "--validation-size: must"),
+    (lambda mp: search_main(["--num-samples", "100"]), "at least 256"),
+    (lambda mp: search_main(["--tuner", "grid"]), "--tuner: invalid choice"),
+    (lambda mp: recursive_main(["--epochs", "0"], mp), "--epochs: must"),
+    (lambda mp: recursive_main(["--test-size", "0"], mp), "--test-size: must"),
+    (lambda mp: reference.main(["mnist", "--epochs", "0"]), "--epochs: must"),
+    (lambda mp: reference.main(["mnist3"]), "invalid choice: 'mnist3'"),
+]
+
+
+@pytest.mark.parametrize("index", range(len(CASES)))
+def test_bad_flags_stop_before_any_work(index, capsys, monkeypatch):
+    call, message = CASES[index]
+    with pytest.raises(SystemExit) as stopped:
+        call(monkeypatch)
+    assert stopped.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_report_checks_the_model_file_first(tmp_path, capsys):
+    truncated = tmp_path / "model.keras"
+    truncated.write_bytes(b"PK\x03\x04 half")
+    for path, message in [
+        (tmp_path / "missing.keras", "--model: No model file"),
+        (truncated, "--model: `filepath`"),
+    ]:
+        with pytest.raises(SystemExit):
+            report_main(["--model", str(path), "--dataset", "mnist", "--out", "o"])
+        assert message in capsys.readouterr().err
+
+
+def test_a_search_folder_of_another_latent_size_is_refused(tmp_path):
+    vec = VariationalEncoderClassifier(latent_dim=2, **VEC_OPTIONS)
+    vec.compile()
+    vec.save(tmp_path / "vec.keras")
+    x = np.zeros((4, 28, 28, 1), "uint8")
+    with pytest.raises(ModelFileError, match="latent size 2, not the expected 3"):
+        trained_vec(
+            str(tmp_path / "vec.keras"), x, np.zeros(4), get_spec("mnist"), 3, 1, 4, 0
+        )

@@ -1,0 +1,186 @@
+"""Training that fails stops cleanly, and files survive a kill at any moment."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+
+from savae_keras import VAE
+from savae_keras import VariationalEncoderClassifier
+from savae_keras.files import SafeModelCheckpoint
+from savae_keras.files import save_atomically
+from savae_keras.models.trainer import NonFiniteLossError
+from tests.helpers import TINY
+from tests.helpers import VEC_OPTIONS
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RNG = np.random.default_rng(0)
+X = RNG.integers(0, 256, (64, 28, 28, 1)).astype("uint8")
+Y = np.arange(64) % 10
+
+
+def poisoned_vec():
+    """A VEC whose first kernel holds inf: its loss is NaN from step 0."""
+    vec = VariationalEncoderClassifier(latent_dim=2, seed=0, **VEC_OPTIONS)
+    kernel = vec.encoder.get_layer("conv_1").kernel
+    kernel.assign(np.full(kernel.shape, np.inf, "float32"))
+    vec.compile()
+    return vec
+
+
+def test_a_non_finite_loss_stops_fit_before_any_checkpoint(tmp_path):
+    vec = poisoned_vec()
+    checkpoint = tmp_path / "best.keras"
+    with pytest.raises(
+        NonFiniteLossError, match="`(loss|kl_loss)` became nan at step 0"
+    ):
+        vec.fit(
+            X,
+            Y,
+            batch_size=16,
+            epochs=2,
+            verbose=0,
+            callbacks=[
+                SafeModelCheckpoint(str(checkpoint), monitor="loss", mode="min")
+            ],
+        )
+    assert not checkpoint.exists()
+    assert int(keras.ops.convert_to_numpy(vec.trained_steps.value)) == 1
+
+
+def test_the_posterior_log_variance_stays_finite():
+    """With no KL pressure (kl_weight=0) the log-variance is bounded."""
+    vec = VariationalEncoderClassifier(latent_dim=2, kl_weight=0.0, **VEC_OPTIONS)
+    dense = vec.encoder.get_layer("z_log_var")
+    dense.kernel.assign(np.full(dense.kernel.shape, 50.0, "float32"))
+    _, z_log_var = vec.posterior(X[:4])
+    assert np.all(np.isfinite(z_log_var))
+    assert z_log_var.max() <= 10.0 + 1e-6
+
+
+@pytest.mark.parametrize("method", ["predict", "fit"])
+def test_an_exception_inside_a_call_leaves_the_model_usable(method, tmp_path):
+    """On JAX the trainer holds the variables during a call: they come back."""
+    model = VAE(latent_dim=2, encoder_options=TINY["encoder_options"], seed=0)
+    model.compile()
+    before = model.reconstruct(X[:4])
+
+    class Failing(keras.utils.PyDataset):
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, index):
+            if index == 2:
+                raise KeyboardInterrupt("interrupted by the user")
+            return X[:16].astype("float32") / 255.0
+
+    with pytest.raises(KeyboardInterrupt):
+        getattr(model, method)(Failing(), verbose=0)
+    model.save(tmp_path / "after.keras")  # every variable has its value
+    after = model.reconstruct(X[:4])
+    if method == "predict":
+        np.testing.assert_array_equal(before, after)
+    assert np.all(np.isfinite(after))
+
+
+def test_save_atomically_keeps_the_last_good_file(tmp_path):
+    path = tmp_path / "model.keras"
+    path.write_bytes(b"the last good file")
+
+    def crash(temporary):
+        with open(temporary, "wb") as handle:
+            handle.write(b"half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        save_atomically(crash, str(path))
+    assert path.read_bytes() == b"the last good file"
+    assert os.listdir(tmp_path) == ["model.keras"]  # no partial file left
+
+
+# A SAVAE run with a crash-safe backup folder. With SABOTAGE set, the process
+# announces itself and stops in the middle of writing the backup of phase 1's
+# second epoch, with half the file on disk, until it is killed.
+SCRIPT = textwrap.dedent(
+    """
+    import json, os, sys, time
+    import keras, numpy as np
+    import savae_keras.files
+    from savae_keras import SAVAE
+    from tests.helpers import TINY
+
+    backup_dir, out, sabotage = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+    real_save = keras.Model.save_weights
+
+    def save_weights(self, path, *args, **kwargs):
+        real_save(self, path, *args, **kwargs)
+        if sabotage and "epoch_00002" in str(path):
+            with open(path, "r+b") as handle:
+                handle.truncate(os.path.getsize(path) // 2)
+            print("WRITING", flush=True)
+            time.sleep(600)
+
+    keras.Model.save_weights = save_weights
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (64, 28, 28, 1)).astype("uint8")
+    y = np.arange(64) % 10
+    keras.utils.set_random_seed(0)
+    model = SAVAE(latent_dim=2, n_critic=1, seed=0, **TINY)
+    model.compile()
+    epochs = []
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            epochs.append(epoch)
+
+    model.fit(x, y, batch_size=32, encoder_epochs=3, decoder_epochs=1,
+              shuffle=False, verbose=0, backup_dir=backup_dir,
+              encoder_callbacks=[Record()])
+    weights = [np.asarray(w).tolist() for w in model.vec.encoder.get_weights()[:2]]
+    with open(out, "w") as handle:
+        json.dump({"epochs": epochs, "weights": weights}, handle)
+    """
+)
+
+
+def run_script(backup_dir, out, sabotage):
+    return subprocess.Popen(
+        [sys.executable, "-c", SCRIPT, str(backup_dir), str(out), sabotage],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_a_kill_while_a_backup_is_written_loses_only_that_epoch(tmp_path):
+    victim = run_script(tmp_path / "backup", tmp_path / "unused.json", "1")
+    for line in victim.stdout:
+        if line.strip() == "WRITING":
+            break
+    else:
+        pytest.fail("the run ended before it wrote: " + victim.stderr.read()[-3000:])
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.wait()
+    assert any(name.startswith(".") for name in os.listdir(tmp_path / "backup/vec"))
+
+    resumed = run_script(tmp_path / "backup", tmp_path / "resumed.json", "0")
+    fresh = run_script(tmp_path / "fresh", tmp_path / "fresh.json", "0")
+    for process in (resumed, fresh):
+        _, errors = process.communicate(timeout=900)
+        assert process.returncode == 0, errors[-3000:]
+    resumed_run = json.loads((tmp_path / "resumed.json").read_text())
+    fresh_run = json.loads((tmp_path / "fresh.json").read_text())
+    assert resumed_run["epochs"] == [1, 2]  # epoch 0's backup was complete
+    assert fresh_run["epochs"] == [0, 1, 2]
+    for resumed_weights, fresh_weights in zip(
+        resumed_run["weights"], fresh_run["weights"]
+    ):
+        np.testing.assert_array_equal(resumed_weights, fresh_weights)
+    assert not (tmp_path / "backup").exists()  # cleaned up when both finished
