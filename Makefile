@@ -6,8 +6,10 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 BACKENDS ?= tensorflow jax torch
-# Two workers: the suite is mostly compile time, which runs one per core.
+# Two workers, one thread each: the suite is mostly compile time, which runs
+# one per core, and two workers with a thread pool per core each thrash.
 PYTEST_ARGS ?= -n 2
+THREADS := OMP_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1
 MAIN_OUT ?= runs/mnist_quick
 export SAVAE_DATA_DIR ?= $(abspath ../shared/data)
 # Reference classifiers are trained once and shared by the backends' runs.
@@ -38,7 +40,7 @@ test: setup
 	@status=0; for backend in $(BACKENDS); do \
 	  echo "=== tests with KERAS_BACKEND=$$backend ==="; \
 	  start=$$(date +%s); \
-	  KERAS_BACKEND=$$backend $(PY) -m pytest $(PYTEST_ARGS) || status=1; \
+	  $(THREADS) KERAS_BACKEND=$$backend $(PY) -m pytest $(PYTEST_ARGS) || status=1; \
 	  echo "=== $$backend: $$(( $$(date +%s) - start )) s ==="; \
 	done; exit $$status
 

@@ -465,7 +465,7 @@ CASES = {
     "make_dataset batch_size 0": (
         lambda: make_dataset(X, Y, batch_size=0),
         ValueError,
-        "`batch_size` must be an integer >= 1",
+        "`batch_size` must be a positive integer",
     ),
     "make_dataset labeled_fraction 1.5": (
         lambda: make_dataset(X, Y, labeled_fraction=1.5),
@@ -475,7 +475,7 @@ CASES = {
     "mask_labels fraction nan": (
         lambda: mask_labels(Y, NAN),
         ValueError,
-        "`labeled_fraction`.*finite",
+        "`labeled_fraction` must lie in \\(0, 1\\]",
     ),
     "ImageBatches batch_size negative": (
         lambda: ImageBatches(X, batch_size=-1),

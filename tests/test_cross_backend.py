@@ -1,7 +1,10 @@
 """The same weights, batches and noise give the same losses on every backend.
 
 A test process runs one backend, so the reference numbers are stored here.
-They were computed on TensorFlow and agree with JAX and PyTorch within 2e-6
+They were computed on TensorFlow and agree with JAX and PyTorch within 3e-6
+(recomputed when the encoder gained its log-variance bound, which changed
+the order of its weights and so which draws `deterministic_weights` gives
+to which layer)
 (`python -m tests.test_cross_backend` prints them for the active backend).
 Each run trains three steps, so a backend that lost Adam's state between
 steps, or a step that differed, would move the numbers.
@@ -22,30 +25,30 @@ RELATIVE, ABSOLUTE = 1e-4, 1e-8  # measured disagreement: <= 4e-6 relative
 
 REFERENCE = {
     "decoder_evaluate": {
-        "adversarial_loss": 0.00020359429,
-        "critic_loss": 1.9770743,
-        "latent_loss": 8.2689279e-05,
-        "loss": 0.10087737,
-        "reconstruction_loss": 0.10086706,
+        "adversarial_loss": 0.0002070389,
+        "critic_loss": 1.9768451,
+        "latent_loss": 5.000853e-05,
+        "loss": 0.10086861,
+        "reconstruction_loss": 0.10086153,
     },
     "decoder_fit": {
-        "adversarial_loss": 6.5053835e-05,
-        "critic_loss": 1.99898,
-        "latent_loss": 7.499924e-05,
-        "loss": 0.12641044,
-        "reconstruction_loss": 0.1264023,
+        "adversarial_loss": 6.119538e-05,
+        "critic_loss": 1.9995222,
+        "latent_loss": 3.0178191e-05,
+        "loss": 0.12655284,
+        "reconstruction_loss": 0.1265492,
     },
     "vec_evaluate": {
-        "accuracy": 0.11904762,
-        "classification_loss": 2.30266,
-        "kl_loss": 0.012805705,
-        "loss": 2.3053663,
+        "accuracy": 0.071428575,
+        "classification_loss": 2.2962856,
+        "kl_loss": 0.02579659,
+        "loss": 2.2996681,
     },
     "vec_fit": {
-        "accuracy": 0.047619049,
-        "classification_loss": 3.0515049,
-        "kl_loss": 0.092033945,
-        "loss": 3.0641022,
+        "accuracy": 0.071428575,
+        "classification_loss": 3.0095005,
+        "kl_loss": 0.08579091,
+        "loss": 3.0190601,
     },
 }
 

@@ -9,6 +9,7 @@ from savae_keras.metrics import frechet_distance
 from savae_keras.metrics import label_consistency
 from savae_keras.metrics import reconstruction_metrics
 from savae_keras.metrics import reference_classifier
+from savae_keras.metrics.reference import default_train_size
 
 
 @pytest.fixture(scope="module")
@@ -33,16 +34,23 @@ def blur(images, passes):
     return out
 
 
+# The whole training split gives the package's judges; the suite's run
+# (`make test`) trains them on its first 4,096 images (SAVAE_REFERENCE_TRAIN_SIZE).
+FLOORS = {None: (0.99, 0.90), 4096: (0.95, 0.80)}
+
+
 def test_reference_classifiers_are_accurate(mnist_reference, data_dir):
+    mnist_floor, fashion_floor = FLOORS[default_train_size()]
     x, y = load_dataset("mnist", "test")
     accuracy = mnist_reference.accuracy(x, y)
     print(f"MNIST reference classifier: test accuracy {accuracy:.4f}")
-    assert accuracy >= 0.99 and accuracy == pytest.approx(mnist_reference.test_accuracy)
+    assert accuracy >= mnist_floor
+    assert accuracy == pytest.approx(mnist_reference.test_accuracy)
     fashion = reference_classifier("fashion_mnist")
     x, y = load_dataset("fashion_mnist", "test")
     accuracy = fashion.accuracy(x, y)
     print(f"Fashion-MNIST reference classifier: test accuracy {accuracy:.4f}")
-    assert accuracy >= 0.90
+    assert accuracy >= fashion_floor
 
 
 def test_reference_classifier_is_cached(mnist_reference, tmp_path):

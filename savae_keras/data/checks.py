@@ -158,13 +158,15 @@ def mask_labels(labels, labeled_fraction, seed=None):
     them keep their label, chosen by a generator seeded with `seed`; the rest
     become -1 (unlabeled). `labeled_fraction=1` returns the labels unchanged.
     """
-    labeled_fraction = check_number(
-        labeled_fraction,
-        "labeled_fraction",
-        minimum=0.0,
-        maximum=1.0,
-        exclusive_minimum=True,
-    )
+    if (
+        isinstance(labeled_fraction, (bool, np.bool_))
+        or not isinstance(labeled_fraction, numbers.Real)
+        or not 0.0 < labeled_fraction <= 1.0  # False for NaN too
+    ):
+        raise ValueError(
+            f"`labeled_fraction` must lie in (0, 1]; received {labeled_fraction!r}."
+        )
+    labeled_fraction = float(labeled_fraction)
     labels = np.array(labels, dtype="int32")
     if labeled_fraction == 1.0:
         return labels

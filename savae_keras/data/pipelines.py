@@ -13,7 +13,6 @@ import numpy as np
 
 from savae_keras.data.checks import check_images
 from savae_keras.data.checks import check_labels
-from savae_keras.data.checks import check_number
 from savae_keras.data.checks import mask_labels
 from savae_keras.data.checks import to_float_images
 
@@ -36,7 +35,15 @@ def _prepare(images, labels, num_classes, labeled_fraction, seed):
 
 
 def _check_batch_size(batch_size):
-    return check_number(batch_size, "batch_size", minimum=1, integer=True)
+    if (
+        isinstance(batch_size, (bool, np.bool_))
+        or not isinstance(batch_size, (int, np.integer))
+        or batch_size < 1
+    ):
+        raise ValueError(
+            f"`batch_size` must be a positive integer; received {batch_size!r}."
+        )
+    return int(batch_size)
 
 
 def make_dataset(
