@@ -71,17 +71,16 @@ def test_an_exception_inside_a_call_leaves_the_model_usable(method, tmp_path):
     model.compile()
     before = model.reconstruct(X[:4])
 
-    class Failing(keras.utils.PyDataset):
-        def __len__(self):
-            return 4
+    class CtrlC(keras.callbacks.Callback):
+        """Ctrl-C in the middle of the call, after its first batch."""
 
-        def __getitem__(self, index):
-            if index == 2:
-                raise KeyboardInterrupt("interrupted by the user")
-            return X[:16].astype("float32") / 255.0
+        def on_predict_batch_end(self, batch, logs=None):
+            raise KeyboardInterrupt("interrupted by the user")
+
+        on_train_batch_end = on_predict_batch_end
 
     with pytest.raises(KeyboardInterrupt):
-        getattr(model, method)(Failing(), verbose=0)
+        getattr(model, method)(X[:64], batch_size=16, verbose=0, callbacks=[CtrlC()])
     model.save(tmp_path / "after.keras")  # every variable has its value
     after = model.reconstruct(X[:4])
     if method == "predict":
