@@ -3,11 +3,17 @@
 import os
 import pathlib
 
-import keras
-import numpy as np
-import pytest
-
 REPO = pathlib.Path(__file__).resolve().parents[1]
+# JAX: tests build the same tiny networks again and again; XLA's compilation
+# is most of their time, so compiled programs are cached on disk and shared
+# by the test workers (before keras imports jax).
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(REPO / ".cache" / "jax"))
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
 DEFAULT_DATA_DIR = REPO.parent / "shared" / "data"
 
 if not os.environ.get("SAVAE_DATA_DIR") and DEFAULT_DATA_DIR.is_dir():

@@ -21,6 +21,9 @@ from tests.helpers import VEC_OPTIONS
 from tests.helpers import deterministic_weights
 from tests.helpers import fixed_noise
 
+# Backend mechanics: this file runs on every backend (see the Makefile).
+pytestmark = pytest.mark.every_backend
+
 RELATIVE, ABSOLUTE = 1e-4, 1e-8  # measured disagreement: <= 4e-6 relative
 
 REFERENCE = {

@@ -18,10 +18,13 @@ from tests.conftest import REPO
         "mnist",
         pytest.param(
             "cifar10",
-            marks=pytest.mark.skipif(
-                keras.backend.backend() != "torch",
-                reason="one backend is enough for the CIFAR-10 run",
-            ),
+            marks=[
+                pytest.mark.long,
+                pytest.mark.skipif(
+                    keras.backend.backend() != "torch",
+                    reason="one backend is enough for the CIFAR-10 run",
+                ),
+            ],
         ),
     ],
 )
@@ -45,6 +48,7 @@ def test_comparison_writes_table_json_and_figure(dataset, tmp_path, data_dir):
     assert (tmp_path / "reconstructions.png").stat().st_size > 10_000
 
 
+@pytest.mark.long
 @pytest.mark.skipif(keras.backend.backend() != "torch", reason="the CLI once is enough")
 def test_example_script_runs(tmp_path, data_dir):
     script = os.path.join(REPO, "examples", "recursive_gan_cifar10.py")

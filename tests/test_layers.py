@@ -10,6 +10,9 @@ from savae_keras.layers import Sampling
 from savae_keras.layers import reparameterize
 from tests.conftest import to_numpy
 
+# Backend mechanics: this file runs on every backend (see the Makefile).
+pytestmark = pytest.mark.every_backend
+
 
 @pytest.mark.parametrize("shape", [(2, 8, 8, 3), (2, 5)])
 @pytest.mark.parametrize("batch_norm", [False, True])
@@ -43,6 +46,22 @@ def test_residual_block_config_round_trip():
     block = ResidualBlock(kernel_size=5, batch_norm=True, negative_slope=0.1, name="r")
     clone = ResidualBlock.from_config(block.get_config())
     assert (clone.kernel_size, clone.batch_norm, clone.negative_slope) == (5, True, 0.1)
+    assert not clone.zero_init
+    zero = ResidualBlock(zero_init=True).get_config()
+    assert ResidualBlock.from_config(zero).zero_init
+
+
+@pytest.mark.parametrize("batch_norm", [False, True])
+@pytest.mark.parametrize("shape", [(2, 8, 8, 3), (4, 5)])
+def test_zero_init_residual_block_starts_as_the_identity(shape, batch_norm):
+    x = np.random.default_rng(0).normal(size=shape).astype("float32")
+    block = ResidualBlock(batch_norm=batch_norm, zero_init=True)
+    np.testing.assert_array_equal(to_numpy(block(x, training=True)), x)
+    # ...but it is not a dead branch: its first layer keeps a random kernel.
+    assert np.abs(to_numpy(block.first.kernel)).max() > 0
+    # The default (the paper's) does not start as the identity.
+    plain = ResidualBlock(batch_norm=batch_norm)
+    assert np.abs(to_numpy(plain(x, training=True)) - x).max() > 1e-3
 
 
 def test_reparameterize_hand_computed():

@@ -8,6 +8,9 @@ import pytest
 from savae_keras import losses
 from tests.conftest import to_numpy
 
+# Backend mechanics: this file runs on every backend (see the Makefile).
+pytestmark = pytest.mark.every_backend
+
 
 def f32(x):
     return np.asarray(x, "float32")

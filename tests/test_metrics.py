@@ -109,6 +109,7 @@ def test_images_of_another_shape_are_rejected(mnist_reference):
         reconstruction_metrics(np.zeros((2, 28, 28, 1)), np.zeros((2, 32, 32, 1)))
 
 
+@pytest.mark.every_backend
 def test_reconstruction_metrics_hand_computed():
     x = np.full((1, 16, 16, 1), 0.5, "float32")
     x_hat = np.full((1, 16, 16, 1), 0.6, "float32")

@@ -9,6 +9,9 @@ import pytest
 
 import savae_keras
 
+# Backend mechanics: this file runs on every backend (see the Makefile).
+pytestmark = pytest.mark.every_backend
+
 
 def test_public_api_is_exported():
     for name in ("load_dataset", "make_dataset", "data", "layers", "networks"):

@@ -47,6 +47,7 @@ def test_recursion_feeds_the_output_back():
     np.testing.assert_allclose(model.reconstruct(x), model.reconstruct(x, steps=0))
 
 
+@pytest.mark.every_backend
 def test_each_update_touches_only_its_own_network():
     x = images(64)
 
@@ -106,6 +107,7 @@ def _constant_model(k, schedule="all", adversarial_weight=0.5):
     return model
 
 
+@pytest.mark.every_backend
 def test_losses_equal_hand_computed_values():
     x = np.stack([np.full((4, 4, 1), 0.9), np.full((4, 4, 1), 0.1)]).astype("float32")
     sigmoid = lambda t: 1 / (1 + np.exp(-t))
@@ -278,6 +280,7 @@ def test_bad_images_and_steps_get_clear_errors():
         model.reconstruct(images(2), steps=-1)
 
 
+@pytest.mark.every_backend
 def test_cross_backend_reference():
     """Same weights, batch and schedule: the same losses on every backend."""
     x = images(48, seed=5)

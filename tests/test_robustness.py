@@ -34,6 +34,7 @@ def poisoned_vec():
     return vec
 
 
+@pytest.mark.every_backend
 def test_a_non_finite_loss_stops_fit_before_any_checkpoint(tmp_path):
     vec = poisoned_vec()
     checkpoint = tmp_path / "best.keras"
@@ -64,6 +65,7 @@ def test_the_posterior_log_variance_stays_finite():
     assert z_log_var.max() <= 10.0 + 1e-6
 
 
+@pytest.mark.every_backend
 @pytest.mark.parametrize("method", ["predict", "fit"])
 def test_an_exception_inside_a_call_leaves_the_model_usable(method, tmp_path):
     """On JAX the trainer holds the variables during a call: they come back."""

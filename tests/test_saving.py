@@ -27,6 +27,15 @@ from tests.helpers import VEC_OPTIONS
 BACKEND = keras.backend.backend()
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS = ["vec", "decoder", "savae", "vae", "recursive"]
+# Saving keeps per-backend state (seed generators, both optimizers, a frozen
+# VEC inside a decoder): these kinds are checked on every backend, the rest
+# on the backend that runs the whole suite.
+EVERY_BACKEND = {"decoder", "recursive"}
+
+
+def kinds(names):
+    every = pytest.mark.every_backend
+    return [pytest.param(k, marks=every) if k in EVERY_BACKEND else k for k in names]
 
 
 def data(n=64, seed=0):
@@ -105,7 +114,7 @@ def assert_identical(a, b):
         np.testing.assert_array_equal(left, right)
 
 
-@pytest.mark.parametrize("kind", MODELS)
+@pytest.mark.parametrize("kind", kinds(MODELS))
 def test_keras_round_trip_continues_training(kind, tmp_path):
     model = new_model(kind)
     train(model)
@@ -198,6 +207,7 @@ def check_served(folder, models, x, z):
             )
 
 
+@pytest.mark.every_backend
 @pytest.mark.skipif(
     BACKEND == "torch", reason="Keras exports SavedModels from TF and JAX"
 )
@@ -216,6 +226,7 @@ def test_savedmodel_endpoints_match_keras_in_a_separate_process(tmp_path):
     check_served(tmp_path, {"recursive": models["recursive"]}, x, z_recursive)
 
 
+@pytest.mark.long
 @pytest.mark.skipif(BACKEND != "torch", reason="the PyTorch route")
 def test_torch_export_says_which_backend_and_the_command_works(tmp_path):
     model = new_model("savae")
@@ -271,7 +282,7 @@ class Epochs(keras.callbacks.Callback):
         self.seen.append(epoch)
 
 
-@pytest.mark.parametrize("kind", ["vec", "decoder", "recursive"])
+@pytest.mark.parametrize("kind", kinds(["vec", "decoder", "recursive"]))
 def test_backup_and_restore_resumes_at_the_right_epoch(kind, tmp_path):
     reference = new_model(kind)
     train(reference, epochs=4)

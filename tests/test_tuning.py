@@ -71,6 +71,7 @@ def test_random_search_writes_results_and_resumes(tmp_path, vec_fits, mnist_refe
     assert {r["trial"] for r in rows} < {r["trial"] for r in again}
 
 
+@pytest.mark.long
 def test_hyperband_honours_epochs_and_initial_epoch(
     tmp_path, vec_fits, monkeypatch, mnist_reference
 ):
