@@ -19,35 +19,61 @@ class ResidualBlock(layers.Layer):
         kernel_size: convolution kernel size (image tensors only).
         batch_norm: add `BatchNormalization` after each of the two layers.
         negative_slope: slope of the LeakyReLU between them.
+        zero_init: start as the identity, `y = x`: `W2` (or, with
+            `batch_norm`, the second BatchNorm's scale) starts at zero, as in
+            Goyal et al. (2017). Not in the paper (which does not say how it
+            initialises); an option beyond it, measured in docs/results.md.
     """
 
-    def __init__(self, kernel_size=3, batch_norm=False, negative_slope=0.2, **kwargs):
+    def __init__(
+        self,
+        kernel_size=3,
+        batch_norm=False,
+        negative_slope=0.2,
+        zero_init=False,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.kernel_size = kernel_size
         self.batch_norm = batch_norm
         self.negative_slope = negative_slope
+        self.zero_init = bool(zero_init)
 
     def build(self, input_shape):
         width = input_shape[-1]
         # A bias before BatchNorm is cancelled by it: leave it out.
         bias = not self.batch_norm
         if len(input_shape) == 4:
-            make = lambda: layers.Conv2D(
-                width, self.kernel_size, padding="same", use_bias=bias
+            make = lambda init: layers.Conv2D(
+                width,
+                self.kernel_size,
+                padding="same",
+                use_bias=bias,
+                kernel_initializer=init,
             )
         elif len(input_shape) == 2:
-            make = lambda: layers.Dense(width, use_bias=bias)
+            make = lambda init: layers.Dense(
+                width, use_bias=bias, kernel_initializer=init
+            )
         else:
             raise ValueError(
                 f"{self.name}: ResidualBlock takes (N, H, W, C) images or "
                 f"(N, C) vectors; received input shape {input_shape}."
             )
-        self.first, self.second = make(), make()
+        # Zero the branch's last scale: its second layer, or the BatchNorm
+        # that follows it.
+        zero_kernel = self.zero_init and not self.batch_norm
+        self.first = make("glorot_uniform")
+        self.second = make("zeros" if zero_kernel else "glorot_uniform")
         self.first.build(input_shape)
         self.second.build(input_shape)
         self.norms = []
         if self.batch_norm:
-            self.norms = [layers.BatchNormalization(), layers.BatchNormalization()]
+            last_scale = "zeros" if self.zero_init else "ones"
+            self.norms = [
+                layers.BatchNormalization(),
+                layers.BatchNormalization(gamma_initializer=last_scale),
+            ]
             for norm in self.norms:
                 norm.build(input_shape)
         # A block frozen before it is built (as a loaded, frozen encoder's
@@ -74,4 +100,5 @@ class ResidualBlock(layers.Layer):
             "kernel_size": self.kernel_size,
             "batch_norm": self.batch_norm,
             "negative_slope": self.negative_slope,
+            "zero_init": self.zero_init,
         }

@@ -70,6 +70,7 @@ def build_encoder(
     conv_filters=(8, 8, 16, 16, 32, 32),
     dense_units=(128, 64, 32),
     seed=None,
+    zero_init_residual=False,
     name="encoder",
 ):
     """The variational encoder `Enc(x)`.
@@ -79,7 +80,8 @@ def build_encoder(
     layers, two linear heads for the mean and the log-variance (clipped to
     `LOG_VARIANCE_RANGE`), and a `Sampling` layer. The LeakyReLU outputs of
     the first three stages are named `feature_1..3`: the features `F_i` of
-    the feature-consistency loss.
+    the feature-consistency loss. `zero_init_residual` starts each residual
+    block as the identity (`ResidualBlock(zero_init=True)`).
 
     Returns:
         A functional model `x -> [z_mean, z_log_var, z]`.
@@ -92,7 +94,7 @@ def build_encoder(
     x = inputs = keras.Input(input_shape, name="image")
     for i, filters in enumerate(conv_filters, start=1):
         x = layers.Conv2D(filters, 3, padding="same", name=f"conv_{i}")(x)
-        x = ResidualBlock(name=f"residual_{i}")(x)
+        x = ResidualBlock(zero_init=zero_init_residual, name=f"residual_{i}")(x)
         stage = FEATURE_LAYERS[i - 1] if i <= 3 else f"stage_{i}"
         x = layers.LeakyReLU(NEGATIVE_SLOPE, name=stage)(x)
         if i in (2, 4):
@@ -188,7 +190,11 @@ def build_critic(
 
 
 def build_classifier(
-    latent_dim=2, num_classes=10, units=(32, 32, 32), name="classifier"
+    latent_dim=2,
+    num_classes=10,
+    units=(32, 32, 32),
+    zero_init_residual=False,
+    name="classifier",
 ):
     """The latent classifier `Class(z)`.
 
@@ -211,6 +217,8 @@ def build_classifier(
         x = layers.Dense(width, use_bias=False, name=f"dense_{i}")(x)
         x = layers.BatchNormalization(name=f"dense_{i}_bn")(x)
         x = layers.LeakyReLU(NEGATIVE_SLOPE, name=f"dense_{i}_act")(x)
-        x = ResidualBlock(batch_norm=True, name=f"residual_{i}")(x)
+        x = ResidualBlock(
+            batch_norm=True, zero_init=zero_init_residual, name=f"residual_{i}"
+        )(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
     return keras.Model(inputs, outputs, name=name)

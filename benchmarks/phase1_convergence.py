@@ -1,0 +1,76 @@
+"""How fast phase 1 (the VEC) learns: test accuracy after a fixed number of steps.
+
+    KERAS_BACKEND=torch python benchmarks/phase1_convergence.py --steps 100
+
+Issue 14's yardstick: the VEC at latent 16, batches of 64 MNIST training
+images, `--steps` optimizer steps, then the accuracy of `Class(μ(x))` on the
+first `--test-size` test images. Each variant starts from the same seed; the
+wall-clock of its training is printed beside it (compare rows of one run).
+"""
+
+import argparse
+import json
+import time
+
+VARIANTS = {
+    # the paper's networks and Keras's default initialisation
+    "paper": {},
+    # each residual block starts as the identity (ResidualBlock(zero_init=True))
+    "zero_init": {"zero_init_residual": True},
+}
+
+
+def run(variant, steps, latent_dim, batch_size, learning_rate, test_size, seed):
+    import keras
+
+    import savae_keras as sk
+
+    keras.utils.set_random_seed(seed)
+    x, y = sk.data.load_dataset("mnist", "train")
+    x_test, y_test = sk.data.load_dataset("mnist", "test")
+    n = steps * batch_size
+    x, y = x[:n], y[:n]
+    options = VARIANTS[variant]
+    vec = sk.VariationalEncoderClassifier(
+        (28, 28, 1),
+        10,
+        latent_dim=latent_dim,
+        encoder_options=dict(options),
+        classifier_options=dict(options),
+        seed=seed,
+    )
+    vec.compile(optimizer=keras.optimizers.Adam(learning_rate))
+    start = time.perf_counter()
+    vec.fit(x, y, batch_size=batch_size, epochs=1, verbose=0, shuffle=False)
+    seconds = time.perf_counter() - start
+    probabilities = vec.classify(x_test[:test_size])
+    accuracy = float((probabilities.argmax(-1) == y_test[:test_size]).mean())
+    return {"variant": variant, "accuracy": accuracy, "train_seconds": seconds}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS))
+    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--latent-dim", type=int, default=16)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--test-size", type=int, default=2000)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    args = parser.parse_args(argv)
+    for seed in args.seeds:
+        for variant in args.variants:
+            row = run(
+                variant,
+                args.steps,
+                args.latent_dim,
+                args.batch_size,
+                args.learning_rate,
+                args.test_size,
+                seed,
+            )
+            print(json.dumps({**row, "seed": seed, "steps": args.steps}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
