@@ -16,7 +16,7 @@ FULL_BACKEND ?= torch
 SUITE ?= split
 # Two workers, one thread each: the suite is mostly compile time, which runs
 # one per core, and two workers with a thread pool per core each thrash.
-PYTEST_ARGS ?= -n 2
+PYTEST_ARGS ?= -n 2 --durations=15
 THREADS := OMP_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1
 MAIN_OUT ?= runs/mnist_quick
 # pip skips compiling every installed module to bytecode (most of the
