@@ -131,10 +131,12 @@ def serving_endpoints(model):
         )
     if "reconstruct" in offers:
         endpoints["reconstruct"] = (lambda x: model(x, training=False), image)
-    if "decode" in offers:
+    # Every model with a decoder network serves it, the recursive GAN's
+    # (whose code is not a latent distribution) included.
+    if "decode" in offers or "decoder" in model.network_names:
         endpoints["decode"] = (
             lambda z: model.decoder(z, training=False),
-            keras.InputSpec(shape=(None, model.latent_dim), dtype="float32"),
+            keras.InputSpec(shape=tuple(model.decoder.input_shape), dtype="float32"),
         )
     serve = "reconstruct" if "reconstruct" in offers else "classify"
     endpoints["serve"] = endpoints[serve]

@@ -552,7 +552,6 @@ def test_numpy_scalars_are_accepted_as_hyperparameters():
     assert m("decoder").generate(np.int64(2), seed=0).shape == (2, 28, 28, 1)
 
 
-@pytest.mark.every_backend
 def test_predict_on_uint8_equals_predict_on_floats():
     vec = m("frozen")
     np.testing.assert_allclose(

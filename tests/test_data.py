@@ -252,7 +252,6 @@ def test_pipeline_rejects_bad_images(pipeline, images, error, message):
         pipeline(images)
 
 
-@pytest.mark.every_backend
 @pytest.mark.parametrize("pipeline", PIPELINES)
 def test_pipeline_feeds_fit_on_the_active_backend(pipeline, mnist_slice):
     (x, y), _ = mnist_slice

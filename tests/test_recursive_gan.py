@@ -47,7 +47,6 @@ def test_recursion_feeds_the_output_back():
     np.testing.assert_allclose(model.reconstruct(x), model.reconstruct(x, steps=0))
 
 
-@pytest.mark.every_backend
 def test_each_update_touches_only_its_own_network():
     x = images(64)
 
