@@ -31,7 +31,7 @@ export SAVAE_CACHE_DIR ?= $(abspath .cache)
 # `make main` use ones trained on the whole split).
 TEST_REFERENCE_SIZE ?= 4096
 
-.PHONY: setup main test test-long lint
+.PHONY: setup main references test test-long lint
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,9 +46,12 @@ setup: $(VENV)/.installed
 main: setup
 	$(PY) examples/mnist.py --quick --out $(MAIN_OUT)
 
-test: export SAVAE_REFERENCE_TRAIN_SIZE = $(TEST_REFERENCE_SIZE)
-test: setup
+# The suite's reference classifiers, trained once (cached) before the tests.
+references test test-long: export SAVAE_REFERENCE_TRAIN_SIZE = $(TEST_REFERENCE_SIZE)
+references: setup
 	KERAS_BACKEND=tensorflow $(PY) -m savae_keras.metrics.reference mnist fashion_mnist
+
+test: references
 	@status=0; for backend in $(BACKENDS); do \
 	  echo "=== tests with KERAS_BACKEND=$$backend ==="; \
 	  start=$$(date +%s); \
@@ -58,10 +61,9 @@ test: setup
 	  echo "=== $$backend: $$(( $$(date +%s) - start )) s ==="; \
 	done; exit $$status
 
-# The end-to-end runs of every example and search (about 45 minutes here).
-test-long: export SAVAE_REFERENCE_TRAIN_SIZE = $(TEST_REFERENCE_SIZE)
-test-long: setup
-	KERAS_BACKEND=tensorflow $(PY) -m savae_keras.metrics.reference mnist fashion_mnist
+# The end-to-end runs of every example and search (their tests took 63
+# minutes of one test worker between them in a run here).
+test-long: references
 	$(THREADS) KERAS_BACKEND=$(FULL_BACKEND) $(PY) -m pytest $(PYTEST_ARGS) -m long
 
 lint: setup

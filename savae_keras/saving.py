@@ -131,9 +131,7 @@ def serving_endpoints(model):
         )
     if "reconstruct" in offers:
         endpoints["reconstruct"] = (lambda x: model(x, training=False), image)
-    # Every model with a decoder network serves it, the recursive GAN's
-    # (whose code is not a latent distribution) included.
-    if "decode" in offers or "decoder" in model.network_names:
+    if "decode" in offers:
         endpoints["decode"] = (
             lambda z: model.decoder(z, training=False),
             keras.InputSpec(shape=tuple(model.decoder.input_shape), dtype="float32"),

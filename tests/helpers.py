@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+import pytest
 
 TINY = {
     "encoder_options": {
@@ -69,3 +70,9 @@ def same(first, second):
     return len(first) == len(second) and all(
         np.array_equal(a, b) for a, b in zip(first, second)
     )
+
+
+def on_every_backend(values, chosen):
+    """Parameters `values`, those in `chosen` marked every_backend (Makefile)."""
+    every = pytest.mark.every_backend
+    return [pytest.param(v, marks=every) if v in chosen else v for v in values]

@@ -47,6 +47,18 @@ def test_recursion_feeds_the_output_back():
     np.testing.assert_allclose(model.reconstruct(x), model.reconstruct(x, steps=0))
 
 
+def test_decode_inverts_encode_as_one_pass_does():
+    model = RecursiveAutoencoderGAN(seed=0, **small_networks())
+    x = images(4)
+    np.testing.assert_allclose(
+        model.decode(model.encode(x)), model.reconstruct(x), atol=1e-5
+    )
+    with pytest.raises(ValueError, match="`code` must hold numbers of shape"):
+        model.decode(np.zeros((4, 3)))
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        model.decode(np.full(model.encode(x).shape, np.nan))
+
+
 def test_each_update_touches_only_its_own_network():
     x = images(64)
 

@@ -14,6 +14,7 @@ from tests.conftest import to_numpy
 from tests.helpers import DECODER_OPTIONS
 from tests.helpers import TINY
 from tests.helpers import VEC_OPTIONS
+from tests.helpers import on_every_backend
 from tests.helpers import same
 from tests.helpers import snapshot
 
@@ -23,10 +24,7 @@ BACKEND = keras.backend.backend()
 JIT_MODES = ["auto"] + (["xla"] if BACKEND == "tensorflow" else [])
 # TensorFlow's XLA mode runs with `make test SUITE=full` (its compilation is
 # minutes on a 2-core CPU); `make test` checks each backend's default mode.
-EVERY_BACKEND_JIT_MODES = [
-    pytest.param(mode, marks=pytest.mark.every_backend) if mode == "auto" else mode
-    for mode in JIT_MODES
-]
+EVERY_BACKEND_JIT_MODES = on_every_backend(JIT_MODES, {"auto"})
 
 
 def trained_vec(x, y, **kwargs):

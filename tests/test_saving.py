@@ -23,6 +23,7 @@ from tests.conftest import to_numpy
 from tests.helpers import DECODER_OPTIONS
 from tests.helpers import TINY
 from tests.helpers import VEC_OPTIONS
+from tests.helpers import on_every_backend
 
 BACKEND = keras.backend.backend()
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -31,11 +32,6 @@ MODELS = ["vec", "decoder", "savae", "vae", "recursive"]
 # VEC inside a decoder): the decoder, which holds all of it, is checked on
 # every backend, the other kinds on the backend that runs the whole suite.
 EVERY_BACKEND = {"decoder"}
-
-
-def kinds(names):
-    every = pytest.mark.every_backend
-    return [pytest.param(k, marks=every) if k in EVERY_BACKEND else k for k in names]
 
 
 def data(n=64, seed=0):
@@ -114,7 +110,7 @@ def assert_identical(a, b):
         np.testing.assert_array_equal(left, right)
 
 
-@pytest.mark.parametrize("kind", kinds(MODELS))
+@pytest.mark.parametrize("kind", on_every_backend(MODELS, EVERY_BACKEND))
 def test_keras_round_trip_continues_training(kind, tmp_path):
     model = new_model(kind)
     train(model)

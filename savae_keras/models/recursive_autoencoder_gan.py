@@ -22,6 +22,7 @@ cases of this one class.
 """
 
 import keras
+import numpy as np
 from keras import ops
 
 from savae_keras.data.checks import check_number
@@ -96,7 +97,7 @@ class RecursiveAutoencoderGAN(Trainer):
         "discriminator_accuracy",
     )
     network_names = ("encoder", "decoder", "discriminator")
-    capabilities = frozenset({"encode", "reconstruct"})
+    capabilities = frozenset({"encode", "decode", "reconstruct"})
 
     def __init__(
         self,
@@ -331,6 +332,22 @@ class RecursiveAutoencoderGAN(Trainer):
         x, _ = check_inputs(self, x, None)
         code = self.encoder.predict(x, batch_size=batch_size, verbose=0)
         return code[0] if isinstance(code, list) else code
+
+    def decode(self, code, batch_size=256):
+        """Images `Dec(c)` of codes `c` shaped like `encode`'s output (numpy)."""
+        code = np.asarray(code)
+        expected = tuple(self.decoder.input_shape[1:])
+        if not np.issubdtype(code.dtype, np.number) or code.shape[1:] != expected:
+            raise ValueError(
+                f"`code` must hold numbers of shape (N, "
+                f"{', '.join(map(str, expected))}); received dtype {code.dtype}, "
+                f"shape {code.shape}."
+            )
+        if not np.all(np.isfinite(code)):
+            raise ValueError("`code` contains NaN or infinite values.")
+        return self.decoder.predict(
+            code.astype("float32"), batch_size=batch_size, verbose=0
+        )
 
     def get_config(self):
         return {
