@@ -13,9 +13,9 @@ import json
 import time
 
 VARIANTS = {
-    # the paper's networks and Keras's default initialisation
-    "paper": {},
-    # each residual block starts as the identity (ResidualBlock(zero_init=True))
+    # the paper's networks with Keras's default initialisation
+    "keras_init": {"zero_init_residual": False},
+    # each residual block starts as the identity (the package default)
     "zero_init": {"zero_init_residual": True},
 }
 

@@ -1,4 +1,8 @@
-"""Keras callbacks that write figures while a model trains.
+"""Keras callbacks: figures while a model trains, and a wall-clock budget.
+
+`TimeLimit` stops `fit` once a number of seconds has passed (for comparing
+models at the same training time, not the same number of steps).
+
 
 Both run at the end of an epoch, where every backend has synchronised the
 model's weights (JAX keeps them in `fit`'s state between epochs), and work
@@ -9,10 +13,12 @@ one that encodes (both SAVAE phases, `VAE`). With `SAVAE.fit`, pass them as
 """
 
 import os
+import time
 
 import keras
 import numpy as np
 
+from savae_keras.data.checks import check_number
 from savae_keras.data.checks import to_float_images
 from savae_keras.plots import plot_latent_space
 from savae_keras.plots import save_image_grid
@@ -98,3 +104,30 @@ class LatentSpaceCallback(_EveryEpochs):
             self.class_names,
             title=f"latent space, epoch {epoch}",
         )
+
+
+class TimeLimit(keras.callbacks.Callback):
+    """Stop `fit` after the first batch that ends `seconds` after it began.
+
+    The clock starts at `on_train_begin`, so it counts the first step's
+    compilation as training time. `batches` counts the batches that ran.
+
+    Args:
+        seconds: the wall-clock budget, > 0.
+    """
+
+    def __init__(self, seconds):
+        super().__init__()
+        self.seconds = check_number(
+            seconds, "seconds", minimum=0.0, exclusive_minimum=True
+        )
+        self.batches = 0
+
+    def on_train_begin(self, logs=None):
+        self.start = time.perf_counter()
+        self.batches = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches += 1
+        if time.perf_counter() - self.start >= self.seconds:
+            self.model.stop_training = True

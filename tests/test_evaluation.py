@@ -16,6 +16,7 @@ from savae_keras import AdversarialDecoder
 from savae_keras import RecursiveAutoencoderGAN
 from savae_keras.callbacks import ImageGridCallback
 from savae_keras.callbacks import LatentSpaceCallback
+from savae_keras.callbacks import TimeLimit
 from savae_keras.metrics import evaluate_generative
 from savae_keras.plots import plot_beta_gamma_grid
 from savae_keras.plots import plot_generations
@@ -203,6 +204,20 @@ def test_image_callback_needs_a_reconstructing_model(savae, mnist_slice, tmp_pat
     savae.vec.trainable = False
     with pytest.raises(ValueError, match="`every` must be a positive integer"):
         ImageGridCallback(x[:2], tmp_path, every=0)
+
+
+def test_time_limit_stops_fit_after_the_batch_that_spends_the_budget(mnist_slice):
+    (x, _), _ = mnist_slice
+    vae = VAE(latent_dim=2, seed=0, **{k: TINY[k] for k in ("encoder_options",)})
+    vae.compile()
+    limit = TimeLimit(1e-6)
+    history = vae.fit(x, batch_size=32, epochs=5, verbose=0, callbacks=[limit])
+    assert len(history.epoch) == 1 and limit.batches == 1
+    limit = TimeLimit(3600)  # a budget that does not bind: every batch runs
+    vae.fit(x[:64], batch_size=32, epochs=2, verbose=0, callbacks=[limit])
+    assert limit.batches == 4
+    with pytest.raises(ValueError, match="`seconds`"):
+        TimeLimit(0)
 
 
 def test_report_command_writes_markdown_and_figures(savae, mnist_reference, tmp_path):

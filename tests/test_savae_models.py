@@ -207,6 +207,76 @@ def test_decoder_evaluate_and_generation(mnist_slice):
     assert to_numpy(decoder.class_prior.counts).sum() == len(x)
 
 
+# -- beyond the paper: a pixel term in phase 1, a warm-started decoder ---------
+def test_vec_reconstruction_weight_adds_the_pixel_likelihood(mnist_slice):
+    (x, y), _ = mnist_slice
+    images = x[:8].astype("float32") / 255
+    vec = VariationalEncoderClassifier(
+        latent_dim=2,
+        reconstruction_weight=0.5,
+        decoder_options=TINY["decoder_options"],
+        seed=0,
+        **VEC_OPTIONS,
+    )
+    terms = vec.compute_losses(images, y[:8], training=False)
+    # L_pix by hand: Bernoulli negative log-likelihood summed over pixels.
+    x_hat = np.clip(to_numpy(vec.decoder(vec.encode(images))), 1e-7, 1 - 1e-7)
+    nll = -(images * np.log(x_hat) + (1 - images) * np.log(1 - x_hat))
+    pix = nll.reshape(8, -1).sum(axis=1).mean()
+    np.testing.assert_allclose(to_numpy(terms["reconstruction_loss"]), pix, rtol=1e-4)
+    np.testing.assert_allclose(
+        to_numpy(terms["loss"]),
+        0.1 * to_numpy(terms["kl_loss"])
+        + to_numpy(terms["classification_loss"])
+        + 0.5 * pix,
+        rtol=1e-4,
+    )
+    vec.compile()
+    logs = vec.fit(x[:64], y[:64], batch_size=32, epochs=1, verbose=0).history
+    assert set(logs) == {
+        "loss",
+        "kl_loss",
+        "classification_loss",
+        "reconstruction_loss",
+        "accuracy",
+    }
+    clone = VariationalEncoderClassifier.from_config(vec.get_config())
+    assert clone.reconstruction_weight == 0.5 and len(clone.decoder.weights) == len(
+        vec.decoder.weights
+    )
+    # The paper's recipe (ω = 0) has no decoder and logs no pixel term.
+    assert VariationalEncoderClassifier(latent_dim=2, **VEC_OPTIONS).decoder is None
+    with pytest.raises(ValueError, match="`reconstruction_weight` is 0"):
+        VariationalEncoderClassifier(latent_dim=2, decoder=vec.decoder)
+    with pytest.raises(ValueError, match="`reconstruction_weight`"):
+        VariationalEncoderClassifier(latent_dim=2, reconstruction_weight=-1)
+
+
+def test_warm_start_copies_the_vec_decoder_on_the_first_fit_only(mnist_slice):
+    (x, y), _ = mnist_slice
+    vec = trained_vec(
+        x[:64],
+        y[:64],
+        reconstruction_weight=1.0,
+        decoder_options=TINY["decoder_options"],
+    )
+    decoder = AdversarialDecoder(
+        vec, warm_start=True, n_critic=1, seed=0, **DECODER_OPTIONS
+    )
+    assert not same(snapshot(decoder.decoder), snapshot(vec.decoder))
+    seen = []
+    record = keras.callbacks.LambdaCallback(
+        on_train_begin=lambda logs: seen.append(snapshot(decoder.decoder))
+    )
+    decoder.compile()
+    decoder.fit(x[:64], batch_size=32, epochs=1, verbose=0, callbacks=[record])
+    assert same(seen[0], snapshot(vec.decoder))
+    decoder.fit(x[:64], batch_size=32, epochs=1, verbose=0, callbacks=[record])
+    assert not same(seen[1], snapshot(vec.decoder))  # trained on, not copied
+    with pytest.raises(ValueError, match="this VEC has none"):
+        AdversarialDecoder(trained_vec(x[:64], y[:64]), warm_start=True)
+
+
 # -- both phases -------------------------------------------------------------
 def test_savae_fit_runs_both_phases(mnist_slice):
     (x, y), (x_test, _) = mnist_slice

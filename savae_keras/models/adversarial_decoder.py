@@ -75,6 +75,11 @@ class AdversarialDecoder(PosteriorMixin, ClassPriorMixin, DecoderMixin, Trainer)
             Hou et al.).
         feature_weights: the weights `α_i` of the feature terms, one per
             feature layer of the VEC.
+        warm_start: the first `fit` starts the decoder from the weights of
+            the VEC's auxiliary decoder `Dec₀` (a VEC trained with
+            `reconstruction_weight > 0`; beyond the paper, whose decoder
+            starts from scratch). The decoder must have `Dec₀`'s
+            architecture; when omitted it is built as a copy of it.
         seed: seed of the sampling noise.
     """
 
@@ -101,6 +106,7 @@ class AdversarialDecoder(PosteriorMixin, ClassPriorMixin, DecoderMixin, Trainer)
         n_critic=5,
         critic_target=1.0,
         feature_weights=(1.0, 0.1, 0.01),
+        warm_start=False,
         decoder_options=None,
         critic_options=None,
         seed=None,
@@ -135,18 +141,37 @@ class AdversarialDecoder(PosteriorMixin, ClassPriorMixin, DecoderMixin, Trainer)
             )
         self.decoder_options = dict(decoder_options or {})
         self.critic_options = dict(critic_options or {})
+        self.warm_start = bool(warm_start)
+        if self.warm_start and vec.decoder is None:
+            raise ValueError(
+                "`warm_start=True` copies the VEC's decoder, but this VEC has "
+                "none: train it with `reconstruction_weight > 0`."
+            )
 
         self.vec = vec
         self.image_shape = vec.image_shape
         self.latent_dim = vec.latent_dim
         self.num_classes = vec.num_classes
-        if decoder is None:
+        if decoder is None and self.warm_start:
+            # Dec₀'s architecture with new weights; its layers' configs say
+            # trainable=False (the VEC is frozen), the copy must train.
+            decoder = keras.models.clone_model(vec.decoder)
+            decoder.trainable = True
+        elif decoder is None:
             decoder = build_decoder(
                 self.image_shape, self.latent_dim, **self.decoder_options
             )
         if critic is None:
             critic = build_critic(self.image_shape, **self.critic_options)
         self._check_networks(decoder, critic)
+        if self.warm_start and [w.shape for w in decoder.weights] != [
+            w.shape for w in vec.decoder.weights
+        ]:
+            raise ValueError(
+                "`warm_start=True` copies the VEC's decoder into `decoder`, "
+                "but their architectures differ; leave `decoder` out to build "
+                "a copy of the VEC's."
+            )
         self.decoder = decoder
         self.critic = critic
         self.built = True
@@ -304,13 +329,23 @@ class AdversarialDecoder(PosteriorMixin, ClassPriorMixin, DecoderMixin, Trainer)
         return {**terms, "critic_loss": critic_loss}
 
     def fit(self, *args, **kwargs):
-        """`keras.Model.fit`; the VEC must have been trained (phase 1)."""
+        """`keras.Model.fit`; the VEC must have been trained (phase 1).
+
+        With `warm_start`, the first `fit` (no step taken yet) copies the
+        weights of the VEC's decoder into the decoder before training.
+        """
         if int(ops.convert_to_numpy(self.vec.trained_steps.value)) == 0:
             raise ValueError(
                 "The VEC has not been trained (vec.trained_steps is 0): phase 2 "
                 "needs the encoder and classifier of phase 1. Train it with "
                 "vec.fit(...) first, or load a trained one."
             )
+        if (
+            self.warm_start
+            and self.optimizer is not None
+            and int(ops.convert_to_numpy(self.optimizer.iterations.value)) == 0
+        ):
+            self.decoder.set_weights(self.vec.decoder.get_weights())
         return super().fit(*args, **kwargs)
 
     def get_config(self):
@@ -321,6 +356,7 @@ class AdversarialDecoder(PosteriorMixin, ClassPriorMixin, DecoderMixin, Trainer)
             "n_critic": self.n_critic,
             "critic_target": self.critic_target,
             "feature_weights": list(self.feature_weights),
+            "warm_start": self.warm_start,
             "decoder_options": self.decoder_options,
             "critic_options": self.critic_options,
         }

@@ -80,6 +80,10 @@ class SAVAE(keras.Model):
         beta, gamma, n_critic, critic_target, feature_weights: as for the
             `AdversarialDecoder`.
         kl_weight: λ of the VEC's `λ·L_kl + L_cat`.
+        reconstruction_weight: ω of the VEC's pixel term (beyond the paper;
+            0, the default, is the paper's recipe).
+        warm_start: phase 2 starts its decoder from the VEC's (needs
+            `reconstruction_weight > 0`; beyond the paper).
         encoder_options, classifier_options, decoder_options,
         critic_options: keyword arguments of the network builders.
         seed: seed of the sampling noise (and of the encoder's sampling).
@@ -96,6 +100,8 @@ class SAVAE(keras.Model):
         critic_target=1.0,
         feature_weights=(1.0, 0.1, 0.01),
         kl_weight=0.1,
+        reconstruction_weight=0.0,
+        warm_start=False,
         encoder_options=None,
         classifier_options=None,
         decoder_options=None,
@@ -112,6 +118,8 @@ class SAVAE(keras.Model):
             classifier_options=classifier_options,
             feature_layers=FEATURE_LAYERS,
             kl_weight=kl_weight,
+            reconstruction_weight=reconstruction_weight,
+            decoder_options=decoder_options,
             seed=seed,
             name="vec",
         )
@@ -124,6 +132,7 @@ class SAVAE(keras.Model):
             n_critic=n_critic,
             critic_target=critic_target,
             feature_weights=feature_weights,
+            warm_start=warm_start,
             decoder_options=decoder_options,
             critic_options=critic_options,
             seed=None if seed is None else seed + 1,
@@ -140,6 +149,8 @@ class SAVAE(keras.Model):
             "critic_target": critic_target,
             "feature_weights": list(feature_weights),
             "kl_weight": kl_weight,
+            "reconstruction_weight": reconstruction_weight,
+            "warm_start": warm_start,
             "encoder_options": encoder_options,
             "classifier_options": classifier_options,
             "decoder_options": decoder_options,

@@ -204,8 +204,12 @@ class Trainer(SavesSeedState, keras.Model):
 
     # -- configuration ---------------------------------------------------
     def get_config(self):
+        # A network a model may go without (such as the VEC's optional
+        # decoder) is serialized as None.
         networks = {
-            name: _without_compile_config(
+            name: None
+            if getattr(self, name) is None
+            else _without_compile_config(
                 keras.saving.serialize_keras_object(getattr(self, name))
             )
             for name in self.network_names

@@ -11,6 +11,17 @@
 `kl_weight` (λ) defaults to 0.1, not the printed 1: with λ = 1 the collapsed
 encoder is optimal (E[KL] ≥ I(Y; Z)); docs/results.md has the argument and
 the measurements.
+
+Beyond the paper, `reconstruction_weight` (ω > 0) adds a pixel term of an
+auxiliary decoder `Dec₀`, trained with the encoder (a semi-supervised VAE):
+
+        L_pix = −E[log p(X | Dec₀(Z))]            the VAE's equation (3)
+        W_VEC <- one optimizer step on λ·L_kl + L_cat + ω·L_pix
+
+Without it `Z` is rewarded for its class only and a phase-2 decoder can
+draw little more than class averages (docs/results.md measures this);
+phase 2 may start its decoder from `Dec₀` (`AdversarialDecoder(warm_start=True)`).
+ω = 0, the default, is the paper's recipe and builds no decoder.
 """
 
 import keras
@@ -25,6 +36,7 @@ from savae_keras.models.generative import PosteriorMixin
 from savae_keras.models.trainer import Trainer
 from savae_keras.networks import FEATURE_LAYERS
 from savae_keras.networks import build_classifier
+from savae_keras.networks import build_decoder
 from savae_keras.networks import build_encoder
 from savae_keras.networks import check_image_shape
 
@@ -61,11 +73,19 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
             features `F_i` of phase 2's feature-consistency loss.
         kl_weight: λ in `L_VEC = λ·L_kl + L_cat` (the module docstring says
             why the default is 0.1; 1 is equation (6) as printed).
+        reconstruction_weight: ω of the pixel term `ω·L_pix` of an auxiliary
+            decoder (beyond the paper, see the module docstring); 0 (the
+            paper) trains no decoder. `fit` then also logs
+            `reconstruction_loss`.
+        decoder: optional functional decoder `z -> x_hat` for that term;
+            built by `build_decoder` (with `decoder_options`) when omitted
+            and `reconstruction_weight > 0`.
+        reconstruction_loss: `"bce"` (Bernoulli) or `"mse"` pixel likelihood.
         seed: seed of the sampling noise.
     """
 
     loss_names = ("loss", "kl_loss", "classification_loss")
-    network_names = ("encoder", "classifier")
+    network_names = ("encoder", "classifier", "decoder")
     capabilities = frozenset({"encode", "posterior", "classify"})
     requires_labels = True
 
@@ -80,11 +100,25 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
         classifier_options=None,
         feature_layers=FEATURE_LAYERS,
         kl_weight=0.1,
+        reconstruction_weight=0.0,
+        decoder=None,
+        decoder_options=None,
+        reconstruction_loss="bce",
         seed=None,
         **kwargs,
     ):
         super().__init__(seed=seed, **kwargs)
         self.kl_weight = check_number(kl_weight, "kl_weight", minimum=0.0)
+        self.reconstruction_weight = check_number(
+            reconstruction_weight, "reconstruction_weight", minimum=0.0
+        )
+        if reconstruction_loss not in losses.RECONSTRUCTION_LOSSES:
+            raise ValueError(
+                "`reconstruction_loss` must be 'bce' or 'mse'; received "
+                f"{reconstruction_loss!r}."
+            )
+        self.reconstruction_loss = reconstruction_loss
+        self.decoder_options = dict(decoder_options or {})
         self.image_shape = check_image_shape(input_shape)
         self.num_classes = check_number(num_classes, "num_classes", 2, integer=True)
         self.latent_dim = check_number(latent_dim, "latent_dim", 1, integer=True)
@@ -99,9 +133,24 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
             classifier = build_classifier(
                 self.latent_dim, self.num_classes, **self.classifier_options
             )
-        self._check_networks(encoder, classifier)
+        if decoder is not None and self.reconstruction_weight == 0:
+            raise ValueError(
+                "`decoder` is given but `reconstruction_weight` is 0: the VEC "
+                "trains a decoder only for its pixel term; set "
+                "`reconstruction_weight > 0` or leave `decoder` out."
+            )
+        if decoder is None and self.reconstruction_weight > 0:
+            decoder = build_decoder(
+                self.image_shape, self.latent_dim, **self.decoder_options
+            )
+        self._check_networks(encoder, classifier, decoder)
         self.encoder = encoder
         self.classifier = classifier
+        self.decoder = decoder
+        if decoder is not None:
+            self.trackers["reconstruction_loss"] = keras.metrics.Mean(
+                name="reconstruction_loss"
+            )
         # One forward pass gives the posterior and the phase-2 features,
         # read by name.
         z_mean, z_log_var = encoder.outputs[:2]
@@ -125,7 +174,7 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
         self.accuracy_metric = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
         self.built = True
 
-    def _check_networks(self, encoder, classifier):
+    def _check_networks(self, encoder, classifier, decoder):
         expected = [(None, *self.image_shape)]
         if [tuple(s) for s in [encoder.input_shape]] != expected:
             raise ValueError(
@@ -147,6 +196,15 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
                 f"`classifier` must map (None, {self.latent_dim}) to (None, "
                 f"{self.num_classes}); it maps {classifier.input_shape} to "
                 f"{classifier.output_shape}."
+            )
+        if decoder is not None and (
+            tuple(decoder.input_shape) != (None, self.latent_dim)
+            or tuple(decoder.output_shape) != (None, *self.image_shape)
+        ):
+            raise ValueError(
+                f"`decoder` must map (None, {self.latent_dim}) to "
+                f"{(None, *self.image_shape)}; it maps {decoder.input_shape} to "
+                f"{decoder.output_shape}."
             )
         names = [layer.name for layer in encoder.layers]
         unknown = [n for n in self.feature_layer_names if n not in names]
@@ -194,20 +252,26 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
         without `training` the posterior mean is used and no noise drawn.
 
         Returns:
-            A dict with `loss`, `kl_loss`, `classification_loss` and the
-            class `probabilities`.
+            A dict with `loss`, `kl_loss`, `classification_loss`, the class
+            `probabilities` and, with a decoder, `reconstruction_loss`.
         """
         z_mean, z_log_var, z = self.latent(x, training, epsilon)
         probabilities = self.classifier(z, training=training)
         kl = losses.kl_divergence(z_mean, z_log_var)
         cat = losses.classification_loss(labels, probabilities)
-        return {
+        terms = {
             "loss": self.kl_weight * kl + cat,
             "kl_loss": kl,
             "classification_loss": cat,
             "labels": labels,
             "probabilities": probabilities,
         }
+        if self.decoder is not None:
+            x_hat = self.decoder(z, training=training)
+            pix = losses.pixel_reconstruction_loss(x, x_hat, self.reconstruction_loss)
+            terms["loss"] = terms["loss"] + self.reconstruction_weight * pix
+            terms["reconstruction_loss"] = pix
+        return terms
 
     # -- training ---------------------------------------------------------
     def _train_step(self, data):
@@ -240,6 +304,10 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
         per_sample = losses.categorical_crossentropy(labels, probabilities)
         self.trackers["loss"].update_state(terms["loss"])
         self.trackers["kl_loss"].update_state(terms["kl_loss"])
+        if "reconstruction_loss" in self.trackers:
+            self.trackers["reconstruction_loss"].update_state(
+                terms["reconstruction_loss"]
+            )
         self.trackers["classification_loss"].update_state(
             per_sample, sample_weight=mask
         )
@@ -268,4 +336,7 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
             "classifier_options": self.classifier_options,
             "feature_layers": list(self.feature_layer_names),
             "kl_weight": self.kl_weight,
+            "reconstruction_weight": self.reconstruction_weight,
+            "decoder_options": self.decoder_options,
+            "reconstruction_loss": self.reconstruction_loss,
         }

@@ -70,7 +70,7 @@ def build_encoder(
     conv_filters=(8, 8, 16, 16, 32, 32),
     dense_units=(128, 64, 32),
     seed=None,
-    zero_init_residual=False,
+    zero_init_residual=True,
     name="encoder",
 ):
     """The variational encoder `Enc(x)`.
@@ -80,8 +80,11 @@ def build_encoder(
     layers, two linear heads for the mean and the log-variance (clipped to
     `LOG_VARIANCE_RANGE`), and a `Sampling` layer. The LeakyReLU outputs of
     the first three stages are named `feature_1..3`: the features `F_i` of
-    the feature-consistency loss. `zero_init_residual` starts each residual
-    block as the identity (`ResidualBlock(zero_init=True)`).
+    the feature-consistency loss. `zero_init_residual` (default) starts each
+    residual block as the identity (`ResidualBlock(zero_init=True)`): the
+    paper does not say how it initialises, and with Keras's default
+    initialisation (`zero_init_residual=False`) phase 1 learns several times
+    slower (docs/results.md, "Phase 1 learning speed").
 
     Returns:
         A functional model `x -> [z_mean, z_log_var, z]`.
@@ -193,13 +196,14 @@ def build_classifier(
     latent_dim=2,
     num_classes=10,
     units=(32, 32, 32),
-    zero_init_residual=False,
+    zero_init_residual=True,
     name="classifier",
 ):
     """The latent classifier `Class(z)`.
 
     Three `Dense -> BatchNorm -> LeakyReLU` layers, each followed by a
-    residual block, and a softmax output layer.
+    residual block (started as the identity unless `zero_init_residual` is
+    False, as in `build_encoder`), and a softmax output layer.
 
     Returns:
         A functional model `z -> class probabilities` of shape
