@@ -88,8 +88,11 @@ def test_example_runs_end_to_end(dataset, tmp_path, data_dir):
             ("SAVAE", 100, 0.005),
             ("VAE", 100, None),
         ]
-    elif dataset == "cifar10":  # the paper's CIFAR-10 setting
+    elif dataset == "cifar10":  # the paper's CIFAR-10 setting (section 4.5)
         assert models == [("SAVAE", 100, 0.001), ("VAE", 100, None)]
+        assert metrics["feature_weights"] == [1.0, 1.0, 1.0]
+    else:
+        assert metrics["feature_weights"] == [1.0, 0.1, 0.01]
     for run in metrics["runs"]:
         assert run["num_samples"] == 300 and run["fcd_reconstructions"] > 0
         assert 0 <= run["label_consistency_reconstructions"] <= 1

@@ -277,6 +277,21 @@ def test_warm_start_copies_the_vec_decoder_on_the_first_fit_only(mnist_slice):
         AdversarialDecoder(trained_vec(x[:64], y[:64]), warm_start=True)
 
 
+def test_savae_passes_the_pixel_term_and_warm_start_to_its_phases(mnist_slice):
+    (x, y), _ = mnist_slice
+    model = SAVAE(
+        latent_dim=2, n_critic=1, reconstruction_weight=1.0, warm_start=True, **TINY
+    )
+    model.compile()
+    history = model.fit(
+        x[:128], y[:128], batch_size=64, encoder_epochs=1, decoder_epochs=1, verbose=0
+    )
+    assert "reconstruction_loss" in history.vec.history
+    assert model.adversarial_decoder.warm_start
+    clone = SAVAE.from_config(model.get_config())
+    assert clone.vec.reconstruction_weight == 1.0 and clone.vec.decoder is not None
+
+
 # -- both phases -------------------------------------------------------------
 def test_savae_fit_runs_both_phases(mnist_slice):
     (x, y), (x_test, _) = mnist_slice
