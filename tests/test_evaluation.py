@@ -24,6 +24,7 @@ from savae_keras.plots import plot_history
 from savae_keras.plots import plot_latent_grid
 from savae_keras.plots import plot_latent_space
 from savae_keras.plots import plot_reconstruction_pairs
+from savae_keras.plots import plot_side_by_side
 from savae_keras.plots import save_image_grid
 from tests.helpers import TINY
 
@@ -167,6 +168,15 @@ def test_figures_are_pngs_of_the_expected_size(savae, mnist_slice, tmp_path):
         520,
         350,
     )
+    # 1 input row, 2 reconstruction rows, 3 class rows of 5 + 5 generations
+    side = plot_side_by_side(
+        images,
+        {"SAVAE": images, "VAE": images},
+        {"SAVAE": generations[:15], "VAE": generations[15:]},
+        tmp_path / "side.png",
+        ["0", "1", "2"],
+    )
+    assert png_size(side) == (1120, 650)
     history = {"loss": [3.0, 2.0], "val_loss": [3.5, 2.5], "kl_loss": [1.0, 0.5]}
     assert png_size(plot_history(history, tmp_path / "history.png")) == (800, 300)
 

@@ -45,7 +45,8 @@ DATASETS = {
         "--gammas",
         "0.1",
     ],
-    "fashion_mnist": ONE_DECODER,
+    # the recipe beyond the paper (pixel term in phase 1, warm start)
+    "fashion_mnist": [*ONE_DECODER, "--recipe", "pixel"],
     "omniglot": [*ONE_DECODER, "--reference-epochs", "1"],
     "caltech101_silhouettes": [*ONE_DECODER, "--reference-epochs", "1"],
     "cifar10": ["--reference-epochs", "1"],
@@ -93,6 +94,7 @@ def test_example_runs_end_to_end(dataset, tmp_path, data_dir):
         assert metrics["feature_weights"] == [1.0, 1.0, 1.0]
     else:
         assert metrics["feature_weights"] == [1.0, 0.1, 0.01]
+    assert metrics["recipe"] == ("pixel" if dataset == "fashion_mnist" else "paper")
     for run in metrics["runs"]:
         assert run["num_samples"] == 300 and run["fcd_reconstructions"] > 0
         assert 0 <= run["label_consistency_reconstructions"] <= 1
@@ -103,6 +105,7 @@ def test_example_runs_end_to_end(dataset, tmp_path, data_dir):
         "savae/latent_space.png",
         "vae/reconstructions.png",
         "beta_gamma_grid.png",
+        "side_by_side.png",
     ]
     if latent == "z2":
         figures.append("savae/latent_grid.png")

@@ -120,6 +120,46 @@ def plot_generations(images, path, class_names, per_class=10, title=None):
     )
 
 
+def plot_side_by_side(inputs, reconstructions, generations, path, class_names):
+    """Models side by side: their reconstructions, then their generations.
+
+    Args:
+        inputs: the input images (the top row).
+        reconstructions: `{model name: reconstructions of inputs}`, one row
+            each under the inputs.
+        generations: `{model name: images}` ordered class by class, the
+            same number per class for every model; each class gets one row
+            with the models' images one after the other.
+        class_names: the name of each class of `generations`.
+    """
+    n = len(inputs)
+    rows = [_float_images(inputs)]
+    names = ["input"]
+    for name, images in reconstructions.items():
+        rows.append(_float_images(images)[:n])
+        names.append(f"{name} rec.")
+    per_class = n // max(len(generations), 1)
+    by_class = {
+        name: _float_images(images).reshape(
+            len(class_names), -1, *np.shape(images)[1:]
+        )[:, :per_class]
+        for name, images in generations.items()
+    }
+    for c, class_name in enumerate(class_names):
+        row = np.concatenate([images[c] for images in by_class.values()])
+        blank = np.zeros((n - len(row), *row.shape[1:]), row.dtype)
+        rows.append(np.concatenate([row, blank]))  # aligned to the n columns
+        names.append(str(class_name))
+    return save_image_grid(
+        np.concatenate(rows),
+        path,
+        ncols=n,
+        row_titles=names,
+        title="reconstructions, then class-conditional generations: "
+        + " | ".join(f"{name}" for name in generations),
+    )
+
+
 def _two_dimensions(z):
     """The first two latent dimensions, or the top two principal components."""
     z = np.asarray(z, dtype="float64")
