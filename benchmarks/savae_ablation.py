@@ -23,13 +23,16 @@ import argparse
 import json
 import time
 
+from savae_keras.experiments.savae import RECIPES
+
+# (phase-1 options, phase-2 options) of each variant, from the examples' recipes.
 VARIANTS = {
-    "paper": {"vec": {"zero_init_residual": False}, "decoder": {}},
-    "zero_init": {"vec": {}, "decoder": {}},
-    "pixel": {
-        "vec": {"reconstruction_weight": 1.0, "kl_weight": 1.0},
-        "decoder": {"warm_start": True},
-    },
+    "paper": (
+        {**RECIPES["paper"][0], "zero_init_residual": False},
+        RECIPES["paper"][1],
+    ),
+    "zero_init": RECIPES["paper"],
+    "pixel": RECIPES["pixel"],
 }
 
 
@@ -39,7 +42,8 @@ def train_savae(variant, spec, latent_dim, x, y, args):
     from savae_keras import AdversarialDecoder
     from savae_keras import VariationalEncoderClassifier
 
-    options = dict(VARIANTS[variant]["vec"])
+    options, decoder_options = VARIANTS[variant]
+    options = dict(options)
     zero_init = options.pop("zero_init_residual", True)
     keras.utils.set_random_seed(args.seed)
     vec = VariationalEncoderClassifier(
@@ -57,9 +61,7 @@ def train_savae(variant, spec, latent_dim, x, y, args):
     vec_seconds = time.perf_counter() - start
     vec.trainable = False
     vec.fit_class_prior(x, labels=y)
-    decoder = AdversarialDecoder(
-        vec, seed=args.seed + 1, **VARIANTS[variant]["decoder"]
-    )
+    decoder = AdversarialDecoder(vec, seed=args.seed + 1, **decoder_options)
     decoder.compile()
     start = time.perf_counter()
     decoder.fit(x, batch_size=args.batch_size, epochs=args.decoder_epochs, verbose=0)
@@ -90,7 +92,9 @@ def train_vae(spec, latent_dim, x, y, seconds, args):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="mnist")
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS))
+    parser.add_argument(
+        "--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS)
+    )
     parser.add_argument("--latent-dim", type=int, nargs="+", default=[2, 100])
     parser.add_argument("--train-size", type=int, default=8192)
     parser.add_argument("--vec-epochs", type=int, default=2)

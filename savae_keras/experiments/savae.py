@@ -414,7 +414,7 @@ def example_main(dataset, argv=None):
     parser.add_argument(
         "--recipe",
         choices=sorted(RECIPES),
-        default=None,
+        default="paper",
         help="paper: Algorithms 1-2 as printed; pixel: phase 1 also reconstructs "
         "pixels and phase 2 starts from its decoder (beyond the paper)",
     )
@@ -450,7 +450,7 @@ def example_main(dataset, argv=None):
         labeled_fraction=args.labeled_fraction,
         compare_vae=not args.no_vae,
         reference_epochs=args.reference_epochs,
-        recipe=args.recipe or quick.get("recipe", "paper"),
+        recipe=args.recipe,
         data_dir=args.data_dir,
         seed=args.seed,
         verbose=args.verbose if args.verbose == "auto" else int(args.verbose),
