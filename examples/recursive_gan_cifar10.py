@@ -33,6 +33,14 @@ def main():
         default=None,
         help="Adam rate of the autoencoder (default: CIFAR-10 0.001, MNIST 0.005)",
     )
+    parser.add_argument(
+        "--game-schedule",
+        default="alternate",
+        choices=["alternate", "report"],
+        help="who trains when: every batch D then AE (default), or the "
+        "report's order (an AE step, D only while it is right at most half "
+        "the time, then the game step)",
+    )
     parser.add_argument("--verbose", default="auto", choices=["auto", "0", "1", "2"])
     parser.add_argument("--out", default=None)
     parser.add_argument("--data-dir", default=None)
@@ -46,6 +54,7 @@ def main():
         batch_size=args.batch_size,
         adversarial_weight=args.adversarial_weight,
         autoencoder_learning_rate=args.ae_learning_rate,
+        game_schedule=args.game_schedule,
         verbose=args.verbose if args.verbose == "auto" else int(args.verbose),
         out=args.out or f"runs/recursive_gan_{args.dataset}",
         data_dir=args.data_dir,

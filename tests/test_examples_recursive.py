@@ -35,6 +35,7 @@ def test_comparison_writes_table_json_and_figure(dataset, tmp_path, data_dir):
         test_size=32,
         epochs=1,
         batch_size=32,
+        game_schedule="report",
         out=str(tmp_path),
         verbose=0,
     )
@@ -43,6 +44,7 @@ def test_comparison_writes_table_json_and_figure(dataset, tmp_path, data_dir):
     assert "| autoencoder | 0 | 0 |" in table and "train_size 64" in table
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["budget"]["backend"] == keras.backend.backend()
+    assert results["budget"]["game_schedule"] == "report"
     for row in results["rows"]:
         assert 0 <= row["test_mse"] <= 1 and row["test_bce"] > 0
     assert (tmp_path / "reconstructions.png").stat().st_size > 10_000
@@ -66,6 +68,8 @@ def test_example_script_runs(tmp_path, data_dir):
             "1",
             "--verbose",
             "0",
+            "--game-schedule",
+            "report",
             "--out",
             str(tmp_path),
         ],

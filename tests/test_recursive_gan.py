@@ -89,7 +89,7 @@ def test_each_update_touches_only_its_own_network():
     assert int(to_numpy(model.optimizer.iterations)) == 4
 
 
-def _constant_model(k, schedule="all", adversarial_weight=0.5):
+def _constant_model(k, schedule="all", adversarial_weight=0.5, **kwargs):
     """Encoder -> constant code, decoder -> constant sigmoid(c), D = mean + b."""
     inputs = keras.Input((4, 4, 1))
     code = keras.layers.Dense(2)(keras.layers.Flatten()(inputs))
@@ -109,6 +109,7 @@ def _constant_model(k, schedule="all", adversarial_weight=0.5):
         encoder=encoder,
         decoder=decoder,
         discriminator=discriminator,
+        **kwargs,
     )
     encoder.set_weights([np.zeros((16, 2), "float32"), np.ones(2, "float32")])
     decoder.set_weights([np.zeros((2, 16), "float32"), np.full(16, 0.3, "float32")])
@@ -255,12 +256,42 @@ def test_report_defaults_for_both_image_sizes():
     ) == pytest.approx(0.001)
 
 
+@pytest.mark.every_backend
+@pytest.mark.parametrize("bias, updated", [(-0.7, False), (-0.2, True)])
+def test_report_schedule_freezes_a_discriminator_that_is_right(bias, updated):
+    """D(x) = mean(x) + bias on images of 0.9 and outputs of about
+    sigmoid(0.3) = 0.574: bias -0.7 judges both right (accuracy 1, frozen),
+    bias -0.2 calls the outputs real (accuracy 0.5, it steps)."""
+    model = _constant_model(0, game_schedule="report")
+    model.discriminator.set_weights(
+        [np.full((16, 1), 1 / 16, "float32"), np.array([bias], "float32")]
+    )
+    model.compile(
+        autoencoder_optimizer=keras.optimizers.Adam(1e-3),
+        discriminator_optimizer=keras.optimizers.Adam(1e-3),
+    )
+    before = snapshot(model.discriminator)
+    x = np.full((8, 4, 4, 1), 0.9, "float32")
+    logs = model.fit(x, batch_size=8, epochs=1, verbose=0).history
+    assert logs["discriminator_updated"] == [float(updated)]
+    assert logs["discriminator_accuracy"][0] == (0.5 if updated else 1.0)
+    assert same(before, snapshot(model.discriminator)) is not updated
+    assert int(to_numpy(model.discriminator_optimizer.iterations)) == int(updated)
+    assert int(to_numpy(model.autoencoder_optimizer.iterations)) == 2  # rec, game
+    assert int(to_numpy(model.optimizer.iterations)) == 1
+    evaluated = model.evaluate(x, batch_size=8, verbose=0, return_dict=True)
+    assert "discriminator_updated" in evaluated
+    again = RecursiveAutoencoderGAN.from_config(model.get_config())
+    assert again.game_schedule == "report"
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
         ({"recursion_steps": -1}, "`recursion_steps` must be an integer >= 0"),
         ({"reconstruction_loss": "l1"}, "`reconstruction_loss` must be one of"),
         ({"step_schedule": "random"}, "`step_schedule` must be one of"),
+        ({"game_schedule": "epoch"}, "`game_schedule` must be one of"),
         ({"adversarial_weight": -0.1}, "`adversarial_weight` must be a number >= 0"),
         (
             {"input_shape": (32, 32, 3), "latent_dim": 8},

@@ -17,6 +17,7 @@ import keras
 import numpy as np
 
 from savae_keras.data import load_dataset
+from savae_keras.data.checks import check_choice
 from savae_keras.data.checks import to_float_images
 from savae_keras.metrics import reconstruction_metrics
 from savae_keras.models import RecursiveAutoencoderGAN
@@ -63,6 +64,7 @@ def run(
     batch_size=64,
     adversarial_weight=0.001,
     autoencoder_learning_rate=None,
+    game_schedule="alternate",
     out="runs/recursive_gan",
     data_dir=None,
     seed=0,
@@ -73,10 +75,7 @@ def run(
     Returns:
         A list of result rows (dicts), one per variant.
     """
-    if dataset not in REPORT:
-        raise ValueError(
-            f"`dataset` must be one of {sorted(REPORT)}; received {dataset!r}."
-        )
+    check_choice(dataset, "dataset", sorted(REPORT))
     x_train, _ = load_dataset(dataset, "train", data_dir=data_dir)
     x_test, _ = load_dataset(dataset, "test", data_dir=data_dir)
     x_train = to_float_images(x_train[:train_size])
@@ -91,6 +90,7 @@ def run(
             recursion_steps=steps,
             adversarial_weight=adversarial_weight if adversarial else 0.0,
             reconstruction_loss=LOSSES[dataset],
+            game_schedule=game_schedule,
             seed=seed,
         )
         rate = autoencoder_learning_rate or AUTOENCODER_LEARNING_RATES[dataset]
@@ -126,6 +126,7 @@ def run(
         "batch_size": batch_size,
         "autoencoder_learning_rate": autoencoder_learning_rate
         or AUTOENCODER_LEARNING_RATES[dataset],
+        "game_schedule": game_schedule,
         "seed": seed,
         "backend": keras.backend.backend(),
     }

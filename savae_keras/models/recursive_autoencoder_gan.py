@@ -19,12 +19,29 @@ with the same weights"); `"cycle"` gives sample `i` the single step
 procedure). `k = 0` is a plain autoencoder with a GAN, and `λ = 0` drops the
 adversarial term: the report's plain and recursive autoencoders are special
 cases of this one class.
+
+The game schedule sets who trains when. `"alternate"` (the default, used for
+docs/results.md) is the step above, as in most GANs. `"report"` is the
+report's own order, used for its Table 1 (CIFAR-10): "first I train [the]
+autoencoder just like before, then train the discriminator and autoencoder
+with making them compete", and "if the discriminator can recognize fake
+data with more than 50% probability, the discriminator's parameters will be
+fixed". Per batch:
+
+    0. AE <- one step on L_rec alone
+    1. D  <- one step as above, only if its accuracy on this batch ≤ 50 %
+    2. AE <- one step on L_rec + λ · L_gen
+
+The report orders these per epoch (a reconstruction pass, then a game
+pass); here they run per batch, so one Keras epoch stays one pass over the
+data.
 """
 
 import keras
 import numpy as np
 from keras import ops
 
+from savae_keras.data.checks import check_choice
 from savae_keras.data.checks import check_number
 from savae_keras.losses import recursive as losses
 from savae_keras.models.inputs import check_inputs
@@ -35,6 +52,7 @@ from savae_keras.networks.recursive import build_discriminator
 from savae_keras.networks.recursive import build_mnist_autoencoder
 
 SCHEDULES = ("all", "cycle")
+GAME_SCHEDULES = ("alternate", "report")
 
 
 def default_networks(input_shape, latent_dim):
@@ -65,10 +83,14 @@ class RecursiveAutoencoderGAN(Trainer):
 
     `compile(autoencoder_optimizer=..., discriminator_optimizer=...)`; the
     defaults are the report's, Adam with learning rates 0.005 and 0.001. Each
-    optimizer steps once per batch. `fit(x)` needs no labels and logs `loss`
+    optimizer steps once per batch (under the `"report"` game schedule the
+    autoencoder's steps twice and the discriminator's only while it is right
+    at most half of the time). `fit(x)` needs no labels and logs `loss`
     (`L_rec + λ·L_gen`), `reconstruction_loss`, `adversarial_loss` (`L_gen`),
     `discriminator_loss` and `discriminator_accuracy` (the mean of its
-    accuracy on real and on reconstructed images; the report aims at 50 %).
+    accuracy on real and on reconstructed images; the report aims at 50 %);
+    under `"report"` also `discriminator_updated`, the share of batches in
+    which the discriminator stepped.
 
     Args:
         input_shape: image shape `(H, W, C)`.
@@ -79,6 +101,8 @@ class RecursiveAutoencoderGAN(Trainer):
             collapses on MNIST, so the default is 0.001 (docs/results.md).
         reconstruction_loss: `"bce"` or `"mse"`, per pixel.
         step_schedule: `"all"` or `"cycle"` (see the module docstring).
+        game_schedule: `"alternate"` or `"report"` (see the module
+            docstring).
         stop_gradient_between_steps: cut the gradient between recursive
             passes, so memory stays flat in `k`.
         encoder, decoder, discriminator: optional functional networks; the
@@ -107,6 +131,7 @@ class RecursiveAutoencoderGAN(Trainer):
         adversarial_weight=0.001,
         reconstruction_loss="bce",
         step_schedule="all",
+        game_schedule="alternate",
         stop_gradient_between_steps=False,
         encoder=None,
         decoder=None,
@@ -124,21 +149,21 @@ class RecursiveAutoencoderGAN(Trainer):
         )
         if latent_dim is not None:
             latent_dim = check_number(latent_dim, "latent_dim", 1, integer=True)
-        if reconstruction_loss not in losses.RECONSTRUCTION_LOSSES:
-            raise ValueError(
-                f"`reconstruction_loss` must be one of {losses.RECONSTRUCTION_LOSSES}; "
-                f"received {reconstruction_loss!r}."
-            )
-        if step_schedule not in SCHEDULES:
-            raise ValueError(
-                f"`step_schedule` must be one of {SCHEDULES}; received "
-                f"{step_schedule!r}."
-            )
+        check_choice(
+            reconstruction_loss, "reconstruction_loss", losses.RECONSTRUCTION_LOSSES
+        )
+        check_choice(step_schedule, "step_schedule", SCHEDULES)
+        check_choice(game_schedule, "game_schedule", GAME_SCHEDULES)
         self.latent_dim = latent_dim
         self.recursion_steps = recursion_steps
         self.adversarial_weight = float(adversarial_weight)
         self.reconstruction_loss = reconstruction_loss
         self.step_schedule = step_schedule
+        self.game_schedule = game_schedule
+        if game_schedule == "report":
+            self.trackers["discriminator_updated"] = keras.metrics.Mean(
+                name="discriminator_updated"
+            )
         self.stop_gradient_between_steps = bool(stop_gradient_between_steps)
         if encoder is None or decoder is None or discriminator is None:
             defaults = default_networks(self.image_shape, latent_dim)
@@ -273,8 +298,21 @@ class RecursiveAutoencoderGAN(Trainer):
     def _train_step(self, data):
         x = keras.utils.unpack_x_y_sample_weight(data)[0]
         weights = self.schedule_weights(ops.shape(x)[0])
+        ae_variables = self._optimizer_variables("autoencoder_optimizer")
+        report = self.game_schedule == "report"
 
-        # 1. The discriminator, on the current autoencoder's outputs.
+        # 0. ("report") The autoencoder alone, on its reconstructions.
+        if report:
+
+            def rec_loss_fn():
+                terms = self.autoencoder_terms(x, weights)
+                return terms["reconstruction_loss"], None
+
+            _, _, grads = self.compute_gradients(rec_loss_fn, ae_variables)
+            self.apply_gradients(self.autoencoder_optimizer, grads, ae_variables)
+
+        # 1. The discriminator, on the current autoencoder's outputs
+        #    ("report": only while it is right at most half of the time).
         outputs = [
             ops.stop_gradient(o) for o in self.recursive_outputs(x, training=True)
         ]
@@ -284,10 +322,15 @@ class RecursiveAutoencoderGAN(Trainer):
             return self.discriminator_terms(x, outputs, weights)
 
         d_loss, d_accuracy, grads = self.compute_gradients(d_loss_fn, d_variables)
-        self.apply_gradients(self.discriminator_optimizer, grads, d_variables)
+        if report:
+            update = d_accuracy <= 0.5
+            self.apply_gradients_if(
+                update, self.discriminator_optimizer, grads, d_variables
+            )
+        else:
+            self.apply_gradients(self.discriminator_optimizer, grads, d_variables)
 
-        # 2. The whole autoencoder, against the updated discriminator.
-        ae_variables = self._optimizer_variables("autoencoder_optimizer")
+        # 2. The whole autoencoder, against the (updated) discriminator.
 
         def ae_loss_fn():
             terms = self.autoencoder_terms(x, weights)
@@ -296,11 +339,14 @@ class RecursiveAutoencoderGAN(Trainer):
         _, terms, grads = self.compute_gradients(ae_loss_fn, ae_variables)
         self.apply_gradients(self.autoencoder_optimizer, grads, ae_variables)
         self.optimizer.iterations.assign_add(1)
-        return {
+        terms = {
             **terms,
             "discriminator_loss": d_loss,
             "discriminator_accuracy": d_accuracy,
         }
+        if report:
+            terms["discriminator_updated"] = ops.cast(update, "float32")
+        return terms
 
     def _test_step(self, data):
         x = keras.utils.unpack_x_y_sample_weight(data)[0]
@@ -309,12 +355,14 @@ class RecursiveAutoencoderGAN(Trainer):
         d_loss, d_accuracy = self.discriminator_terms(
             x, outputs, weights, training=False
         )
-        terms = self.autoencoder_terms(x, weights, training=False)
-        return {
-            **terms,
+        terms = {
+            **self.autoencoder_terms(x, weights, training=False),
             "discriminator_loss": d_loss,
             "discriminator_accuracy": d_accuracy,
         }
+        if self.game_schedule == "report":  # would it step on this batch?
+            terms["discriminator_updated"] = ops.cast(d_accuracy <= 0.5, "float32")
+        return terms
 
     # -- inference --------------------------------------------------------
     def reconstruct(self, x, steps=None, batch_size=256):
@@ -358,5 +406,6 @@ class RecursiveAutoencoderGAN(Trainer):
             "adversarial_weight": self.adversarial_weight,
             "reconstruction_loss": self.reconstruction_loss,
             "step_schedule": self.step_schedule,
+            "game_schedule": self.game_schedule,
             "stop_gradient_between_steps": self.stop_gradient_between_steps,
         }

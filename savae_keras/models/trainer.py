@@ -302,13 +302,23 @@ class Trainer(SavesSeedState, keras.Model):
 
     def apply_gradients(self, optimizer, gradients, variables):
         """One step of `optimizer` (increments its `iterations` by one)."""
-        if BACKEND == "torch":
-            import torch
-
-            with torch.no_grad():
-                optimizer.apply(gradients, variables)
-        else:
+        with _outside_autograd():
             optimizer.apply(gradients, variables)
+
+    def apply_gradients_if(self, condition, optimizer, gradients, variables):
+        """One step of `optimizer` where the scalar bool `condition` holds.
+
+        Otherwise the variables and the optimizer's state (its moments and
+        `iterations`) keep their values: the step is taken, then undone with
+        `where`, which needs no control flow and so traces the same way on
+        every backend.
+        """
+        state = [*variables, *optimizer.variables]
+        with _outside_autograd():
+            before = [keras.ops.copy(v.value) for v in state]
+            optimizer.apply(gradients, variables)
+            for variable, old in zip(state, before):
+                variable.assign(keras.ops.where(condition, variable.value, old))
 
     def train_step(self, *args):
         step = lambda data: self.update_metrics(self._train_step(data))
@@ -421,6 +431,15 @@ class Trainer(SavesSeedState, keras.Model):
         if isinstance(inputs, (np.ndarray, list)):
             inputs, _ = check_inputs(self, inputs, None, "inputs")
         return super().__call__(inputs, *args, **kwargs)
+
+
+def _outside_autograd():
+    """Updates are not recorded for differentiation (PyTorch's `no_grad`)."""
+    if BACKEND == "torch":
+        import torch
+
+        return torch.no_grad()
+    return contextlib.nullcontext()
 
 
 def _refuse_weights(kwargs, method):
