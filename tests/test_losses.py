@@ -99,5 +99,7 @@ def test_pixel_reconstruction_loss_equation_3():
     assert value(losses.pixel_reconstruction_loss(x, x_hat, "mse")) == pytest.approx(
         0.5
     )
-    with pytest.raises(ValueError, match="'bce' or 'mse'"):
+    with pytest.raises(
+        ValueError, match="`reconstruction_loss` must be one of \\('bce', 'mse'\\)"
+    ):
         losses.pixel_reconstruction_loss(x, x_hat, "l1")

@@ -60,6 +60,15 @@ def check_number(
     return value
 
 
+def check_choice(value, name, choices):
+    """Return `value` after checking that it is one of `choices`."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(
+            f"`{name}` must be one of {tuple(choices)}; received {value!r}."
+        )
+    return value
+
+
 def check_images(images, name="images", image_shape=None):
     """Return `images` as a float32 NHWC array in [0, 1].
 

@@ -35,6 +35,7 @@ from savae_keras.data import get_spec
 from savae_keras.data import load_class_names
 from savae_keras.data import load_dataset
 from savae_keras.data import mask_labels
+from savae_keras.data.checks import check_choice
 from savae_keras.data.checks import check_number
 from savae_keras.metrics import check_num_samples
 from savae_keras.metrics import evaluate_generative
@@ -178,10 +179,7 @@ def run(
     """
     spec = get_spec(dataset)
     settings = SETTINGS[dataset]
-    if recipe not in RECIPES:
-        raise ValueError(
-            f"`recipe` must be one of {sorted(RECIPES)}; received {recipe!r}."
-        )
+    check_choice(recipe, "recipe", sorted(RECIPES))
     vec_options, decoder_options = RECIPES[recipe]
     num_samples = check_num_samples(num_samples)
     epochs = check_number(epochs, "epochs", minimum=1, integer=True)

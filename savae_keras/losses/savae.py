@@ -15,6 +15,7 @@ over their dimensions, as in a proper evidence lower bound.
 from keras import ops
 
 from savae_keras.data.checks import UNLABELED
+from savae_keras.data.checks import check_choice
 
 
 def _tensors(*values):
@@ -115,11 +116,8 @@ def per_pixel_error(x, x_hat, kind="bce"):
     x, x_hat = _tensors(x, x_hat)
     if kind == "bce":
         return ops.binary_crossentropy(x, x_hat)
-    if kind == "mse":
-        return ops.square(x - x_hat)
-    raise ValueError(
-        f"`reconstruction_loss` must be one of 'bce' or 'mse'; received {kind!r}."
-    )
+    check_choice(kind, "reconstruction_loss", RECONSTRUCTION_LOSSES)
+    return ops.square(x - x_hat)
 
 
 def pixel_reconstruction_loss(x, x_hat, kind="bce"):

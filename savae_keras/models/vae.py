@@ -13,6 +13,7 @@ the pixel likelihood instead of SAVAE's two phases.
 import keras
 from keras import ops
 
+from savae_keras.data.checks import check_choice
 from savae_keras.data.checks import check_number
 from savae_keras.layers import ClassConditionalPrior
 from savae_keras.layers import reparameterize
@@ -65,11 +66,9 @@ class VAE(PosteriorMixin, ClassPriorMixin, DecoderMixin, Trainer):
         **kwargs,
     ):
         super().__init__(seed=seed, **kwargs)
-        if reconstruction_loss not in losses.RECONSTRUCTION_LOSSES:
-            raise ValueError(
-                "`reconstruction_loss` must be 'bce' or 'mse'; received "
-                f"{reconstruction_loss!r}."
-            )
+        check_choice(
+            reconstruction_loss, "reconstruction_loss", losses.RECONSTRUCTION_LOSSES
+        )
         self.image_shape = check_image_shape(input_shape)
         self.latent_dim = check_number(latent_dim, "latent_dim", 1, integer=True)
         if num_classes is not None:

@@ -27,6 +27,7 @@ phase 2 may start its decoder from `Dec₀` (`AdversarialDecoder(warm_start=True
 import keras
 from keras import ops
 
+from savae_keras.data.checks import check_choice
 from savae_keras.data.checks import check_number
 from savae_keras.layers import ClassConditionalPrior
 from savae_keras.layers import reparameterize
@@ -112,11 +113,9 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
         self.reconstruction_weight = check_number(
             reconstruction_weight, "reconstruction_weight", minimum=0.0
         )
-        if reconstruction_loss not in losses.RECONSTRUCTION_LOSSES:
-            raise ValueError(
-                "`reconstruction_loss` must be 'bce' or 'mse'; received "
-                f"{reconstruction_loss!r}."
-            )
+        check_choice(
+            reconstruction_loss, "reconstruction_loss", losses.RECONSTRUCTION_LOSSES
+        )
         self.reconstruction_loss = reconstruction_loss
         self.decoder_options = dict(decoder_options or {})
         self.image_shape = check_image_shape(input_shape)
