@@ -22,6 +22,11 @@ if not os.environ.get("SAVAE_DATA_DIR") and DEFAULT_DATA_DIR.is_dir():
 os.environ.setdefault("SAVAE_CACHE_DIR", str(REPO / ".cache"))
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked slow first: the test workers then end at about the same time."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(scope="session")
 def data_dir():
     """The folder of real `.npz` datasets; the test fails if it is absent."""

@@ -2,10 +2,7 @@
 
 import json
 import os
-import subprocess
-import sys
 
-import keras
 import matplotlib.image
 import numpy as np
 import pytest
@@ -14,6 +11,7 @@ from savae_keras import SAVAE
 from savae_keras import VAE
 from savae_keras import AdversarialDecoder
 from savae_keras import RecursiveAutoencoderGAN
+from savae_keras import report as report_module
 from savae_keras.callbacks import ImageGridCallback
 from savae_keras.callbacks import LatentSpaceCallback
 from savae_keras.callbacks import TimeLimit
@@ -69,6 +67,7 @@ KEYS = {
 }
 
 
+@pytest.mark.slow
 def test_evaluate_savae_and_its_decoder(savae, mnist_reference):
     results = evaluate_generative(
         savae, "mnist", num_samples=300, seed=1, reference=mnist_reference
@@ -96,6 +95,7 @@ def test_evaluate_savae_and_its_decoder(savae, mnist_reference):
         assert decoder_only[key] == pytest.approx(results[key], rel=1e-5)
 
 
+@pytest.mark.slow
 def test_evaluate_vae_and_recursive_gan(mnist_reference, mnist_slice):
     (x, y), _ = mnist_slice
     vae = VAE(
@@ -230,16 +230,17 @@ def test_time_limit_stops_fit_after_the_batch_that_spends_the_budget(mnist_slice
         TimeLimit(0)
 
 
+@pytest.mark.slow
 def test_report_command_writes_markdown_and_figures(savae, mnist_reference, tmp_path):
+    """`python -m savae_keras.report ...`, run in-process (the module's
+    `__main__` calls `main()`: checked here)."""
     path = tmp_path / "savae.keras"
     savae.save(path)
     out = tmp_path / "report"
-    env = dict(os.environ, KERAS_BACKEND=keras.backend.backend())
-    result = subprocess.run(
+    source = open(report_module.__file__).read()
+    assert source.rstrip().endswith('if __name__ == "__main__":\n    main()')
+    report_module.main(
         [
-            sys.executable,
-            "-m",
-            "savae_keras.report",
             "--model",
             str(path),
             "--dataset",
@@ -248,13 +249,8 @@ def test_report_command_writes_markdown_and_figures(savae, mnist_reference, tmp_
             str(out),
             "--num-samples",
             "300",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
+        ]
     )
-    assert result.returncode == 0, result.stderr[-3000:]
     report = (out / "report.md").read_text()
     assert "| FCD of reconstructions |" in report and "| VEC test accuracy |" in report
     for name in (

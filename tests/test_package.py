@@ -19,6 +19,7 @@ def test_public_api_is_exported():
     assert savae_keras.__version__
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     keras.backend.backend() == "tensorflow",
     reason="TensorFlow is the active backend: importing it is expected",

@@ -65,6 +65,7 @@ def test_the_posterior_log_variance_stays_finite():
     assert z_log_var.max() <= 10.0 + 1e-6
 
 
+@pytest.mark.slow
 @pytest.mark.every_backend
 @pytest.mark.parametrize("method", ["predict", "fit"])
 def test_an_exception_inside_a_call_leaves_the_model_usable(method, tmp_path):
@@ -107,10 +108,15 @@ def test_save_atomically_keeps_the_last_good_file(tmp_path):
 
 # A SAVAE run with a crash-safe backup folder. With SABOTAGE set, the process
 # announces itself and stops in the middle of writing the backup of phase 1's
-# second epoch, with half the file on disk, until it is killed.
+# second epoch, with half the file on disk, until it is killed. On PyTorch and
+# JAX the run needs no TensorFlow, and goes without it as a user's may
+# (`keras.utils.set_random_seed` would import it only to seed it: half a
+# minute of each process's start here).
 SCRIPT = textwrap.dedent(
     """
     import json, os, sys, time
+    if os.environ.get("KERAS_BACKEND") != "tensorflow":
+        sys.modules["tensorflow"] = None
     import keras, numpy as np
     import savae_keras.files
     from savae_keras import SAVAE
@@ -160,6 +166,7 @@ def run_script(backup_dir, out, sabotage):
     )
 
 
+@pytest.mark.slow
 def test_a_kill_while_a_backup_is_written_loses_only_that_epoch(tmp_path):
     victim = run_script(tmp_path / "backup", tmp_path / "unused.json", "1")
     for line in victim.stdout:

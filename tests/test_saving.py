@@ -110,6 +110,7 @@ def assert_identical(a, b):
         np.testing.assert_array_equal(left, right)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", on_every_backend(MODELS, EVERY_BACKEND))
 def test_keras_round_trip_continues_training(kind, tmp_path):
     model = new_model(kind)
@@ -152,7 +153,9 @@ for name in sys.argv[2:]:
     for endpoint in ("encode", "classify", "reconstruct", "decode", "serve"):
         if not hasattr(served, endpoint):
             continue
-        result = getattr(served, endpoint)(inputs["z" if endpoint == "decode" else "x"])
+        result = getattr(served, endpoint)(
+            inputs["z_" + name] if endpoint == "decode" else inputs["x"]
+        )
         result = result if isinstance(result, dict) else {"out": result}
         for key, value in result.items():
             out[f"{name}/{endpoint}/{key}"] = value.numpy()
@@ -186,10 +189,13 @@ def keras_outputs(model, x, z):
     return expected
 
 
-def check_served(folder, models, x, z):
+def check_served(folder, models, x, codes):
+    """Serve `models` (by name) in one TensorFlow process: `x` to every
+    endpoint but `decode`, which gets the model's latent codes `codes[name]`."""
+    np.savez(folder / "inputs.npz", x=x, **{f"z_{n}": z for n, z in codes.items()})
     served = served_outputs(folder, list(models))
     for name, model in models.items():
-        expected = keras_outputs(model, x, z)
+        expected = keras_outputs(model, x, codes[name])
         endpoints = {key.split("/")[0] for key in expected}
         want = {"encode", "reconstruct", "decode", "serve"}
         if name in ("vec", "decoder", "savae"):
@@ -205,25 +211,27 @@ def check_served(folder, models, x, z):
 
 # JAX exports through jax2tf, over 15 minutes for this test on a loaded
 # 2-core CPU: it runs in `make test SUITE=full` and with FULL_BACKEND=jax.
+@pytest.mark.slow
 @(pytest.mark.every_backend if BACKEND == "tensorflow" else lambda test: test)
 @pytest.mark.skipif(
     BACKEND == "torch", reason="Keras exports SavedModels from TF and JAX"
 )
 def test_savedmodel_endpoints_match_keras_in_a_separate_process(tmp_path):
     x, _ = data(5, seed=2)
-    z = np.random.default_rng(0).normal(size=(5, 2)).astype("float32")
+    rng = np.random.default_rng(0)
+    codes = {
+        "vec": rng.normal(size=(5, 2)).astype("float32"),
+        "savae": rng.normal(size=(5, 2)).astype("float32"),
+        "recursive": rng.normal(size=(5, 8)).astype("float32"),
+    }
     models = {}
     # Each kind of endpoint set: classify only, SAVAE's (which the decoder and
     # the VAE share), and the recursive GAN's code.
-    for kind in ("vec", "savae", "recursive"):
+    for kind in codes:
         model = new_model(kind)  # random weights: export needs no training
         export_savedmodel(model, tmp_path / kind)
         models[kind] = model
-    np.savez(tmp_path / "inputs.npz", x=x, z=z)
-    z_recursive = np.random.default_rng(0).normal(size=(5, 8)).astype("float32")
-    check_served(tmp_path, {k: m for k, m in models.items() if k != "recursive"}, x, z)
-    np.savez(tmp_path / "inputs.npz", x=x, z=z_recursive)
-    check_served(tmp_path, {"recursive": models["recursive"]}, x, z_recursive)
+    check_served(tmp_path, models, x, codes)
 
 
 @pytest.mark.long
@@ -256,8 +264,7 @@ def test_torch_export_says_which_backend_and_the_command_works(tmp_path):
     assert "endpoints encode, classify, reconstruct, decode, serve" in result.stdout
     x, _ = data(5, seed=2)
     z = np.random.default_rng(0).normal(size=(5, 2)).astype("float32")
-    np.savez(tmp_path / "inputs.npz", x=x, z=z)
-    check_served(tmp_path, {"savae": model}, x, z)
+    check_served(tmp_path, {"savae": model}, x, {"savae": z})
 
 
 # -- resumable training ----------------------------------------------------------
@@ -303,6 +310,7 @@ def test_backup_and_restore_resumes_at_the_right_epoch(kind, tmp_path):
     assert_identical(optimizer_states(resumed), optimizer_states(reference))
 
 
+@pytest.mark.slow
 def test_savae_resumes_in_phase_2_without_retraining_phase_1(tmp_path):
     reference = new_model("savae")
     train(reference, epochs=3)

@@ -34,6 +34,9 @@ CACHE_DIR_ENV = "SAVAE_CACHE_DIR"
 TRAIN_SIZE_ENV = "SAVAE_REFERENCE_TRAIN_SIZE"
 VERSION = 1  # bump when the architecture or its training changes
 FEATURE_LAYER = "features"
+# The accuracy on the first HEAD test images is kept too: a loaded model
+# (on any backend) can be checked against it without the whole split.
+HEAD = 1000
 EPOCHS = {
     "mnist": 3,
     "fashion_mnist": 6,
@@ -182,11 +185,13 @@ def reference_classifier(
         verbose=verbose,
     )
     probabilities = model.predict(check_images(x_test), batch_size=512, verbose=0)
-    accuracy = float(np.mean(probabilities.argmax(axis=1) == y_test))
+    right = probabilities.argmax(axis=1) == y_test
+    accuracy = float(np.mean(right))
     info = {
         "dataset": dataset,
         "test_accuracy": accuracy,
         "test_size": int(len(x_test)),
+        f"test_accuracy_first_{HEAD}": float(np.mean(right[:HEAD])),
         "train_size": int(len(x_train)),
         "epochs": epochs,
         "seed": seed,
