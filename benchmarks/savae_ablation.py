@@ -1,14 +1,15 @@
 """Issue 14's ablation: SAVAE variants against a VAE at the same wall-clock.
 
-    KERAS_BACKEND=torch python benchmarks/savae_ablation.py --latent-dim 2 100
+    KERAS_BACKEND=tensorflow python benchmarks/savae_ablation.py --latent-dim 2 100
 
-For each latent size, each variant trains both SAVAE phases on the same
-images and budget (`--vec-epochs` of phase 1, `--decoder-epochs` of phase
-2), then a VAE of the same networks trains for as many seconds as the
-slowest variant took (a `TimeLimit` callback; its epochs are whatever fits).
-Every model is scored by `evaluate_generative` on `--num-samples` test
-images. One JSON line per model is printed; `--out` also writes them to a
-file.
+With `--seconds S` every model trains for the same S seconds of wall-clock
+(`TimeLimit` callbacks; epochs are whatever fits): a SAVAE variant spends
+`--vec-share` of them on phase 1 and the rest of S on phase 2, the VAE of the
+same networks all S. Without `--seconds`, each variant trains a fixed
+`--vec-epochs` / `--decoder-epochs` and the VAE gets the slowest variant's
+seconds. Every model is scored by `evaluate_generative` on `--num-samples`
+test images. One JSON line per model is printed; `--out` also writes them to
+a file.
 
 Variants (rows of docs/results.md's ablation table):
 
@@ -17,6 +18,9 @@ Variants (rows of docs/results.md's ablation table):
 * `pixel`: `zero_init`, plus the pixel term in phase 1 (`reconstruction_weight`
   1, `kl_weight` 1: phase 1 is a semi-supervised VAE) and phase 2's decoder
   warm-started from phase 1's (`warm_start=True`). Beyond the paper.
+* `n_critic_1`, `pixel_n_critic_1`: the same with one critic round per
+  decoder step instead of five (a fifth of the critic's work: more decoder
+  steps in the same time). Beyond the paper, whose Algorithm 2 has `n_dis`.
 """
 
 import argparse
@@ -33,7 +37,33 @@ VARIANTS = {
     ),
     "zero_init": RECIPES["paper"],
     "pixel": RECIPES["pixel"],
+    "n_critic_1": (RECIPES["paper"][0], {**RECIPES["paper"][1], "n_critic": 1}),
+    "pixel_n_critic_1": (RECIPES["pixel"][0], {**RECIPES["pixel"][1], "n_critic": 1}),
 }
+MAX_EPOCHS = 10_000  # under --seconds, a TimeLimit ends each fit first
+
+
+def steps_of(model):
+    import keras
+
+    return int(keras.ops.convert_to_numpy(model.optimizer.iterations.value))
+
+
+def fit_for(model, x, y, epochs, seconds, args):
+    """`model.fit` for `epochs`, or for `seconds` when given; (seconds, epochs)."""
+    from savae_keras.callbacks import TimeLimit
+
+    callbacks = [] if seconds is None else [TimeLimit(seconds)]
+    start = time.perf_counter()
+    history = model.fit(
+        x,
+        y,
+        batch_size=args.batch_size,
+        epochs=MAX_EPOCHS if seconds is not None else epochs,
+        verbose=0,
+        callbacks=callbacks,
+    )
+    return time.perf_counter() - start, len(history.epoch)
 
 
 def train_savae(variant, spec, latent_dim, x, y, args):
@@ -56,37 +86,45 @@ def train_savae(variant, spec, latent_dim, x, y, args):
         **options,
     )
     vec.compile()
-    start = time.perf_counter()
-    vec.fit(x, y, batch_size=args.batch_size, epochs=args.vec_epochs, verbose=0)
-    vec_seconds = time.perf_counter() - start
+    vec_budget = None if args.seconds is None else args.seconds * args.vec_share
+    vec_seconds, vec_epochs = fit_for(vec, x, y, args.vec_epochs, vec_budget, args)
     vec.trainable = False
     vec.fit_class_prior(x, labels=y)
     decoder = AdversarialDecoder(vec, seed=args.seed + 1, **decoder_options)
     decoder.compile()
-    start = time.perf_counter()
-    decoder.fit(x, batch_size=args.batch_size, epochs=args.decoder_epochs, verbose=0)
-    return decoder, vec_seconds, time.perf_counter() - start
+    budget = None if args.seconds is None else max(args.seconds - vec_seconds, 1.0)
+    dec_seconds, dec_epochs = fit_for(
+        decoder, x, None, args.decoder_epochs, budget, args
+    )
+    steps = {
+        "vec_steps": steps_of(vec),
+        "decoder_steps": steps_of(decoder),
+    }
+    return (
+        decoder,
+        vec_seconds,
+        dec_seconds,
+        {
+            "vec_epochs": vec_epochs,
+            "decoder_epochs": dec_epochs,
+            **steps,
+        },
+    )
 
 
 def train_vae(spec, latent_dim, x, y, seconds, args):
     import keras
 
     from savae_keras import VAE
-    from savae_keras.callbacks import TimeLimit
 
     keras.utils.set_random_seed(args.seed)
     vae = VAE(
         spec.image_shape, latent_dim, num_classes=spec.num_classes, seed=args.seed
     )
     vae.compile()
-    limit = TimeLimit(seconds)
-    start = time.perf_counter()
-    history = vae.fit(
-        x, batch_size=args.batch_size, epochs=10_000, verbose=0, callbacks=[limit]
-    )
-    elapsed = time.perf_counter() - start
+    elapsed, epochs = fit_for(vae, x, None, None, seconds, args)
     vae.fit_class_prior(x, labels=y)
-    return vae, elapsed, len(history.epoch), limit.batches
+    return vae, elapsed, epochs, steps_of(vae)
 
 
 def main(argv=None):
@@ -100,6 +138,13 @@ def main(argv=None):
     parser.add_argument("--vec-epochs", type=int, default=2)
     parser.add_argument("--decoder-epochs", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=None,
+        help="wall-clock of every model (phase 1 + phase 2 for SAVAE)",
+    )
+    parser.add_argument("--vec-share", type=float, default=0.5)
     parser.add_argument("--num-samples", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-vae", action="store_true")
@@ -146,14 +191,15 @@ def main(argv=None):
     for latent_dim in args.latent_dim:
         slowest = 0.0
         for variant in args.variants:
-            model, vec_s, dec_s = train_savae(variant, spec, latent_dim, x, y, args)
+            model, vec_s, dec_s, done = train_savae(
+                variant, spec, latent_dim, x, y, args
+            )
             slowest = max(slowest, vec_s + dec_s)
             emit(
                 {
                     "model": f"SAVAE {variant}",
                     "latent_dim": latent_dim,
-                    "vec_epochs": args.vec_epochs,
-                    "decoder_epochs": args.decoder_epochs,
+                    **done,
                     "vec_seconds": round(vec_s, 1),
                     "decoder_seconds": round(dec_s, 1),
                     "train_seconds": round(vec_s + dec_s, 1),
@@ -162,7 +208,7 @@ def main(argv=None):
             )
         if not args.no_vae:
             vae, seconds, epochs, batches = train_vae(
-                spec, latent_dim, x, y, slowest, args
+                spec, latent_dim, x, y, args.seconds or slowest, args
             )
             emit(
                 {
