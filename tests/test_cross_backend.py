@@ -94,7 +94,7 @@ def run():
     }
 
 
-@pytest.mark.slow
+@pytest.mark.slow(tensorflow=105, jax=125)
 def test_losses_match_the_reference_on_this_backend():
     measured = run()
     for phase, logs in REFERENCE.items():

@@ -67,7 +67,7 @@ KEYS = {
 }
 
 
-@pytest.mark.slow
+@pytest.mark.slow(torch=50)
 def test_evaluate_savae_and_its_decoder(savae, mnist_reference):
     results = evaluate_generative(
         savae, "mnist", num_samples=300, seed=1, reference=mnist_reference
@@ -95,7 +95,7 @@ def test_evaluate_savae_and_its_decoder(savae, mnist_reference):
         assert decoder_only[key] == pytest.approx(results[key], rel=1e-5)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(torch=75)
 def test_evaluate_vae_and_recursive_gan(mnist_reference, mnist_slice):
     (x, y), _ = mnist_slice
     vae = VAE(
@@ -230,7 +230,7 @@ def test_time_limit_stops_fit_after_the_batch_that_spends_the_budget(mnist_slice
         TimeLimit(0)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(torch=80)
 def test_report_command_writes_markdown_and_figures(savae, mnist_reference, tmp_path):
     """`python -m savae_keras.report ...`, run in-process (the module's
     `__main__` calls `main()`: checked here)."""

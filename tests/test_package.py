@@ -19,7 +19,7 @@ def test_public_api_is_exported():
     assert savae_keras.__version__
 
 
-@pytest.mark.slow
+@pytest.mark.slow(torch=50, jax=60)
 @pytest.mark.skipif(
     keras.backend.backend() == "tensorflow",
     reason="TensorFlow is the active backend: importing it is expected",

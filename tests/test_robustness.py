@@ -65,7 +65,7 @@ def test_the_posterior_log_variance_stays_finite():
     assert z_log_var.max() <= 10.0 + 1e-6
 
 
-@pytest.mark.slow
+@pytest.mark.slow(tensorflow=100, jax=20)
 @pytest.mark.every_backend
 @pytest.mark.parametrize("method", ["predict", "fit"])
 def test_an_exception_inside_a_call_leaves_the_model_usable(method, tmp_path):
@@ -166,7 +166,7 @@ def run_script(backup_dir, out, sabotage):
     )
 
 
-@pytest.mark.slow
+@pytest.mark.slow(torch=165)
 def test_a_kill_while_a_backup_is_written_loses_only_that_epoch(tmp_path):
     victim = run_script(tmp_path / "backup", tmp_path / "unused.json", "1")
     for line in victim.stdout:

@@ -116,7 +116,7 @@ def test_vec_trains_on_datasets_with_callbacks_and_validation(mnist_slice, jit_m
 
 
 # -- phase 2 ---------------------------------------------------------------
-@pytest.mark.slow
+@pytest.mark.slow(torch=30, tensorflow=185, jax=110)
 @pytest.mark.parametrize("jit_mode", EVERY_BACKEND_JIT_MODES)
 def test_decoder_phase_freezes_the_vec_and_steps_each_optimizer(mnist_slice, jit_mode):
     (x, y), _ = mnist_slice
@@ -177,6 +177,7 @@ def test_decoder_losses_combine_as_equation_8(mnist_slice):
     )
 
 
+@pytest.mark.slow(torch=80)
 def test_decoder_evaluate_and_generation(mnist_slice):
     (x, y), (x_test, y_test) = mnist_slice
     vec = trained_vec(x, y)
@@ -294,7 +295,7 @@ def test_savae_passes_the_pixel_term_and_warm_start_to_its_phases(mnist_slice):
 
 
 # -- both phases -------------------------------------------------------------
-@pytest.mark.slow
+@pytest.mark.slow(torch=70)
 def test_savae_fit_runs_both_phases(mnist_slice):
     (x, y), (x_test, _) = mnist_slice
     model = SAVAE(latent_dim=2, n_critic=1, seed=0, **TINY)
@@ -318,7 +319,7 @@ def test_savae_fit_runs_both_phases(mnist_slice):
 
 
 # -- the baseline ------------------------------------------------------------
-@pytest.mark.slow
+@pytest.mark.slow(torch=60)
 @pytest.mark.parametrize("reconstruction_loss", ["bce", "mse"])
 def test_vae_baseline_trains(mnist_slice, reconstruction_loss):
     (x, y), (x_test, _) = mnist_slice

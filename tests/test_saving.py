@@ -110,7 +110,7 @@ def assert_identical(a, b):
         np.testing.assert_array_equal(left, right)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(tensorflow=270, jax=110)
 @pytest.mark.parametrize("kind", on_every_backend(MODELS, EVERY_BACKEND))
 def test_keras_round_trip_continues_training(kind, tmp_path):
     model = new_model(kind)
@@ -211,7 +211,7 @@ def check_served(folder, models, x, codes):
 
 # JAX exports through jax2tf, over 15 minutes for this test on a loaded
 # 2-core CPU: it runs in `make test SUITE=full` and with FULL_BACKEND=jax.
-@pytest.mark.slow
+@pytest.mark.slow(tensorflow=330)
 @(pytest.mark.every_backend if BACKEND == "tensorflow" else lambda test: test)
 @pytest.mark.skipif(
     BACKEND == "torch", reason="Keras exports SavedModels from TF and JAX"
@@ -310,7 +310,7 @@ def test_backup_and_restore_resumes_at_the_right_epoch(kind, tmp_path):
     assert_identical(optimizer_states(resumed), optimizer_states(reference))
 
 
-@pytest.mark.slow
+@pytest.mark.slow(torch=65)
 def test_savae_resumes_in_phase_2_without_retraining_phase_1(tmp_path):
     reference = new_model("savae")
     train(reference, epochs=3)

@@ -44,7 +44,7 @@ def read_csv(path):
         return list(csv.DictReader(handle))
 
 
-@pytest.mark.slow
+@pytest.mark.slow(torch=170)
 def test_random_search_writes_results_and_resumes(tmp_path, vec_fits, mnist_reference):
     out = str(tmp_path / "search")
     result = search_beta_gamma(out=out, tuner="random", max_trials=2, epochs=1, **SMALL)
