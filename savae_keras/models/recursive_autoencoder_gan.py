@@ -269,9 +269,8 @@ class RecursiveAutoencoderGAN(Trainer):
         )
         return loss, accuracy
 
-    def autoencoder_terms(self, x, weights, training=True):
-        """`loss`, `reconstruction_loss` and `adversarial_loss` of the AE."""
-        outputs = self.recursive_outputs(x, training=training)
+    def reconstruction_term(self, x, outputs, weights):
+        """`L_rec`: the scheduled sum of the outputs' reconstruction errors."""
         errors = ops.stack(
             [
                 losses.reconstruction_error(x, o, self.reconstruction_loss)
@@ -279,7 +278,12 @@ class RecursiveAutoencoderGAN(Trainer):
             ],
             1,
         )
-        rec = losses.weighted_step_sum(errors, weights)
+        return losses.weighted_step_sum(errors, weights)
+
+    def autoencoder_terms(self, x, weights, training=True):
+        """`loss`, `reconstruction_loss` and `adversarial_loss` of the AE."""
+        outputs = self.recursive_outputs(x, training=training)
+        rec = self.reconstruction_term(x, outputs, weights)
         fooled = ops.stack(
             [
                 losses.logit_crossentropy(self.discriminator(o, training=training), 1.0)
@@ -304,9 +308,9 @@ class RecursiveAutoencoderGAN(Trainer):
         # 0. ("report") The autoencoder alone, on its reconstructions.
         if report:
 
-            def rec_loss_fn():
-                terms = self.autoencoder_terms(x, weights)
-                return terms["reconstruction_loss"], None
+            def rec_loss_fn():  # no discriminator pass: L_gen is not used
+                outputs = self.recursive_outputs(x, training=True)
+                return self.reconstruction_term(x, outputs, weights), None
 
             _, _, grads = self.compute_gradients(rec_loss_fn, ae_variables)
             self.apply_gradients(self.autoencoder_optimizer, grads, ae_variables)
