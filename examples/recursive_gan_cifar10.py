@@ -13,6 +13,7 @@ from savae_keras.cli import nonnegative_float
 from savae_keras.cli import nonnegative_int
 from savae_keras.cli import positive_float
 from savae_keras.cli import positive_int
+from savae_keras.cli import quiet_per_model_retracing
 from savae_keras.experiments import recursive_gan
 
 
@@ -46,6 +47,7 @@ def main():
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--seed", type=nonnegative_int, default=0)
     args = parser.parse_args()
+    quiet_per_model_retracing()
     recursive_gan.run(
         dataset=args.dataset,
         train_size=args.train_size or (4000 if args.quick else 10000),

@@ -6,6 +6,7 @@ model trained, and reports the flag by name (argparse adds it):
 """
 
 import argparse
+import logging
 import math
 
 
@@ -40,3 +41,24 @@ nonnegative_int = _number(int, 0)
 nonnegative_float = _number(float, 0.0)
 positive_float = _number(float, 0.0, exclusive=True)
 fraction = _number(float, 0.0, exclusive=True, maximum=1.0)
+
+
+class _NotPerModelRetracing(logging.Filter):
+    def filter(self, record):
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+def quiet_per_model_retracing():
+    """Drop TensorFlow's retracing warning, which a script of many models trips.
+
+    TensorFlow counts traces per Python code object, and the predict
+    functions of all Keras models share one
+    (`TensorFlowTrainer.make_predict_function`): a script that predicts with
+    six models (the reference classifier, each phase, the VAE) is warned
+    "5 out of the last 22 calls ... triggered tf.function retracing" though
+    each model traced its function once. The command-line tools call this;
+    the library leaves the `tensorflow` logger as it is.
+    """
+    logger = logging.getLogger("tensorflow")
+    if not any(isinstance(f, _NotPerModelRetracing) for f in logger.filters):
+        logger.addFilter(_NotPerModelRetracing())

@@ -16,6 +16,7 @@ from savae_keras.cli import nonnegative_float
 from savae_keras.cli import nonnegative_int
 from savae_keras.cli import positive_float
 from savae_keras.cli import positive_int
+from savae_keras.cli import quiet_per_model_retracing
 from savae_keras.metrics import check_num_samples
 from savae_keras.tuning import TUNERS
 from savae_keras.tuning import search_beta_gamma
@@ -64,6 +65,7 @@ def main(argv=None):
     parser.add_argument("--seed", type=nonnegative_int, default=0)
     parser.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2])
     args = parser.parse_args(argv)
+    quiet_per_model_retracing()
     try:  # before any training: a too-small value would fail only at scoring
         check_num_samples(args.num_samples, name="--num-samples")
     except ValueError as error:

@@ -31,6 +31,7 @@ from savae_keras.cli import fraction
 from savae_keras.cli import nonnegative_float
 from savae_keras.cli import nonnegative_int
 from savae_keras.cli import positive_int
+from savae_keras.cli import quiet_per_model_retracing
 from savae_keras.data import get_spec
 from savae_keras.data import load_class_names
 from savae_keras.data import load_dataset
@@ -426,6 +427,7 @@ def example_main(dataset, argv=None):
         help="Keras verbosity",
     )
     args = parser.parse_args(argv)
+    quiet_per_model_retracing()
     quick = QUICK if args.quick else {}
     num_samples = args.num_samples or quick.get("num_samples", 2000)
     try:

@@ -383,7 +383,7 @@ class Trainer(SavesSeedState, keras.Model):
                 self, validation_data, None, "validation_data", self.requires_labels
             )
         callbacks = [StopOnNonFiniteLoss(), *(kwargs.pop("callbacks", None) or [])]
-        with _keeps_jax_state(self):
+        with _keeps_jax_state(self), _without_tensorflow_remapper():
             return super().fit(
                 x,
                 y,
@@ -418,7 +418,8 @@ class Trainer(SavesSeedState, keras.Model):
             "train_on_batch",
         )
         x, y = check_inputs(self, x, y, "x", self.requires_labels)
-        return super().train_on_batch(x, y, **kw)
+        with _without_tensorflow_remapper():
+            return super().train_on_batch(x, y, **kw)
 
     def test_on_batch(self, x, y=None, sample_weight=None, **kw):
         """`keras.Model.test_on_batch` on a checked batch."""
@@ -440,6 +441,32 @@ def _outside_autograd():
 
         return torch.no_grad()
     return contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def _without_tensorflow_remapper():
+    """Training graphs are built without grappler's `remapper` pass.
+
+    On a network with a residual block followed by an activation (every
+    SAVAE network), the pass fails on the training graph: it fuses the
+    block's `add` into the activation whose gradient still reads it, logs
+    `E0000 ... remapper failed: INVALID_ARGUMENT: Mutation::Apply error`
+    and leaves the graph as it was. Turning it off while `fit` builds its
+    functions gives those graphs unchanged, without the error lines. The
+    recursive GAN's networks (no residual blocks) train without the pass's
+    fusions; inference graphs (`predict`) are built outside and keep them.
+    """
+    if BACKEND != "tensorflow":
+        yield
+        return
+    import tensorflow as tf
+
+    before = tf.config.optimizer.get_experimental_options().get("remapping", True)
+    tf.config.optimizer.set_experimental_options({"remapping": False})
+    try:
+        yield
+    finally:
+        tf.config.optimizer.set_experimental_options({"remapping": before})
 
 
 def _refuse_weights(kwargs, method):

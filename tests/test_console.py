@@ -1,0 +1,60 @@
+"""Training prints progress and results, not TensorFlow's internal errors."""
+
+import logging
+
+import keras
+import numpy as np
+import pytest
+
+from savae_keras import VariationalEncoderClassifier
+from savae_keras.cli import quiet_per_model_retracing
+from tests.helpers import VEC_OPTIONS
+
+X = np.random.default_rng(0).integers(0, 256, (32, 28, 28, 1)).astype("uint8")
+Y = np.arange(32) % 10
+
+
+@pytest.mark.every_backend
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="grappler is TensorFlow's"
+)
+def test_training_a_residual_network_logs_no_remapper_error(capfd):
+    """Grappler's remapper fails on the gradient of residual blocks (E0000 lines)."""
+    import tensorflow as tf
+
+    vec = VariationalEncoderClassifier(latent_dim=2, seed=0, **VEC_OPTIONS)
+    vec.compile()
+    seen = []
+
+    class Record(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(tf.config.optimizer.get_experimental_options())
+
+    vec.fit(X, Y, batch_size=16, epochs=1, verbose=0, callbacks=[Record()])
+    err = capfd.readouterr().err
+    assert "remapper failed" not in err
+    assert seen and all(options["remapping"] is False for options in seen)
+    # Restored after fit: inference graphs keep the pass.
+    assert tf.config.optimizer.get_experimental_options()["remapping"] is True
+
+
+def test_the_command_lines_drop_only_the_per_model_retracing_warning():
+    logger = logging.getLogger("tensorflow")
+    before = list(logger.filters)
+    records = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = records.append
+    logger.addHandler(handler)
+    try:
+        quiet_per_model_retracing()
+        quiet_per_model_retracing()  # installed once
+        assert len(logger.filters) == len(before) + 1
+        logger.warning(
+            "5 out of the last 22 calls to <function f> triggered "
+            "tf.function retracing. Tracing is expensive"
+        )
+        logger.warning("another warning")
+        assert [r.getMessage() for r in records] == ["another warning"]
+    finally:
+        logger.removeHandler(handler)
+        logger.filters[:] = before
