@@ -152,9 +152,7 @@ def main(argv=None):
             with open(args.out, "a") as handle:
                 handle.write(line + "\n")
 
-    class_means = np.stack(
-        [images[y == c].mean(0) for c in range(spec.num_classes)]
-    )
+    class_means = np.stack([images[y == c].mean(0) for c in range(spec.num_classes)])
     anchors = {
         "class_mean": class_means[y_test],
         "dataset_mean": np.broadcast_to(images.mean(0), test_images.shape),

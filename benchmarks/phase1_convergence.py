@@ -12,11 +12,15 @@ import argparse
 import json
 import time
 
+# (network options, VEC options) of each variant
 VARIANTS = {
     # the paper's networks with Keras's default initialisation
-    "keras_init": {"zero_init_residual": False},
+    "keras_init": ({"zero_init_residual": False}, {}),
     # each residual block starts as the identity (the package default)
-    "zero_init": {"zero_init_residual": True},
+    "zero_init": ({"zero_init_residual": True}, {}),
+    # zero_init, and the KL weight ramped up over the first 50 / 100 steps
+    "kl_warmup_50": ({"zero_init_residual": True}, {"kl_warmup_steps": 50}),
+    "kl_warmup_100": ({"zero_init_residual": True}, {"kl_warmup_steps": 100}),
 }
 
 
@@ -30,7 +34,7 @@ def run(variant, steps, latent_dim, batch_size, learning_rate, test_size, seed):
     x_test, y_test = sk.data.load_dataset("mnist", "test")
     n = steps * batch_size
     x, y = x[:n], y[:n]
-    options = VARIANTS[variant]
+    options, vec_options = VARIANTS[variant]
     vec = sk.VariationalEncoderClassifier(
         (28, 28, 1),
         10,
@@ -38,6 +42,7 @@ def run(variant, steps, latent_dim, batch_size, learning_rate, test_size, seed):
         encoder_options=dict(options),
         classifier_options=dict(options),
         seed=seed,
+        **vec_options,
     )
     vec.compile(optimizer=keras.optimizers.Adam(learning_rate))
     start = time.perf_counter()
@@ -50,7 +55,9 @@ def run(variant, steps, latent_dim, batch_size, learning_rate, test_size, seed):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS))
+    parser.add_argument(
+        "--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS)
+    )
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--latent-dim", type=int, default=16)
     parser.add_argument("--batch-size", type=int, default=64)

@@ -123,6 +123,16 @@ CASES = {
     "vec kl_weight inf": (lambda: V(kl_weight=INF), ValueError, "`kl_weight`.*finite"),
     "vec kl_weight negative": (lambda: V(kl_weight=-1), ValueError, "`kl_weight`"),
     "vec kl_weight string": (lambda: V(kl_weight="1"), ValueError, "`kl_weight`"),
+    "vec kl_warmup_steps negative": (
+        lambda: V(kl_warmup_steps=-1),
+        ValueError,
+        "`kl_warmup_steps`",
+    ),
+    "vec kl_warmup_steps fraction": (
+        lambda: V(kl_warmup_steps=2.5),
+        ValueError,
+        "`kl_warmup_steps`.*integer",
+    ),
     "vec input_shape 2-D": (
         lambda: V(input_shape=(28, 28)),
         ValueError,

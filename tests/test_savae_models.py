@@ -209,7 +209,34 @@ def test_decoder_evaluate_and_generation(mnist_slice):
     assert to_numpy(decoder.class_prior.counts).sum() == len(x)
 
 
-# -- beyond the paper: a pixel term in phase 1, a warm-started decoder ---------
+# -- beyond the paper: KL warm-up, a pixel term in phase 1, a warm start -------
+def test_vec_kl_warmup_ramps_the_kl_weight_linearly(mnist_slice):
+    (x, y), _ = mnist_slice
+    images = x[:8].astype("float32") / 255
+    vec = VariationalEncoderClassifier(
+        latent_dim=2, kl_weight=0.2, kl_warmup_steps=4, seed=0, **VEC_OPTIONS
+    )
+    # λ_t = 0.2·min(1, t/4) at t = trained_steps: 0, 0.1, 0.2, 0.2.
+    for step, weight in ((0, 0.0), (2, 0.1), (4, 0.2), (9, 0.2)):
+        vec.trained_steps.assign(step)
+        terms = vec.compute_losses(images, y[:8], training=False)
+        np.testing.assert_allclose(
+            to_numpy(terms["loss"]),
+            weight * to_numpy(terms["kl_loss"])
+            + to_numpy(terms["classification_loss"]),
+            rtol=1e-5,
+        )
+    # Inside fit, each step reads its own t: after 3 steps t = 3.
+    vec.trained_steps.assign(0)
+    vec.compile()
+    vec.fit(x[:48], y[:48], batch_size=16, epochs=1, verbose=0)
+    assert int(to_numpy(vec.trained_steps.value)) == 3
+    np.testing.assert_allclose(to_numpy(vec.current_kl_weight()), 0.15, rtol=1e-6)
+    clone = VariationalEncoderClassifier.from_config(vec.get_config())
+    assert clone.kl_warmup_steps == 4
+    assert SAVAE(kl_warmup_steps=4, **TINY).vec.kl_warmup_steps == 4
+
+
 def test_vec_reconstruction_weight_adds_the_pixel_likelihood(mnist_slice):
     (x, y), _ = mnist_slice
     images = x[:8].astype("float32") / 255

@@ -80,6 +80,8 @@ class SAVAE(keras.Model):
         beta, gamma, n_critic, critic_target, feature_weights: as for the
             `AdversarialDecoder`.
         kl_weight: λ of the VEC's `λ·L_kl + L_cat`.
+        kl_warmup_steps: the VEC's linear warm-up of λ (beyond the paper;
+            0, the default, keeps λ constant).
         reconstruction_weight: ω of the VEC's pixel term (beyond the paper;
             0, the default, is the paper's recipe).
         warm_start: phase 2 starts its decoder from the VEC's (needs
@@ -100,6 +102,7 @@ class SAVAE(keras.Model):
         critic_target=1.0,
         feature_weights=(1.0, 0.1, 0.01),
         kl_weight=0.1,
+        kl_warmup_steps=0,
         reconstruction_weight=0.0,
         warm_start=False,
         encoder_options=None,
@@ -118,6 +121,7 @@ class SAVAE(keras.Model):
             classifier_options=classifier_options,
             feature_layers=FEATURE_LAYERS,
             kl_weight=kl_weight,
+            kl_warmup_steps=kl_warmup_steps,
             reconstruction_weight=reconstruction_weight,
             decoder_options=decoder_options,
             seed=seed,
@@ -149,6 +153,7 @@ class SAVAE(keras.Model):
             "critic_target": critic_target,
             "feature_weights": list(feature_weights),
             "kl_weight": kl_weight,
+            "kl_warmup_steps": kl_warmup_steps,
             "reconstruction_weight": reconstruction_weight,
             "warm_start": warm_start,
             "encoder_options": encoder_options,
