@@ -198,6 +198,53 @@ def test_labeled_fraction_masks_a_class_balanced_share(pipeline, mnist_slice):
     np.testing.assert_array_equal(labels[kept], y[kept])
 
 
+@pytest.mark.parametrize("pipeline", PIPELINES)
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_labeled_share_puts_exactly_k_labels_in_every_batch(pipeline, shuffle):
+    # 100 images, 7 labeled (ids 0..6 carry labels 0..6); share 0.25 of 16: k = 4.
+    images = np.arange(100, dtype=np.uint8)[:, None, None] * np.ones((1, 28, 28), "u1")
+    labels = np.full(100, -1)
+    labels[:7] = np.arange(7)
+    batches = _first_epoch(
+        pipeline(
+            images, labels, batch_size=16, seed=1, labeled_share=0.25, shuffle=shuffle
+        )
+    )
+    assert len(batches) == 8  # ceil(93 unlabeled / 12 a batch)
+    ids = [np.round(b[0][:, 0, 0, 0] * 255).astype(int) for b in batches]
+    for (_, batch_labels), batch_ids in zip(batches, ids):
+        assert np.sum(batch_labels >= 0) == 4
+        np.testing.assert_array_equal(
+            batch_labels[batch_ids < 7], batch_ids[batch_ids < 7]
+        )
+    # Every unlabeled image once an epoch; the labeled ones in passes, each
+    # pass every labeled image once (32 draws: four whole passes and four).
+    unlabeled = np.concatenate([i[i >= 7] for i in ids])
+    assert sorted(unlabeled.tolist()) == list(range(7, 100))
+    drawn = np.concatenate([i[i < 7] for i in ids])
+    assert len(drawn) == 32
+    for start in range(0, 28, 7):
+        assert sorted(drawn[start : start + 7].tolist()) == list(range(7))
+
+
+@pytest.mark.parametrize("pipeline", PIPELINES)
+@pytest.mark.parametrize(
+    "labels, share, message",
+    [
+        (None, 0.25, "`labeled_share` needs `labels`"),
+        (np.arange(8) % 2, 0.25, "2 of the 8|8 of the 8"),
+        (np.full(8, -1), 0.25, "0 of the 8"),
+        (np.array([0, -1, -1, -1, -1, -1, -1, -1]), 0.0, "must lie in \\(0, 1\\)"),
+        (np.array([0, -1, -1, -1, -1, -1, -1, -1]), 1.0, "must lie in \\(0, 1\\)"),
+        (np.array([0, -1, -1, -1, -1, -1, -1, -1]), 0.01, "is 0 labeled images"),
+    ],
+)
+def test_labeled_share_errors_name_the_argument(pipeline, labels, share, message):
+    images = np.zeros((8, 28, 28), np.uint8)
+    with pytest.raises(ValueError, match=message):
+        pipeline(images, labels, batch_size=4, labeled_share=share)
+
+
 def test_mask_labels_is_deterministic_per_seed():
     y = np.repeat(np.arange(5), 20)
     a, b, c = mask_labels(y, 0.25, 1), mask_labels(y, 0.25, 1), mask_labels(y, 0.25, 2)

@@ -209,6 +209,35 @@ def test_decoder_evaluate_and_generation(mnist_slice):
     assert to_numpy(decoder.class_prior.counts).sum() == len(x)
 
 
+def test_vec_fit_with_a_labeled_share_sees_labels_at_every_step(mnist_slice):
+    """1 % of the labels: without a share most steps would be pure KL."""
+    (x, y), _ = mnist_slice
+    labels = np.full(96, -1)
+    labels[:3] = y[:3]
+    vec = VariationalEncoderClassifier(latent_dim=2, seed=0, **VEC_OPTIONS)
+    vec.compile()
+    seen = []
+
+    class Record(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(logs["classification_loss"])
+
+    vec.fit(
+        x[:96],
+        labels,
+        batch_size=16,
+        labeled_share=0.25,
+        epochs=1,
+        verbose=0,
+        callbacks=[Record()],
+    )
+    # ceil(93 unlabeled / 12 a batch) steps, each with 4 labeled images.
+    assert int(to_numpy(vec.trained_steps.value)) == 8 == len(seen)
+    assert np.all(np.isfinite(seen)) and seen[0] > 0
+    with pytest.raises(ValueError, match="`labeled_share` batches numpy"):
+        vec.fit(ImageBatches(x[:96], labels), labeled_share=0.25, verbose=0)
+
+
 # -- beyond the paper: KL warm-up, a pixel term in phase 1, a warm start -------
 def test_vec_kl_warmup_ramps_the_kl_weight_linearly(mnist_slice):
     (x, y), _ = mnist_slice

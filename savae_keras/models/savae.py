@@ -222,6 +222,7 @@ class SAVAE(keras.Model):
         verbose="auto",
         fit_class_prior=True,
         backup_dir=None,
+        labeled_share=None,
         **kwargs,
     ):
         """Train phase 1, fit the class prior, then train phase 2.
@@ -243,6 +244,10 @@ class SAVAE(keras.Model):
                 the same `fit` again after an interruption skips phase 1 if
                 it had finished and resumes the interrupted epoch. What it
                 wrote is removed when both phases finish.
+            labeled_share: phase 1 puts exactly `round(labeled_share ·
+                batch_size)` labeled images in every batch (see
+                `VariationalEncoderClassifier.fit`); phase 2 batches all
+                images as usual.
             **kwargs: further arguments of `keras.Model.fit` for both phases.
 
         Returns:
@@ -272,6 +277,7 @@ class SAVAE(keras.Model):
                 epochs=encoder_epochs,
                 validation_data=validation_data,
                 callbacks=encoder_callbacks,
+                labeled_share=labeled_share,
                 **common,
             )
             if backup:

@@ -25,8 +25,10 @@ phase 2 may start its decoder from `Dec₀` (`AdversarialDecoder(warm_start=True
 """
 
 import keras
+import numpy as np
 from keras import ops
 
+from savae_keras.data import ImageBatches
 from savae_keras.data.checks import check_choice
 from savae_keras.data.checks import check_number
 from savae_keras.layers import ClassConditionalPrior
@@ -330,6 +332,38 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
             ops.maximum(labels, 0), probabilities, sample_weight=mask
         )
         return self._logs()
+
+    def fit(self, x=None, y=None, *args, labeled_share=None, **kwargs):
+        """`keras.Model.fit`; `labeled_share` puts labels in every batch.
+
+        Args:
+            labeled_share: with numpy `x` and `y` (-1 = unlabeled), every
+                batch holds exactly `round(labeled_share · batch_size)`
+                labeled images (`ImageBatches(labeled_share=...)`, seeded by
+                the model's seed), so no step is pure KL; an epoch is one
+                pass over the unlabeled images. A dataset brings its own
+                batches: build it with `labeled_share` instead.
+        """
+        if labeled_share is not None:
+            if not isinstance(x, np.ndarray) or y is None:
+                raise ValueError(
+                    "`labeled_share` batches numpy `x` and `y`; a dataset "
+                    "brings its own batches: build it with `make_dataset(..., "
+                    "labeled_share=...)` or `ImageBatches(..., labeled_share=...)`."
+                )
+            if args:
+                raise TypeError("Pass `batch_size` and what follows by keyword.")
+            x = ImageBatches(
+                x,
+                y,
+                batch_size=kwargs.pop("batch_size", None) or 32,
+                shuffle=kwargs.pop("shuffle", True),
+                seed=self.seed,
+                num_classes=self.num_classes,
+                labeled_share=labeled_share,
+            )
+            y = None
+        return super().fit(x, y, *args, **kwargs)
 
     # -- inference --------------------------------------------------------
     def classify(self, x, batch_size=256):
