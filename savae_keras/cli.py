@@ -10,11 +10,11 @@ import logging
 import math
 
 
-def _number(kind, minimum, exclusive=False, maximum=None):
+def _number(kind, minimum, exclusive=False, maximum=None, exclusive_maximum=False):
     wanted = "an integer" if kind is int else "a number"
     bound = f"> {minimum}" if exclusive else f">= {minimum}"
     if maximum is not None:
-        bound += f" and <= {maximum}"
+        bound += f" and < {maximum}" if exclusive_maximum else f" and <= {maximum}"
 
     def parse(text):
         try:
@@ -26,6 +26,7 @@ def _number(kind, minimum, exclusive=False, maximum=None):
             or (kind is float and not math.isfinite(value))
             or (value <= minimum if exclusive else value < minimum)
             or (maximum is not None and value > maximum)
+            or (exclusive_maximum and value == maximum)
         ):
             raise argparse.ArgumentTypeError(
                 f"must be {wanted} {bound}; received {text!r}"
@@ -41,6 +42,7 @@ nonnegative_int = _number(int, 0)
 nonnegative_float = _number(float, 0.0)
 positive_float = _number(float, 0.0, exclusive=True)
 fraction = _number(float, 0.0, exclusive=True, maximum=1.0)
+open_fraction = _number(float, 0.0, exclusive=True, maximum=1.0, exclusive_maximum=True)
 
 
 class _NotPerModelRetracing(logging.Filter):

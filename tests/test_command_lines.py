@@ -46,6 +46,10 @@ CASES = [
         "--labeled-fraction: must",
     ),
     (
+        lambda mp: example_main("mnist", ["--labeled-share", "1"]),
+        "--labeled-share: must be a number > 0.0 and < 1.0; received '1'",
+    ),
+    (
         lambda mp: example_main("mnist", ["--num-samples", "100"]),
         "`--num-samples` must be at least 256",
     ),

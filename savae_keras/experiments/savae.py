@@ -30,6 +30,7 @@ from savae_keras.callbacks import TimeLimit
 from savae_keras.cli import fraction
 from savae_keras.cli import nonnegative_float
 from savae_keras.cli import nonnegative_int
+from savae_keras.cli import open_fraction
 from savae_keras.cli import positive_int
 from savae_keras.cli import quiet_per_model_retracing
 from savae_keras.data import get_spec
@@ -125,14 +126,23 @@ def _side_by_side(models, inputs, class_names, path, seed, per_class=5):
     )
 
 
-def _train_vec(spec, latent_dim, x, y, epochs, batch_size, seed, verbose, options):
+def _train_vec(
+    spec, latent_dim, x, y, epochs, batch_size, seed, verbose, options, labeled_share
+):
     keras.utils.set_random_seed(seed)
     vec = VariationalEncoderClassifier(
         spec.image_shape, spec.num_classes, latent_dim, seed=seed, **options
     )
     vec.compile()
     start = time.perf_counter()
-    vec.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=verbose)
+    vec.fit(
+        x,
+        y,
+        batch_size=batch_size,
+        epochs=epochs,
+        verbose=verbose,
+        labeled_share=labeled_share,
+    )
     return vec, time.perf_counter() - start
 
 
@@ -149,6 +159,7 @@ def run(
     num_samples=2000,
     batch_size=64,
     labeled_fraction=1.0,
+    labeled_share=None,
     compare_vae=True,
     reference_epochs=None,
     data_dir=None,
@@ -168,6 +179,9 @@ def run(
         num_samples: test images scored (and images generated) per model.
         labeled_fraction: share of training labels kept for phase 1 (the
             rest are -1, unlabeled); phase 2 uses all images.
+        labeled_share: phase 1 puts exactly `round(labeled_share ·
+            batch_size)` labeled images in every batch (an epoch is then one
+            pass over the unlabeled images); None batches them as they come.
         compare_vae: train the VAE baseline too.
         reference_epochs: epochs of the reference classifier when it must be
             trained (its default otherwise).
@@ -250,6 +264,7 @@ def run(
             seed,
             verbose,
             vec_options,
+            labeled_share,
         )
         vec.trainable = False  # phase 2 trains on the frozen VEC
         vec.fit_class_prior(x, labels=y_phase_1)  # shared by every decoder
@@ -338,6 +353,7 @@ def run(
         "budget": {
             "train_size": int(len(x)),
             "labeled_fraction": labeled_fraction,
+            "labeled_share": labeled_share,
             "vec_epochs": epochs,
             "decoder_epochs": decoder_epochs,
             "vae_budget": "the main SAVAE's training seconds",
@@ -408,6 +424,12 @@ def example_main(dataset, argv=None):
     parser.add_argument("--num-samples", type=positive_int, default=None)
     parser.add_argument("--batch-size", type=positive_int, default=64)
     parser.add_argument("--labeled-fraction", type=fraction, default=1.0)
+    parser.add_argument(
+        "--labeled-share",
+        type=open_fraction,
+        default=None,
+        help="phase 1: this share of every batch is labeled images",
+    )
     parser.add_argument("--no-vae", action="store_true", help="skip the VAE baseline")
     parser.add_argument("--reference-epochs", type=positive_int, default=None)
     parser.add_argument(
@@ -448,6 +470,7 @@ def example_main(dataset, argv=None):
         num_samples=num_samples,
         batch_size=args.batch_size,
         labeled_fraction=args.labeled_fraction,
+        labeled_share=args.labeled_share,
         compare_vae=not args.no_vae,
         reference_epochs=args.reference_epochs,
         recipe=args.recipe,
