@@ -5,12 +5,13 @@
 Issue 14's hypothesis 2: phase 1 rewards only class information and KL, so
 `z` may carry little of an image's style, and no phase-2 decoder could draw
 more than class averages. The probe measures it. Each encoder below trains for
-`--encoder-seconds` on the whole training split; it is then frozen and a fresh
-`build_decoder` (the package's default decoder) is trained on
-`(μ(x), x)` with the pixel binary cross-entropy for `--probe-seconds`, with
-plain `keras.Model.fit`. Scored on `--num-samples` test images: pixel MSE,
-SSIM, and the label consistency of the probe's reconstructions (judged by the
-reference classifier).
+`--encoder-steps` batches of the whole training split; it is then frozen and
+a fresh `build_decoder` (the package's default decoder) is trained on
+`(μ(x), x)` with the pixel binary cross-entropy for `--probe-steps`, with
+plain `keras.Model.fit`. Steps, not seconds: the question is what the code
+holds, not how fast each model gets there. Scored on `--num-samples` test
+images: pixel MSE, SSIM, and the label consistency of the probe's
+reconstructions (judged by the reference classifier).
 
 Encoders:
 
@@ -29,7 +30,25 @@ import json
 import time
 
 ENCODERS = ("vec_paper", "vec_pixel", "vae")
-MAX_EPOCHS = 10_000  # a TimeLimit ends each fit first
+
+
+def stop_after(steps):
+    """A callback that ends `fit` after `steps` batches."""
+    import keras
+
+    class StopAfter(keras.callbacks.Callback):
+        done = 0
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.done += 1
+            if self.done >= steps:
+                self.model.stop_training = True
+
+    return StopAfter()
+
+
+def epochs_for(steps, n, batch_size):
+    return -(-steps * batch_size // n)  # ceil: the callback ends the last one
 
 
 def train_encoder(name, spec, latent_dim, x, y, args):
@@ -54,9 +73,9 @@ def train_encoder(name, spec, latent_dim, x, y, args):
         x,
         labels,
         batch_size=args.batch_size,
-        epochs=MAX_EPOCHS,
+        epochs=epochs_for(args.encoder_steps, len(x), args.batch_size),
         verbose=0,
-        callbacks=[sk.callbacks.TimeLimit(args.encoder_seconds)],
+        callbacks=[stop_after(args.encoder_steps)],
     )
     return model, int(keras.ops.convert_to_numpy(model.optimizer.iterations.value))
 
@@ -75,9 +94,9 @@ def probe(codes, x, test_codes, args):
         codes,
         x,
         batch_size=args.batch_size,
-        epochs=MAX_EPOCHS,
+        epochs=epochs_for(args.probe_steps, len(x), args.batch_size),
         verbose=0,
-        callbacks=[sk.callbacks.TimeLimit(args.probe_seconds)],
+        callbacks=[stop_after(args.probe_steps)],
     )
     seconds = time.perf_counter() - start
     steps = int(keras.ops.convert_to_numpy(decoder.optimizer.iterations.value))
@@ -110,8 +129,8 @@ def main(argv=None):
     parser.add_argument("--latent-dim", type=int, nargs="+", default=[2, 100])
     parser.add_argument("--train-size", type=int, default=60000)
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--encoder-seconds", type=float, default=300.0)
-    parser.add_argument("--probe-seconds", type=float, default=180.0)
+    parser.add_argument("--encoder-steps", type=int, default=800)
+    parser.add_argument("--probe-steps", type=int, default=300)
     parser.add_argument("--num-samples", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="also append the rows here")
