@@ -26,8 +26,9 @@ holding the class alone allows at best, in MSE) and `dataset_mean`.
 """
 
 import argparse
-import json
 import time
+
+from rows import row_writer
 
 ENCODERS = ("vec_paper", "vec_pixel", "vae")
 
@@ -136,7 +137,6 @@ def main(argv=None):
     parser.add_argument("--out", default=None, help="also append the rows here")
     args = parser.parse_args(argv)
 
-    import keras
     import numpy as np
 
     from savae_keras.data import get_spec
@@ -154,22 +154,7 @@ def main(argv=None):
     images = x.astype("float32") / 255.0  # the probe's targets, in [0, 1]
     test_images = x_test.astype("float32") / 255.0
     reference = reference_classifier(args.dataset)
-    budget = {
-        "dataset": args.dataset,
-        "backend": keras.backend.backend(),
-        "seed": args.seed,
-        "train_size": len(x),
-        "batch_size": args.batch_size,
-        "num_samples": args.num_samples,
-        "reference_test_accuracy": reference.test_accuracy,
-    }
-
-    def emit(row):
-        line = json.dumps({**budget, **row})
-        print(line, flush=True)
-        if args.out:
-            with open(args.out, "a") as handle:
-                handle.write(line + "\n")
+    emit = row_writer(args, len(x), reference)
 
     class_means = np.stack([images[y == c].mean(0) for c in range(spec.num_classes)])
     anchors = {

@@ -29,8 +29,9 @@ Variants (rows of docs/results.md's ablation table):
 """
 
 import argparse
-import json
 import time
+
+from rows import row_writer
 
 from savae_keras.experiments.savae import RECIPES
 
@@ -160,8 +161,6 @@ def main(argv=None):
     parser.add_argument("--out", default=None, help="also append the rows here")
     args = parser.parse_args(argv)
 
-    import keras
-
     from savae_keras.data import get_spec
     from savae_keras.data import load_dataset
     from savae_keras.metrics import evaluate_generative
@@ -171,22 +170,7 @@ def main(argv=None):
     x, y = load_dataset(args.dataset, "train")
     x, y = x[: args.train_size], y[: args.train_size]
     reference = reference_classifier(args.dataset)
-    budget = {
-        "dataset": args.dataset,
-        "backend": keras.backend.backend(),
-        "seed": args.seed,
-        "train_size": len(x),
-        "batch_size": args.batch_size,
-        "num_samples": args.num_samples,
-        "reference_test_accuracy": reference.test_accuracy,
-    }
-
-    def emit(row):
-        line = json.dumps({**budget, **row})
-        print(line, flush=True)
-        if args.out:
-            with open(args.out, "a") as handle:
-                handle.write(line + "\n")
+    emit = row_writer(args, len(x), reference)
 
     def scores(model):
         return evaluate_generative(
