@@ -228,6 +228,28 @@ def test_time_limit_stops_fit_after_the_batch_that_spends_the_budget(mnist_slice
     assert limit.batches == 4
     with pytest.raises(ValueError, match="`seconds`"):
         TimeLimit(0)
+    with pytest.raises(ValueError, match="`clock` must be one of \\('wall', 'cpu'\\)"):
+        TimeLimit(1, clock="gpu")
+
+
+def test_time_limit_on_the_cpu_clock_does_not_count_sleep(monkeypatch):
+    """A process that waits (the machine busy elsewhere) spends no CPU budget."""
+    import time
+
+    import keras
+
+    limit = TimeLimit(0.5, clock="cpu")
+    limit.set_model(keras.Sequential())
+    limit.model.stop_training = False  # as fit sets it
+    limit.on_train_begin()
+    time.sleep(0.6)  # wall-clock passes, this process's CPU time does not
+    limit.on_train_batch_end(0)
+    assert not limit.model.stop_training
+    start = time.process_time()
+    while time.process_time() - start < 0.6:
+        pass  # CPU time passes
+    limit.on_train_batch_end(1)
+    assert limit.model.stop_training and limit.batches == 2
 
 
 @pytest.mark.slow(torch=80)
