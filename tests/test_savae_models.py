@@ -239,6 +239,7 @@ def test_vec_fit_with_a_labeled_share_sees_labels_at_every_step(mnist_slice):
 
 
 # -- beyond the paper: KL warm-up, a pixel term in phase 1, a warm start -------
+@pytest.mark.every_backend  # the step reads trained_steps inside JAX's scope
 def test_vec_kl_warmup_ramps_the_kl_weight_linearly(mnist_slice):
     (x, y), _ = mnist_slice
     images = x[:8].astype("float32") / 255
