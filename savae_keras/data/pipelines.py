@@ -180,7 +180,7 @@ class ImageBatches(keras.utils.PyDataset):
         self.drop_remainder = drop_remainder
         self._rng = np.random.default_rng(seed)
         # Rows drawn in order (`_order`, `batch_size - k` a batch) and, with
-        # `labeled_share`, `k` labeled rows a batch from `_labeled_rows`.
+        # `labeled_share`, `k` labeled rows a batch from `_labeled_order`.
         self._k = 0
         self._rows = np.arange(len(self.images))
         if labeled_share is not None:
