@@ -30,6 +30,8 @@ import time
 
 from rows import row_writer
 
+from savae_keras.cli import quiet_per_model_retracing
+
 ENCODERS = ("vec_paper", "vec_pixel", "vae")
 
 
@@ -136,6 +138,7 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="also append the rows here")
     args = parser.parse_args(argv)
+    quiet_per_model_retracing()
 
     import numpy as np
 

@@ -12,6 +12,8 @@ import argparse
 import json
 import time
 
+from savae_keras.cli import quiet_per_model_retracing
+
 # (network options, VEC options) of each variant
 VARIANTS = {
     # the paper's networks with Keras's default initialisation
@@ -65,6 +67,7 @@ def main(argv=None):
     parser.add_argument("--test-size", type=int, default=2000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     args = parser.parse_args(argv)
+    quiet_per_model_retracing()
     for seed in args.seeds:
         for variant in args.variants:
             row = run(

@@ -33,6 +33,7 @@ import argparse
 
 from rows import row_writer
 
+from savae_keras.cli import quiet_per_model_retracing
 from savae_keras.experiments.savae import RECIPES
 
 # (phase-1 options, phase-2 options) of each variant, from the examples' recipes.
@@ -171,6 +172,7 @@ def main(argv=None):
     parser.add_argument("--no-vae", action="store_true")
     parser.add_argument("--out", default=None, help="also append the rows here")
     args = parser.parse_args(argv)
+    quiet_per_model_retracing()
 
     from savae_keras.data import get_spec
     from savae_keras.data import load_dataset

@@ -16,6 +16,8 @@ import json
 import math
 import time
 
+from savae_keras.cli import quiet_per_model_retracing
+
 
 def run(share, args, seed):
     import keras
@@ -82,6 +84,7 @@ def main(argv=None):
     parser.add_argument("--test-size", type=int, default=2000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     args = parser.parse_args(argv)
+    quiet_per_model_retracing()
     for seed in args.seeds:
         for share in args.shares:
             row = run(share, args, seed)
