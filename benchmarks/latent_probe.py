@@ -28,26 +28,13 @@ holding the class alone allows at best, in MSE) and `dataset_mean`.
 import argparse
 import time
 
-from rows import row_writer
+from common import add_run_arguments
+from common import row_writer
+from common import stop_after
 
 from savae_keras.cli import quiet_per_model_retracing
 
 ENCODERS = ("vec_paper", "vec_pixel", "vae")
-
-
-def stop_after(steps):
-    """A callback that ends `fit` after `steps` batches."""
-    import keras
-
-    class StopAfter(keras.callbacks.Callback):
-        done = 0
-
-        def on_train_batch_end(self, batch, logs=None):
-            self.done += 1
-            if self.done >= steps:
-                self.model.stop_training = True
-
-    return StopAfter()
 
 
 def epochs_for(steps, n, batch_size):
@@ -127,16 +114,12 @@ def scores(reference, images, labels, reconstructions):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", default="mnist")
+    add_run_arguments(parser)
     parser.add_argument("--encoders", nargs="+", choices=ENCODERS, default=ENCODERS)
     parser.add_argument("--latent-dim", type=int, nargs="+", default=[2, 100])
     parser.add_argument("--train-size", type=int, default=60000)
-    parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--encoder-steps", type=int, default=800)
     parser.add_argument("--probe-steps", type=int, default=300)
-    parser.add_argument("--num-samples", type=int, default=2000)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=None, help="also append the rows here")
     args = parser.parse_args(argv)
     quiet_per_model_retracing()
 

@@ -31,7 +31,8 @@ Variants (rows of docs/results.md's ablation table):
 
 import argparse
 
-from rows import row_writer
+from common import add_run_arguments
+from common import row_writer
 
 from savae_keras.cli import quiet_per_model_retracing
 from savae_keras.experiments.savae import RECIPES
@@ -144,7 +145,7 @@ def train_vae(spec, latent_dim, x, y, seconds, args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", default="mnist")
+    add_run_arguments(parser)
     parser.add_argument(
         "--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS)
     )
@@ -152,7 +153,6 @@ def main(argv=None):
     parser.add_argument("--train-size", type=int, default=8192)
     parser.add_argument("--vec-epochs", type=int, default=2)
     parser.add_argument("--decoder-epochs", type=int, default=1)
-    parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument(
         "--seconds",
         type=float,
@@ -167,10 +167,7 @@ def main(argv=None):
         help="what --seconds counts: wall-clock, or this process's CPU time "
         "(fair on a machine shared with other work)",
     )
-    parser.add_argument("--num-samples", type=int, default=2000)
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-vae", action="store_true")
-    parser.add_argument("--out", default=None, help="also append the rows here")
     args = parser.parse_args(argv)
     quiet_per_model_retracing()
 

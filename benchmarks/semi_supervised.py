@@ -16,6 +16,8 @@ import json
 import math
 import time
 
+from common import stop_after
+
 from savae_keras.cli import quiet_per_model_retracing
 
 
@@ -44,20 +46,12 @@ def run(share, args, seed):
         labeled_share=None if share == "none" else float(share),
     )
 
-    class StopAfterSteps(keras.callbacks.Callback):
-        done = 0
-
-        def on_train_batch_end(self, batch, logs=None):
-            self.done += 1
-            if self.done >= args.steps:
-                self.model.stop_training = True
-
     start = time.perf_counter()
     vec.fit(
         batches,
         epochs=math.ceil(args.steps / len(batches)),
         verbose=0,
-        callbacks=[StopAfterSteps()],
+        callbacks=[stop_after(args.steps)],
     )
     seconds = time.perf_counter() - start
     accuracy = float(np.mean(vec.classify(x_test).argmax(-1) == y_test))
