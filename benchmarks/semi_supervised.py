@@ -1,14 +1,19 @@
-"""Phase 1 with few labels: VEC test accuracy after a fixed number of steps.
+"""Phase 1 with few labels: VEC test accuracy at a fixed budget.
 
     KERAS_BACKEND=tensorflow python benchmarks/semi_supervised.py \\
         --labeled-fraction 0.01 --shares none 0.25 --steps 512
+    KERAS_BACKEND=tensorflow python benchmarks/semi_supervised.py \\
+        --train-size 60000 --labels-per-class 10 --shares 0.25 \\
+        --consistency-weights 0 1 --latent-dim 100 --seconds 600 --clock cpu
 
 Issue 15's yardstick for phase 1: a VEC trained on `--train-size` MNIST
-training images of which a seeded, class-balanced `--labeled-fraction` keep
-their labels (the rest are -1), for exactly `--steps` optimizer steps of
-`--batch-size`, with the labels batched as they come (`none`) or with a
-`labeled_share` of every batch. Scored on `--test-size` test images. One
-JSON line per (share, seed).
+training images of which a seeded, class-balanced `--labeled-fraction` (or
+exactly `--labels-per-class`) keep their labels (the rest are -1), with the
+labels batched as they come (`none`) or with a `labeled_share` of every
+batch, with and without the FixMatch term (`--consistency-weights`), for
+exactly `--steps` optimizer steps of `--batch-size` or for `--seconds` (the
+same time for every variant: a FixMatch step costs more). Scored on
+`--test-size` test images. One JSON line per (share, weight, seed).
 """
 
 import argparse
@@ -21,21 +26,29 @@ from common import stop_after
 from savae_keras.cli import quiet_per_model_retracing
 
 
-def run(share, args, seed):
+def run(share, consistency_weight, args, seed):
     import keras
     import numpy as np
 
     import savae_keras as sk
+    from savae_keras.callbacks import TimeLimit
 
     x, y = sk.data.load_dataset(args.dataset, "train")
     x, y = x[: args.train_size], y[: args.train_size]
-    labels = sk.data.mask_labels(y, args.labeled_fraction, seed=seed)
+    labels = sk.data.mask_labels(
+        y, args.labeled_fraction, seed=seed, labels_per_class=args.labels_per_class
+    )
     x_test, y_test = sk.data.load_dataset(args.dataset, "test")
     x_test, y_test = x_test[: args.test_size], y_test[: args.test_size]
     spec = sk.data.get_spec(args.dataset)
     keras.utils.set_random_seed(seed)
     vec = sk.VariationalEncoderClassifier(
-        spec.image_shape, spec.num_classes, args.latent_dim, seed=seed
+        spec.image_shape,
+        spec.num_classes,
+        args.latent_dim,
+        consistency_weight=consistency_weight,
+        confidence_threshold=args.confidence_threshold,
+        seed=seed,
     )
     vec.compile()
     batches = sk.data.ImageBatches(
@@ -46,18 +59,19 @@ def run(share, args, seed):
         labeled_share=None if share == "none" else float(share),
     )
 
+    if args.seconds:
+        epochs, budget = 10_000, TimeLimit(args.seconds, args.clock)
+    else:
+        epochs, budget = math.ceil(args.steps / len(batches)), stop_after(args.steps)
     start = time.perf_counter()
-    vec.fit(
-        batches,
-        epochs=math.ceil(args.steps / len(batches)),
-        verbose=0,
-        callbacks=[stop_after(args.steps)],
-    )
+    logs = vec.fit(batches, epochs=epochs, verbose=0, callbacks=[budget]).history
     seconds = time.perf_counter() - start
     accuracy = float(np.mean(vec.classify(x_test).argmax(-1) == y_test))
     history = vec.evaluate(x_test, y_test, verbose=0, return_dict=True)
     return {
         "labeled_share": share,
+        "consistency_weight": consistency_weight,
+        "confident_share": round(float(logs.get("confident_share", [0])[-1]), 3),
         "labeled_images": int(np.sum(labels >= 0)),
         "steps": int(keras.ops.convert_to_numpy(vec.trained_steps.value)),
         "vec_accuracy": round(accuracy, 4),
@@ -71,31 +85,43 @@ def main(argv=None):
     parser.add_argument("--dataset", default="mnist")
     parser.add_argument("--train-size", type=int, default=4096)
     parser.add_argument("--labeled-fraction", type=float, default=0.01)
+    parser.add_argument("--labels-per-class", type=int, default=None)
     parser.add_argument("--shares", nargs="+", default=["none", "0.25"])
+    parser.add_argument("--consistency-weights", type=float, nargs="+", default=[0])
+    parser.add_argument("--confidence-threshold", type=float, default=0.95)
+    parser.add_argument("--seconds", type=float, default=None, help="not --steps")
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall")
     parser.add_argument("--latent-dim", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--steps", type=int, default=512)
     parser.add_argument("--test-size", type=int, default=2000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     args = parser.parse_args(argv)
+    if args.labels_per_class:
+        args.labeled_fraction = 1.0
     quiet_per_model_retracing()
     for seed in args.seeds:
         for share in args.shares:
-            row = run(share, args, seed)
-            print(
-                json.dumps(
-                    {
-                        "dataset": args.dataset,
-                        "train_size": args.train_size,
-                        "labeled_fraction": args.labeled_fraction,
-                        "latent_dim": args.latent_dim,
-                        "batch_size": args.batch_size,
-                        "seed": seed,
-                        **row,
-                    }
-                ),
-                flush=True,
-            )
+            for weight in args.consistency_weights:
+                row = run(share, weight, args, seed)
+                print(
+                    json.dumps(
+                        {
+                            "dataset": args.dataset,
+                            "train_size": args.train_size,
+                            "labeled_fraction": args.labeled_fraction,
+                            "labels_per_class": args.labels_per_class,
+                            "budget": f"{args.seconds} s ({args.clock})"
+                            if args.seconds
+                            else f"{args.steps} steps",
+                            "latent_dim": args.latent_dim,
+                            "batch_size": args.batch_size,
+                            "seed": seed,
+                            **row,
+                        }
+                    ),
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

@@ -133,6 +133,40 @@ CASES = {
         ValueError,
         "`kl_warmup_steps`.*integer",
     ),
+    "vec consistency_weight negative": (
+        lambda: V(consistency_weight=-0.5),
+        ValueError,
+        "`consistency_weight`",
+    ),
+    "vec confidence_threshold above 1": (
+        lambda: V(consistency_weight=1.0, confidence_threshold=1.5),
+        ValueError,
+        "`confidence_threshold`.*<= 1",
+    ),
+    "vec consistency_rampup_steps fraction": (
+        lambda: V(consistency_weight=1.0, consistency_rampup_steps=0.5),
+        ValueError,
+        "`consistency_rampup_steps`.*integer",
+    ),
+    "vec augmentation without the term": (
+        lambda: V(strong_augmentation=keras.layers.Identity(), **VEC_OPTIONS),
+        ValueError,
+        "`consistency_weight`",
+    ),
+    "vec augmentation not a layer": (
+        lambda: V(consistency_weight=1.0, weak_augmentation="flip", **VEC_OPTIONS),
+        TypeError,
+        "`weak_augmentation` must be a Keras layer",
+    ),
+    "vec augmentation changes the shape": (
+        lambda: V(
+            consistency_weight=1.0,
+            strong_augmentation=keras.layers.Cropping2D(2),
+            **VEC_OPTIONS,
+        ),
+        ValueError,
+        "`strong_augmentation` must keep the image shape",
+    ),
     "vec input_shape 2-D": (
         lambda: V(input_shape=(28, 28)),
         ValueError,
@@ -486,6 +520,21 @@ CASES = {
         lambda: mask_labels(Y, NAN),
         ValueError,
         "`labeled_fraction` must lie in \\(0, 1\\]",
+    ),
+    "mask_labels labels_per_class 0": (
+        lambda: mask_labels(Y, labels_per_class=0),
+        ValueError,
+        "`labels_per_class` must be an integer >= 1",
+    ),
+    "mask_labels labels_per_class above a class": (
+        lambda: mask_labels(Y, labels_per_class=4),
+        ValueError,
+        "`labels_per_class` is 4 but class 2 has only 3",
+    ),
+    "mask_labels fraction and per class": (
+        lambda: mask_labels(Y, 0.5, labels_per_class=1),
+        ValueError,
+        "`labeled_fraction` or `labels_per_class`, not both",
     ),
     "ImageBatches batch_size negative": (
         lambda: ImageBatches(X, batch_size=-1),

@@ -50,6 +50,20 @@ CASES = [
         "--labeled-share: must be a number > 0.0 and < 1.0; received '1'",
     ),
     (
+        lambda mp: example_main("mnist", ["--labels-per-class", "0"]),
+        "--labels-per-class: must be an integer >= 1",
+    ),
+    (
+        lambda mp: example_main(
+            "mnist", ["--labels-per-class", "10", "--labeled-fraction", "0.1"]
+        ),
+        "give --labeled-fraction or --labels-per-class, not both",
+    ),
+    (
+        lambda mp: example_main("mnist", ["--confidence-threshold", "1.5"]),
+        "--confidence-threshold: must",
+    ),
+    (
         lambda mp: example_main("mnist", ["--num-samples", "100"]),
         "`--num-samples` must be at least 256",
     ),

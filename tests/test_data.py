@@ -253,6 +253,14 @@ def test_mask_labels_is_deterministic_per_seed():
     np.testing.assert_array_equal(mask_labels(y, 1.0), y)
 
 
+def test_mask_labels_per_class_keeps_exactly_n_of_each_class():
+    y = np.repeat(np.arange(5), 20)
+    kept = mask_labels(y, labels_per_class=3, seed=0)
+    np.testing.assert_array_equal(np.bincount(kept[kept >= 0]), [3] * 5)
+    assert np.all((kept == -1) | (kept == y))  # a kept label is the true one
+    assert not np.array_equal(kept, mask_labels(y, labels_per_class=3, seed=1))
+
+
 @pytest.mark.parametrize("pipeline", PIPELINES)
 @pytest.mark.parametrize(
     "kwargs, error, message",

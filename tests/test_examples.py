@@ -45,8 +45,17 @@ DATASETS = {
         "--gammas",
         "0.1",
     ],
-    # the recipe beyond the paper (pixel term in phase 1, warm start)
-    "fashion_mnist": [*ONE_DECODER, "--recipe", "pixel"],
+    # the options beyond the paper: the pixel recipe (pixel term in phase 1,
+    # warm start), and few labels with the FixMatch term
+    "fashion_mnist": [
+        *ONE_DECODER,
+        "--recipe",
+        "pixel",
+        "--labels-per-class",
+        "5",
+        "--consistency-weight",
+        "1",
+    ],
     "omniglot": [*ONE_DECODER, "--reference-epochs", "1"],
     "caltech101_silhouettes": [*ONE_DECODER, "--reference-epochs", "1"],
     "cifar10": ["--reference-epochs", "1"],
@@ -95,6 +104,9 @@ def test_example_runs_end_to_end(dataset, tmp_path, data_dir):
     else:
         assert metrics["feature_weights"] == [1.0, 0.1, 0.01]
     assert metrics["recipe"] == ("pixel" if dataset == "fashion_mnist" else "paper")
+    if dataset == "fashion_mnist":
+        assert metrics["budget"]["labeled_images"] == 50
+        assert metrics["budget"]["consistency_weight"] == 1.0
     for run in metrics["runs"]:
         assert run["num_samples"] == 300 and run["fcd_reconstructions"] > 0
         assert 0 <= run["label_consistency_reconstructions"] <= 1

@@ -103,3 +103,31 @@ def test_pixel_reconstruction_loss_equation_3():
         ValueError, match="`reconstruction_loss` must be one of \\('bce', 'mse'\\)"
     ):
         losses.pixel_reconstruction_loss(x, x_hat, "l1")
+
+
+def test_consistency_loss_fixmatch_over_unlabeled_samples():
+    # Rows 0, 1, 3 are unlabeled; row 2 is labeled (ignored though confident).
+    # τ = 0.95: row 0 (0.96 → class 0) and row 3 (0.97 → class 1) pass, row 1
+    # (0.5) does not. L_u = (−log p_s(0)_0 − log p_s(3)_1) / |U| with |U| = 3.
+    labels = np.array([-1, -1, 2, -1], "int32")
+    weak = f32(
+        [[0.96, 0.02, 0.02], [0.5, 0.3, 0.2], [0.01, 0.01, 0.98], [0.01, 0.97, 0.02]]
+    )
+    strong = f32(
+        [[0.5, 0.25, 0.25], [0.1, 0.1, 0.8], [0.9, 0.05, 0.05], [0.2, 0.4, 0.4]]
+    )
+    expected = (-math.log(0.5) - math.log(0.4)) / 3.0
+    assert value(losses.consistency_loss(labels, weak, strong, 0.95)) == pytest.approx(
+        expected, rel=1e-6
+    )
+    # τ = 0: every unlabeled row counts, row 1 with its weak argmax 0.
+    expected = (-math.log(0.5) - math.log(0.1) - math.log(0.4)) / 3.0
+    assert value(losses.consistency_loss(labels, weak, strong, 0.0)) == pytest.approx(
+        expected, rel=1e-6
+    )
+    # A batch without an unlabeled sample gives 0, not NaN.
+    all_labeled = np.array([0, 1, 2, 1])
+    assert value(losses.consistency_loss(all_labeled, weak, strong, 0.0)) == 0
+    np.testing.assert_array_equal(
+        to_numpy(losses.confident_mask(weak, 0.95)), [1.0, 0.0, 1.0, 1.0]
+    )

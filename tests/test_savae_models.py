@@ -267,6 +267,92 @@ def test_vec_kl_warmup_ramps_the_kl_weight_linearly(mnist_slice):
     assert SAVAE(kl_warmup_steps=4, **TINY).vec.kl_warmup_steps == 4
 
 
+@pytest.mark.every_backend  # augmentation layers and the ramp inside fit
+def test_vec_consistency_term_lets_unlabeled_images_teach_the_classifier(
+    mnist_slice, tmp_path
+):
+    (x, y), _ = mnist_slice
+    images = x[:8].astype("float32") / 255
+    # With SGD a step without gradient leaves a weight exactly as it was.
+    # Batch 1 holds labels, batch 2 none: off, the unlabeled batch gives the
+    # classifier's weights no gradient (L_cat is 0 there, L_kl does not
+    # reach them); on, its pseudo-labels do (τ = 0 keeps them all).
+    labels = np.concatenate([y[:8], np.full(8, -1, "int32")])
+
+    def classifier_steps(consistency_weight):
+        vec = VariationalEncoderClassifier(
+            latent_dim=2,
+            consistency_weight=consistency_weight,
+            confidence_threshold=0.0,
+            seed=0,
+            **VEC_OPTIONS,
+        )
+        vec.compile(optimizer=keras.optimizers.SGD(0.1))
+        snapshots = []
+
+        def snapshot(batch, logs):
+            if hasattr(vec, "jax_state_sync"):  # JAX keeps the state in fit
+                vec.jax_state_sync()
+            snapshots.append([w.copy() for w in vec.classifier.get_weights()])
+
+        record = keras.callbacks.LambdaCallback(on_train_batch_end=snapshot)
+        history = vec.fit(
+            x[:16], labels, batch_size=8, shuffle=False, verbose=0, callbacks=[record]
+        )
+        return vec, history.history, snapshots
+
+    off, logs, (after_labeled, after_unlabeled) = classifier_steps(0.0)
+    trainable = [w.path for w in off.classifier.weights]
+    for path, a, b in zip(trainable, after_labeled, after_unlabeled):
+        if "moving" not in path:  # BatchNorm statistics follow every batch
+            np.testing.assert_array_equal(a, b, err_msg=path)
+    assert "consistency_loss" not in logs
+    trained, logs, (after_labeled, after_unlabeled) = classifier_steps(1.0)
+    moved = [
+        float(np.abs(a - b).max())
+        for path, a, b in zip(trainable, after_labeled, after_unlabeled)
+        if "moving" not in path
+    ]
+    assert max(moved) > 1e-4
+    # The share counts unlabeled images only (batch 1 has none).
+    assert logs["consistency_loss"][0] > 0 and logs["confident_share"][0] == 1.0
+
+    # The term by hand: the loss adds μ_t·L_u, with μ_t ramped up.
+    vec = VariationalEncoderClassifier(
+        latent_dim=2,
+        consistency_weight=2.0,
+        consistency_rampup_steps=4,
+        seed=0,
+        **VEC_OPTIONS,
+    )
+    vec.trained_steps.assign(1)
+    terms = vec.compute_losses(images, labels[8:], training=False)
+    np.testing.assert_allclose(
+        to_numpy(terms["loss"]),
+        0.1 * to_numpy(terms["kl_loss"]) + 0.5 * to_numpy(terms["consistency_loss"]),
+        rtol=1e-5,
+    )
+    assert set(np.unique(to_numpy(terms["confident"]))) <= {0.0, 1.0}
+
+    # Saved and loaded with its augmentations and their random states.
+    vec = trained
+    path = str(tmp_path / "vec.keras")
+    vec.save(path)
+    loaded = keras.models.load_model(path)
+    assert loaded.consistency_weight == 1.0 and loaded.confidence_threshold == 0.0
+    assert [layer.name for layer in loaded.strong_augmentation.layers] == [
+        layer.name for layer in vec.strong_augmentation.layers
+    ]
+    generators = vec._saved_seed_generators()
+    assert len(generators) == len(loaded._saved_seed_generators()) > 1
+    for a, b in zip(generators, loaded._saved_seed_generators()):
+        np.testing.assert_array_equal(to_numpy(a.state.value), to_numpy(b.state.value))
+    assert SAVAE(consistency_weight=1.0, **TINY).vec.strong_augmentation is not None
+    # Algorithm 1 (μ = 0) builds no augmentation.
+    paper = VariationalEncoderClassifier(latent_dim=2, **VEC_OPTIONS)
+    assert paper.weak_augmentation is None and "consistency_loss" not in paper.trackers
+
+
 def test_vec_reconstruction_weight_adds_the_pixel_likelihood(mnist_slice):
     (x, y), _ = mnist_slice
     images = x[:8].astype("float32") / 255

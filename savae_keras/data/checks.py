@@ -160,12 +160,15 @@ def check_labels(
     return labels.astype("int32")
 
 
-def mask_labels(labels, labeled_fraction, seed=None):
-    """Mark all but a class-balanced `labeled_fraction` of labels as -1.
+def mask_labels(labels, labeled_fraction=1.0, seed=None, labels_per_class=None):
+    """Mark all but a class-balanced share of labels as -1 (unlabeled).
 
     For each class `c` with `n_c` labeled samples, `max(1, round(f * n_c))` of
-    them keep their label, chosen by a generator seeded with `seed`; the rest
-    become -1 (unlabeled). `labeled_fraction=1` returns the labels unchanged.
+    them keep their label (`f = labeled_fraction`), or exactly
+    `labels_per_class` of them (the standard semi-supervised protocol: 10 per
+    class is MNIST's 100 labels), chosen by a generator seeded with `seed`;
+    the rest become -1. `labeled_fraction=1` without `labels_per_class`
+    returns the labels unchanged.
     """
     if (
         isinstance(labeled_fraction, (bool, np.bool_))
@@ -177,13 +180,30 @@ def mask_labels(labels, labeled_fraction, seed=None):
         )
     labeled_fraction = float(labeled_fraction)
     labels = np.array(labels, dtype="int32")
-    if labeled_fraction == 1.0:
+    if labels_per_class is not None:
+        labels_per_class = check_number(
+            labels_per_class, "labels_per_class", minimum=1, integer=True
+        )
+        if labeled_fraction != 1.0:
+            raise ValueError(
+                "Give `labeled_fraction` or `labels_per_class`, not both; "
+                f"received {labeled_fraction} and {labels_per_class}."
+            )
+    elif labeled_fraction == 1.0:
         return labels
     rng = np.random.default_rng(seed)
     masked = np.full_like(labels, UNLABELED)
     for c in np.unique(labels[labels != UNLABELED]):
         members = np.flatnonzero(labels == c)
-        keep = max(1, int(round(labeled_fraction * len(members))))
+        if labels_per_class is None:
+            keep = max(1, int(round(labeled_fraction * len(members))))
+        elif labels_per_class > len(members):
+            raise ValueError(
+                f"`labels_per_class` is {labels_per_class} but class {c} has "
+                f"only {len(members)} labeled samples."
+            )
+        else:
+            keep = labels_per_class
         chosen = rng.choice(members, size=keep, replace=False)
         masked[chosen] = c
     return masked

@@ -159,7 +159,10 @@ def run(
     num_samples=2000,
     batch_size=64,
     labeled_fraction=1.0,
+    labels_per_class=None,
     labeled_share=None,
+    consistency_weight=0.0,
+    confidence_threshold=0.95,
     compare_vae=True,
     reference_epochs=None,
     data_dir=None,
@@ -179,9 +182,14 @@ def run(
         num_samples: test images scored (and images generated) per model.
         labeled_fraction: share of training labels kept for phase 1 (the
             rest are -1, unlabeled); phase 2 uses all images.
+        labels_per_class: instead, keep exactly this many labels per class
+            (the standard semi-supervised protocol).
         labeled_share: phase 1 puts exactly `round(labeled_share ·
             batch_size)` labeled images in every batch (an epoch is then one
             pass over the unlabeled images); None batches them as they come.
+        consistency_weight, confidence_threshold: the VEC's semi-supervised
+            term on unlabeled images (FixMatch, beyond the paper; 0 is
+            Algorithm 1).
         compare_vae: train the VAE baseline too.
         reference_epochs: epochs of the reference classifier when it must be
             trained (its default otherwise).
@@ -196,6 +204,12 @@ def run(
     settings = SETTINGS[dataset]
     check_choice(recipe, "recipe", sorted(RECIPES))
     vec_options, decoder_options = RECIPES[recipe]
+    if consistency_weight:
+        vec_options = {
+            **vec_options,
+            "consistency_weight": consistency_weight,
+            "confidence_threshold": confidence_threshold,
+        }
     num_samples = check_num_samples(num_samples)
     epochs = check_number(epochs, "epochs", minimum=1, integer=True)
     if decoder_epochs is not None:
@@ -224,7 +238,10 @@ def run(
     x, y = load_dataset(dataset, "train", data_dir=data_dir)
     if train_size:
         x, y = x[:train_size], y[:train_size]
-    y_phase_1 = mask_labels(y, labeled_fraction, seed=seed)
+    y_phase_1 = mask_labels(
+        y, labeled_fraction, seed=seed, labels_per_class=labels_per_class
+    )
+    labeled_images = int(np.sum(y_phase_1 >= 0))
     x_test, _ = load_dataset(dataset, "test", data_dir=data_dir)
     if num_samples > len(x_test):
         raise ValueError(
@@ -236,7 +253,7 @@ def run(
         dataset, data_dir=data_dir, epochs=reference_epochs, verbose=1
     )
     print(
-        f"{dataset}: {len(x)} training images ({labeled_fraction:.0%} labeled), "
+        f"{dataset}: {len(x)} training images ({labeled_images} labeled), "
         f"backend "
         f"{keras.backend.backend()}, reference classifier test accuracy "
         f"{reference.test_accuracy:.4f}"
@@ -353,7 +370,11 @@ def run(
         "budget": {
             "train_size": int(len(x)),
             "labeled_fraction": labeled_fraction,
+            "labels_per_class": labels_per_class,
+            "labeled_images": labeled_images,
             "labeled_share": labeled_share,
+            "consistency_weight": consistency_weight,
+            "confidence_threshold": confidence_threshold,
             "vec_epochs": epochs,
             "decoder_epochs": decoder_epochs,
             "vae_budget": "the main SAVAE's training seconds",
@@ -425,10 +446,29 @@ def example_main(dataset, argv=None):
     parser.add_argument("--batch-size", type=positive_int, default=64)
     parser.add_argument("--labeled-fraction", type=fraction, default=1.0)
     parser.add_argument(
+        "--labels-per-class",
+        type=positive_int,
+        default=None,
+        help="phase 1 keeps exactly N labels per class (10: MNIST's 100 labels)",
+    )
+    parser.add_argument(
         "--labeled-share",
         type=open_fraction,
         default=None,
         help="phase 1: this share of every batch is labeled images",
+    )
+    parser.add_argument(
+        "--consistency-weight",
+        type=nonnegative_float,
+        default=0.0,
+        help="phase 1: weight of the FixMatch term on unlabeled images "
+        "(beyond the paper; 0 is Algorithm 1)",
+    )
+    parser.add_argument(
+        "--confidence-threshold",
+        type=fraction,
+        default=0.95,
+        help="the FixMatch term's pseudo-label threshold",
     )
     parser.add_argument("--no-vae", action="store_true", help="skip the VAE baseline")
     parser.add_argument("--reference-epochs", type=positive_int, default=None)
@@ -449,6 +489,8 @@ def example_main(dataset, argv=None):
         help="Keras verbosity",
     )
     args = parser.parse_args(argv)
+    if args.labels_per_class and args.labeled_fraction != 1.0:
+        parser.error("give --labeled-fraction or --labels-per-class, not both")
     quiet_per_model_retracing()
     quick = QUICK if args.quick else {}
     num_samples = args.num_samples or quick.get("num_samples", 2000)
@@ -470,7 +512,10 @@ def example_main(dataset, argv=None):
         num_samples=num_samples,
         batch_size=args.batch_size,
         labeled_fraction=args.labeled_fraction,
+        labels_per_class=args.labels_per_class,
         labeled_share=args.labeled_share,
+        consistency_weight=args.consistency_weight,
+        confidence_threshold=args.confidence_threshold,
         compare_vae=not args.no_vae,
         reference_epochs=args.reference_epochs,
         recipe=args.recipe,

@@ -14,9 +14,13 @@ class SavesSeedState:
     files without those entries load as before.
     """
 
+    def _saved_seed_generators(self):
+        """The generators whose states are saved: the layer's own."""
+        return list(self._seed_generators)
+
     def save_own_variables(self, store):
         super().save_own_variables(store)
-        for index, generator in enumerate(self._seed_generators):
+        for index, generator in enumerate(self._saved_seed_generators()):
             store[f"{PREFIX}{index}"] = generator.state
 
     def load_own_variables(self, store):
@@ -24,6 +28,6 @@ class SavesSeedState:
         super().load_own_variables(
             {key: store[key] for key in keys if not key.startswith(PREFIX)}
         )
-        for index, generator in enumerate(self._seed_generators):
+        for index, generator in enumerate(self._saved_seed_generators()):
             if f"{PREFIX}{index}" in keys:
                 generator.state.assign(store[f"{PREFIX}{index}"])

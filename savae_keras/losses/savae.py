@@ -61,6 +61,39 @@ def classification_loss(labels, probabilities):
     return total / ops.maximum(count, 1.0)
 
 
+def consistency_loss(labels, weak_probabilities, strong_probabilities, threshold):
+    """FixMatch's unlabeled term (Sohn et al. 2020; beyond the paper).
+
+    On the unlabeled samples `U` of the batch (label -1), with `p_w` the
+    class probabilities of a weak augmentation and `p_s` those of a strong
+    one:
+
+        ŷ_u = argmax p_w(u),   m_u = [max p_w(u) ≥ τ]
+        L_u = (1 / |U|) · Σ_{u ∈ U} m_u · (−log p_s(u)_{ŷ_u})
+
+    `p_w` gives targets only (no gradient flows through it). The mean runs
+    over all unlabeled samples, confident or not, as in FixMatch, so the
+    term grows as the classifier grows confident; a batch without an
+    unlabeled sample gives 0.
+    """
+    labels, weak_probabilities, strong_probabilities = _tensors(
+        labels, weak_probabilities, strong_probabilities
+    )
+    weak_probabilities = ops.stop_gradient(weak_probabilities)
+    unlabeled = 1.0 - labeled_mask(labels)
+    confident = confident_mask(weak_probabilities, threshold) * unlabeled
+    pseudo_labels = ops.argmax(weak_probabilities, axis=-1)
+    per_sample = ops.sparse_categorical_crossentropy(
+        pseudo_labels, strong_probabilities
+    )
+    return ops.sum(per_sample * confident) / ops.maximum(ops.sum(unlabeled), 1.0)
+
+
+def confident_mask(probabilities, threshold):
+    """1.0 where the largest class probability is at least `threshold`."""
+    return ops.cast(ops.max(probabilities, axis=-1) >= threshold, "float32")
+
+
 def feature_consistency_loss(features, reconstructed_features, weights):
     """Equation (9): `L_rec = Σ_i α_i · E[‖F_i − F̂_i‖²]`.
 

@@ -82,6 +82,10 @@ class SAVAE(keras.Model):
         kl_weight: λ of the VEC's `λ·L_kl + L_cat`.
         kl_warmup_steps: the VEC's linear warm-up of λ (beyond the paper;
             0, the default, keeps λ constant).
+        consistency_weight, confidence_threshold, consistency_rampup_steps:
+            the VEC's semi-supervised term on unlabeled images (FixMatch,
+            beyond the paper; `consistency_weight=0`, the default, is
+            Algorithm 1).
         reconstruction_weight: ω of the VEC's pixel term (beyond the paper;
             0, the default, is the paper's recipe).
         warm_start: phase 2 starts its decoder from the VEC's (needs
@@ -103,6 +107,9 @@ class SAVAE(keras.Model):
         feature_weights=(1.0, 0.1, 0.01),
         kl_weight=0.1,
         kl_warmup_steps=0,
+        consistency_weight=0.0,
+        confidence_threshold=0.95,
+        consistency_rampup_steps=0,
         reconstruction_weight=0.0,
         warm_start=False,
         encoder_options=None,
@@ -122,6 +129,9 @@ class SAVAE(keras.Model):
             feature_layers=FEATURE_LAYERS,
             kl_weight=kl_weight,
             kl_warmup_steps=kl_warmup_steps,
+            consistency_weight=consistency_weight,
+            confidence_threshold=confidence_threshold,
+            consistency_rampup_steps=consistency_rampup_steps,
             reconstruction_weight=reconstruction_weight,
             decoder_options=decoder_options,
             seed=seed,
@@ -154,6 +164,9 @@ class SAVAE(keras.Model):
             "feature_weights": list(feature_weights),
             "kl_weight": kl_weight,
             "kl_warmup_steps": kl_warmup_steps,
+            "consistency_weight": consistency_weight,
+            "confidence_threshold": confidence_threshold,
+            "consistency_rampup_steps": consistency_rampup_steps,
             "reconstruction_weight": reconstruction_weight,
             "warm_start": warm_start,
             "encoder_options": encoder_options,

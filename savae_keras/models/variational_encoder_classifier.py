@@ -22,6 +22,18 @@ Without it `Z` is rewarded for its class only and a phase-2 decoder can
 draw little more than class averages (docs/results.md measures this);
 phase 2 may start its decoder from `Dec₀` (`AdversarialDecoder(warm_start=True)`).
 ω = 0, the default, is the paper's recipe and builds no decoder.
+
+Also beyond the paper, `consistency_weight` (μ > 0) lets the unlabeled
+images teach the classifier (FixMatch, Sohn et al. 2020): each unlabeled
+image is augmented twice, weakly (`weak`) and strongly (`strong`), and
+
+        p_w = Class(μ(weak(X)))                   no gradient
+        L_u = E_U[[max p_w ≥ τ] · −log Class(Z(strong(X)))_{argmax p_w}]
+        W_VEC <- one optimizer step on λ·L_kl + L_cat + μ_t·L_u
+
+with μ_t ramped up over `consistency_rampup_steps`. Labeled images enter
+`L_cat` as before, without augmentation. μ = 0, the default, is
+Algorithm 1 and builds no augmentation.
 """
 
 import keras
@@ -32,6 +44,7 @@ from savae_keras.data import ImageBatches
 from savae_keras.data.checks import check_choice
 from savae_keras.data.checks import check_number
 from savae_keras.layers import ClassConditionalPrior
+from savae_keras.layers import build_augmentation
 from savae_keras.layers import reparameterize
 from savae_keras.losses import savae as losses
 from savae_keras.models.generative import ClassPriorMixin
@@ -81,6 +94,22 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
             first steps can shrink the posterior's noise before the KL term
             pulls it back (beyond the paper; docs/results.md measures it).
             0, the default, is the paper's constant λ.
+        consistency_weight: μ of the semi-supervised term `μ·L_u` on the
+            unlabeled images (beyond the paper, see the module docstring);
+            0, the default, is Algorithm 1. `fit` then also logs
+            `consistency_loss` and `confident_share` (the share of
+            unlabeled images whose pseudo-label passed the threshold).
+            `evaluate` computes the term too, on fresh augmentations, so
+            its `loss` is the objective `fit` minimises.
+        confidence_threshold: τ, the class probability a weak
+            augmentation's prediction needs to become a pseudo-label.
+        consistency_rampup_steps: N > 0 ramps μ up linearly, `μ_t =
+            μ·min(1, t / N)`, so pseudo-labels count once the classifier
+            has learned from the labels.
+        weak_augmentation, strong_augmentation: optional Keras layers
+            (images to images, applied with `training=True`) for that term;
+            `build_augmentation("weak" | "strong", input_shape)` when
+            omitted and `consistency_weight > 0`.
         reconstruction_weight: ω of the pixel term `ω·L_pix` of an auxiliary
             decoder (beyond the paper, see the module docstring); 0 (the
             paper) trains no decoder. `fit` then also logs
@@ -93,7 +122,13 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
     """
 
     loss_names = ("loss", "kl_loss", "classification_loss")
-    network_names = ("encoder", "classifier", "decoder")
+    network_names = (
+        "encoder",
+        "classifier",
+        "decoder",
+        "weak_augmentation",
+        "strong_augmentation",
+    )
     capabilities = frozenset({"encode", "posterior", "classify"})
     requires_labels = True
 
@@ -109,6 +144,11 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
         feature_layers=FEATURE_LAYERS,
         kl_weight=0.1,
         kl_warmup_steps=0,
+        consistency_weight=0.0,
+        confidence_threshold=0.95,
+        consistency_rampup_steps=0,
+        weak_augmentation=None,
+        strong_augmentation=None,
         reconstruction_weight=0.0,
         decoder=None,
         decoder_options=None,
@@ -123,6 +163,15 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
         )
         self.reconstruction_weight = check_number(
             reconstruction_weight, "reconstruction_weight", minimum=0.0
+        )
+        self.consistency_weight = check_number(
+            consistency_weight, "consistency_weight", minimum=0.0
+        )
+        self.confidence_threshold = check_number(
+            confidence_threshold, "confidence_threshold", minimum=0.0, maximum=1.0
+        )
+        self.consistency_rampup_steps = check_number(
+            consistency_rampup_steps, "consistency_rampup_steps", 0, integer=True
         )
         check_choice(
             reconstruction_loss, "reconstruction_loss", losses.RECONSTRUCTION_LOSSES
@@ -153,10 +202,17 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
             decoder = build_decoder(
                 self.image_shape, self.latent_dim, **self.decoder_options
             )
-        self._check_networks(encoder, classifier, decoder)
+        augmentations = self._augmentations(
+            weak_augmentation, strong_augmentation, seed
+        )
+        self._check_networks(encoder, classifier, decoder, augmentations)
         self.encoder = encoder
         self.classifier = classifier
         self.decoder = decoder
+        self.weak_augmentation, self.strong_augmentation = augmentations
+        if self.consistency_weight > 0:
+            for name in ("consistency_loss", "confident_share"):
+                self.trackers[name] = keras.metrics.Mean(name=name)
         if decoder is not None:
             self.trackers["reconstruction_loss"] = keras.metrics.Mean(
                 name="reconstruction_loss"
@@ -184,7 +240,25 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
         self.accuracy_metric = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
         self.built = True
 
-    def _check_networks(self, encoder, classifier, decoder):
+    def _augmentations(self, weak, strong, seed):
+        """The two augmentations of the consistency term (None without it)."""
+        if self.consistency_weight == 0:
+            if weak is not None or strong is not None:
+                raise ValueError(
+                    "`weak_augmentation`/`strong_augmentation` are given but "
+                    "`consistency_weight` is 0: they serve only the consistency "
+                    "term; set `consistency_weight > 0` or leave them out."
+                )
+            return None, None
+        if weak is None:
+            weak = build_augmentation("weak", self.image_shape, seed)
+        if strong is None:
+            strong = build_augmentation(
+                "strong", self.image_shape, None if seed is None else seed + 10
+            )
+        return weak, strong
+
+    def _check_networks(self, encoder, classifier, decoder, augmentations):
         expected = [(None, *self.image_shape)]
         if [tuple(s) for s in [encoder.input_shape]] != expected:
             raise ValueError(
@@ -216,6 +290,20 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
                 f"{(None, *self.image_shape)}; it maps {decoder.input_shape} to "
                 f"{decoder.output_shape}."
             )
+        for name, augmentation in zip(("weak", "strong"), augmentations):
+            if augmentation is None:
+                continue
+            if not isinstance(augmentation, keras.layers.Layer):
+                raise TypeError(
+                    f"`{name}_augmentation` must be a Keras layer mapping images "
+                    f"to images; received {type(augmentation).__name__}."
+                )
+            shape = augmentation.compute_output_shape((None, *self.image_shape))
+            if tuple(shape) != (None, *self.image_shape):
+                raise ValueError(
+                    f"`{name}_augmentation` must keep the image shape "
+                    f"{(None, *self.image_shape)}; it gives {tuple(shape)}."
+                )
         names = [layer.name for layer in encoder.layers]
         unknown = [n for n in self.feature_layer_names if n not in names]
         if unknown or not self.feature_layer_names:
@@ -228,6 +316,15 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
     def feature_layers(self):
         """The encoder layers whose outputs are the features `F_i`."""
         return [self.encoder.get_layer(name) for name in self.feature_layer_names]
+
+    def _saved_seed_generators(self):
+        """The model's generator and its augmentations' (restored on load)."""
+        generators = super()._saved_seed_generators()
+        for augmentation in (self.weak_augmentation, self.strong_augmentation):
+            if augmentation is not None:
+                for layer in augmentation._flatten_layers():
+                    generators += layer._seed_generators
+        return generators
 
     @property
     def metrics(self):
@@ -281,14 +378,54 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
             pix = losses.pixel_reconstruction_loss(x, x_hat, self.reconstruction_loss)
             terms["loss"] = terms["loss"] + self.reconstruction_weight * pix
             terms["reconstruction_loss"] = pix
+        if self.consistency_weight > 0:
+            terms.update(self.consistency_terms(x, labels))
+            terms["loss"] = (
+                terms["loss"]
+                + self.current_consistency_weight() * terms["consistency_loss"]
+            )
         return terms
+
+    def consistency_terms(self, x, labels):
+        """`consistency_loss` (L_u) of a batch, and which images count.
+
+        The pseudo-labels come from the posterior mean of the weak
+        augmentation, the predictions from a sampled `z` of the strong one
+        (as `L_cat` uses a sampled `z`). `confident` is 1 for unlabeled
+        images whose pseudo-label passed τ, `unlabeled` 1 for unlabeled ones.
+        """
+        weak = self.weak_augmentation(x, training=True)
+        strong = self.strong_augmentation(x, training=True)
+        weak_probabilities = self.classifier(self.latent(weak)[0], training=False)
+        z_strong = self.latent(strong, training=True)[2]
+        strong_probabilities = self.classifier(z_strong, training=True)
+        unlabeled = 1.0 - losses.labeled_mask(labels)
+        confident = losses.confident_mask(weak_probabilities, self.confidence_threshold)
+        return {
+            "confident": confident * unlabeled,
+            "unlabeled": unlabeled,
+            "consistency_loss": losses.consistency_loss(
+                labels,
+                weak_probabilities,
+                strong_probabilities,
+                self.confidence_threshold,
+            ),
+        }
+
+    def _ramped(self, weight, steps):
+        """`weight·min(1, t / steps)` at step `t = trained_steps`; `weight` if 0."""
+        if steps == 0:
+            return weight
+        t = ops.cast(self.trained_steps, "float32")
+        return weight * ops.minimum(1.0, t / steps)
 
     def current_kl_weight(self):
         """`λ_t = λ·min(1, t / N)` at step `t = trained_steps`; λ without warm-up."""
-        if self.kl_warmup_steps == 0:
-            return self.kl_weight
-        t = ops.cast(self.trained_steps, "float32")
-        return self.kl_weight * ops.minimum(1.0, t / self.kl_warmup_steps)
+        return self._ramped(self.kl_weight, self.kl_warmup_steps)
+
+    def current_consistency_weight(self):
+        """`μ_t = μ·min(1, t / N)` at step `t`; μ without a ramp-up."""
+        return self._ramped(self.consistency_weight, self.consistency_rampup_steps)
 
     # -- training ---------------------------------------------------------
     def _train_step(self, data):
@@ -321,9 +458,12 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
         per_sample = losses.categorical_crossentropy(labels, probabilities)
         self.trackers["loss"].update_state(terms["loss"])
         self.trackers["kl_loss"].update_state(terms["kl_loss"])
-        if "reconstruction_loss" in self.trackers:
-            self.trackers["reconstruction_loss"].update_state(
-                terms["reconstruction_loss"]
+        for name in ("reconstruction_loss", "consistency_loss"):
+            if name in self.trackers:
+                self.trackers[name].update_state(terms[name])
+        if "confident_share" in self.trackers:  # a share of the unlabeled images
+            self.trackers["confident_share"].update_state(
+                terms["confident"], sample_weight=terms["unlabeled"]
             )
         self.trackers["classification_loss"].update_state(
             per_sample, sample_weight=mask
@@ -386,6 +526,9 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
             "feature_layers": list(self.feature_layer_names),
             "kl_weight": self.kl_weight,
             "kl_warmup_steps": self.kl_warmup_steps,
+            "consistency_weight": self.consistency_weight,
+            "confidence_threshold": self.confidence_threshold,
+            "consistency_rampup_steps": self.consistency_rampup_steps,
             "reconstruction_weight": self.reconstruction_weight,
             "decoder_options": self.decoder_options,
             "reconstruction_loss": self.reconstruction_loss,
