@@ -8,6 +8,11 @@ compiles), then times `steps` more in one `fit` call on MNIST-shaped random
 data. It reports images per second, the warm-up time (mostly compilation)
 and the peak resident memory of that subprocess. Numbers are
 wall-clock on whatever machine runs it: compare rows from one run only.
+
+With `--reference`, each `vec` and `decoder` row is preceded by the same
+step in plain eager PyTorch (`benchmarks/torch_reference.py`, the same
+networks layer for layer) on the same batch size, and the package's speed
+is printed as a ratio of it (`× torch`), measured back to back.
 """
 
 import argparse
@@ -84,6 +89,31 @@ def measure(name, batch_size, warmup, steps, jit_compile):
     }
 
 
+REFERENCE_MODELS = ("vec", "decoder")
+
+
+def _reference_row(name, batch_size, args):
+    """The plain PyTorch loop's row for one model, in its own process."""
+    script = os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "torch_reference.py"
+    )
+    command = [
+        sys.executable,
+        script,
+        "--models",
+        name,
+        "--batch-sizes",
+        str(batch_size),
+        "--warmup",
+        str(args.warmup),
+        "--steps",
+        str(args.steps),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    lines = [r for r in result.stdout.splitlines() if r.startswith("ROW ")]
+    return json.loads(lines[-1][4:])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
@@ -95,6 +125,11 @@ def main():
         default="auto",
         choices=["auto", "true", "false"],
         help="compile mode of the models (XLA with true on TensorFlow)",
+    )
+    parser.add_argument(
+        "--reference",
+        action="store_true",
+        help="time the plain PyTorch loop before each vec/decoder row",
     )
     parser.add_argument("--json", help="also write the rows to this file")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
@@ -114,9 +149,22 @@ def main():
         f"backend {backend}, jit_compile={args.jit_compile}; {args.steps} timed "
         f"steps after {args.warmup} warm-up steps"
     )
-    print(f"{'model':<14}{'batch':>6}{'images/s':>11}{'warm-up s':>15}{'peak MiB':>10}")
+    print(
+        f"{'model':<14}{'batch':>6}{'images/s':>11}{'warm-up s':>15}"
+        f"{'peak MiB':>10}{'× torch':>9}"
+    )
     for name in args.models:
         for batch_size in args.batch_sizes:
+            reference = None
+            if args.reference and name in REFERENCE_MODELS:
+                reference = _reference_row(name, batch_size, args)
+                rows.append(reference)
+                print(
+                    f"{'  plain torch':<14}{batch_size:>6}"
+                    f"{reference['images_per_second']:>11.0f}{'–':>15}"
+                    f"{reference['peak_rss_mib']:>10.0f}",
+                    flush=True,
+                )
             command = [
                 sys.executable,
                 __file__,
@@ -138,10 +186,16 @@ def main():
                 )
                 continue
             row = json.loads(lines[-1][4:])
+            if reference:
+                row["vs_plain_torch"] = (
+                    row["images_per_second"] / reference["images_per_second"]
+                )
             rows.append(row)
+            ratio = f"{row['vs_plain_torch']:>8.2f}×" if reference else ""
             print(
                 f"{name:<14}{batch_size:>6}{row['images_per_second']:>11.0f}"
-                f"{row['first_steps_seconds']:>15.1f}{row['peak_rss_mib']:>10.0f}",
+                f"{row['first_steps_seconds']:>15.1f}{row['peak_rss_mib']:>10.0f}"
+                f"{ratio}",
                 flush=True,
             )
     if args.json:
