@@ -141,3 +141,31 @@ def test_encoder_rejects_images_of_another_shape():
     encoder = build_encoder((28, 28, 1), 2)
     with pytest.raises(ValueError, match="expected shape=\\(None, 28, 28, 1\\)"):
         encoder(np.zeros((1, 32, 32, 3), "float32"))
+
+
+def test_the_plain_pytorch_reference_keeps_the_default_networks():
+    # benchmarks/torch_reference.py is the speed yardstick of
+    # benchmarks/throughput.py: it must build the same networks, layer for
+    # layer, so a change of a builder's defaults fails here until it follows.
+    import importlib.util
+    import os
+
+    path = os.path.join(os.path.dirname(__file__), "..", "benchmarks")
+    spec = importlib.util.spec_from_file_location(
+        "torch_reference", os.path.join(path, "torch_reference.py")
+    )
+    reference = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(reference)
+    pairs = [
+        (build_encoder(), reference.Encoder()),
+        (build_classifier(), reference.Classifier()),
+        (build_decoder(), reference.Decoder()),
+        (build_critic(), reference.Critic()),
+    ]
+    for keras_network, torch_network in pairs:
+        # the size of every weight tensor, as a sorted list
+        keras_sizes = sorted(
+            int(np.prod(w.shape)) for w in keras_network.trainable_weights
+        )
+        torch_sizes = sorted(p.numel() for p in torch_network.parameters())
+        assert keras_sizes == torch_sizes, keras_network.name
