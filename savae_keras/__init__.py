@@ -8,12 +8,14 @@ package never imports TensorFlow unless it is the active backend; the
 __version__ = "0.1.0"
 
 from savae_keras import data
+from savae_keras import distribution
 from savae_keras import layers
 from savae_keras import losses
 from savae_keras import models
 from savae_keras import networks
 from savae_keras.data import load_dataset
 from savae_keras.data import make_dataset
+from savae_keras.distribution import data_parallel
 from savae_keras.models import SAVAE
 from savae_keras.models import VAE
 from savae_keras.models import AdversarialDecoder

@@ -30,6 +30,7 @@ import keras
 import numpy as np
 
 from savae_keras.data.checks import check_number
+from savae_keras.distribution import check_batches_split
 from savae_keras.layers.seed_state import SavesSeedState
 from savae_keras.models.inputs import check_inputs
 
@@ -369,6 +370,7 @@ class Trainer(SavesSeedState, keras.Model):
         """
         _refuse_weights(kwargs, "fit")
         x, y = check_inputs(self, x, y, "x", self.requires_labels)
+        _check_split(x, kwargs.get("batch_size", args[0] if args else None), "fit")
         if isinstance(validation_data, (tuple, list)):
             vx, vy = check_inputs(
                 self,
@@ -402,12 +404,14 @@ class Trainer(SavesSeedState, keras.Model):
             )
         _refuse_weights(kwargs, "evaluate")
         x, y = check_inputs(self, x, y, "x", self.requires_labels)
+        _check_split(x, kwargs.get("batch_size", args[0] if args else None), "evaluate")
         with _keeps_jax_state(self):
             return super().evaluate(x, y, *args, **kwargs)
 
     def predict(self, x, *args, **kwargs):
         """`keras.Model.predict`, after checking (and converting) `x`."""
         x, _ = check_inputs(self, x, None, "x")
+        _check_split(x, kwargs.get("batch_size", args[0] if args else None), "predict")
         with _keeps_jax_state(self):
             return super().predict(x, *args, **kwargs)
 
@@ -432,6 +436,12 @@ class Trainer(SavesSeedState, keras.Model):
         if isinstance(inputs, (np.ndarray, list)):
             inputs, _ = check_inputs(self, inputs, None, "inputs")
         return super().__call__(inputs, *args, **kwargs)
+
+
+def _check_split(x, batch_size, method):
+    """Under a data-parallel distribution, batches must split over devices."""
+    num_samples = len(x) if isinstance(x, np.ndarray) else None
+    check_batches_split(batch_size, num_samples, method)
 
 
 def _outside_autograd():

@@ -1,0 +1,85 @@
+"""Data-parallel training on the engines Keras users already have.
+
+* **JAX**: `keras.distribution.DataParallel`. `data_parallel()` sets it for
+  the process; every model of the package then trains through plain `fit`:
+  JAX compiles the whole step (critic loop and both optimizers included)
+  for the device mesh and averages the gradients itself, so 2 devices give
+  the losses and weights of 1 device with the same global batch
+  (tests/test_distribution.py).
+* **TensorFlow**: `tf.distribute.MirroredStrategy`. `data_parallel()`
+  returns the strategy; create and compile the models inside
+  `strategy.scope()`.
+* **PyTorch**: Keras has no data-parallel support for PyTorch (no
+  `distribution_lib` for it); `data_parallel()` says so and names the two
+  routes above. Nothing here all-reduces gradients by hand.
+
+On JAX the global batch must split evenly over the devices; `fit`,
+`evaluate` and `predict` check it before any work (TensorFlow's strategy
+splits uneven batches itself).
+"""
+
+import keras
+
+BACKEND = keras.backend.backend()
+
+
+def data_parallel(devices=None):
+    """Train data-parallel over `devices` (default: all) on the active backend.
+
+    Returns:
+        On JAX, the `keras.distribution.DataParallel` now set for the
+        process (`keras.distribution.set_distribution`). On TensorFlow, a
+        `tf.distribute.MirroredStrategy`: build and compile the models in
+        its `scope()`.
+
+    Raises:
+        NotImplementedError: on PyTorch, which Keras cannot distribute.
+    """
+    if BACKEND == "jax":
+        devices = devices or keras.distribution.list_devices()
+        distribution = keras.distribution.DataParallel(devices=devices)
+        keras.distribution.set_distribution(distribution)
+        return distribution
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        return tf.distribute.MirroredStrategy(devices)
+    raise NotImplementedError(
+        f"Data-parallel training is not available on the {BACKEND} backend: "
+        "Keras has no distribution support for it, and savae_keras does not "
+        "all-reduce gradients by hand. Use KERAS_BACKEND=jax "
+        "(keras.distribution.DataParallel) or KERAS_BACKEND=tensorflow "
+        "(tf.distribute.MirroredStrategy)."
+    )
+
+
+def device_count():
+    """Devices a JAX distribution splits the batch over (1 without one)."""
+    if BACKEND == "jax":
+        distribution = keras.distribution.distribution()
+        if distribution is not None:
+            return int(distribution.device_mesh.devices.size)
+    return 1
+
+
+def check_batches_split(batch_size, num_samples=None, method="fit"):
+    """Refuse batches that do not split evenly over the devices.
+
+    Args:
+        batch_size: the global batch (Keras's default 32 when None).
+        num_samples: the number of samples, to check the last batch too.
+    """
+    devices = device_count()
+    if devices == 1:
+        return
+    batch_size = 32 if batch_size is None else batch_size
+    last = num_samples % batch_size if num_samples else 0
+    if batch_size % devices or last % devices:
+        what = f"`batch_size`={batch_size}"
+        if not batch_size % devices:
+            what = f"the last batch ({num_samples} samples, {what}: {last})"
+        raise ValueError(
+            f"{method}(): {what} does not split evenly over the {devices} "
+            "devices of the data-parallel distribution; choose a global batch "
+            f"(and a number of samples) divisible by {devices}."
+        )

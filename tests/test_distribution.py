@@ -1,0 +1,140 @@
+"""Data-parallel training: 2 devices train as 1 device does, with the same batch.
+
+JAX runs on two virtual CPU devices (`XLA_FLAGS`), which must be set before
+JAX starts: the check runs in its own process, whatever the backend of the
+test session, and prints one JSON line for the test to read.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import pytest
+
+from savae_keras.distribution import data_parallel
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+CHECK = r"""
+import json, os, sys
+import keras, numpy as np
+sys.path.insert(0, os.getcwd())
+import savae_keras as sk
+from tests.helpers import DECODER_OPTIONS, TINY, VEC_OPTIONS, deterministic_weights
+
+rng = np.random.default_rng(0)
+x = rng.random((32, 28, 28, 1)).astype("float32")
+y = (np.arange(32) % 10).astype("int32")
+FIT = dict(batch_size=16, epochs=2, verbose=0, shuffle=False)
+
+
+def trained_vec():
+    vec = sk.VariationalEncoderClassifier(latent_dim=2, seed=0, **VEC_OPTIONS)
+    deterministic_weights(vec)
+    vec.compile()
+    return vec, vec.fit(x, y, **FIT).history
+
+
+def train(name):
+    keras.utils.set_random_seed(0)
+    if name == "vec":
+        vec, history = trained_vec()
+        return history, vec.get_weights()
+    if name == "adversarial_decoder":
+        vec, _ = trained_vec()
+        vec.trainable = False
+        model = sk.AdversarialDecoder(vec, n_critic=2, seed=1, **DECODER_OPTIONS)
+        x_fit = x
+    elif name == "savae":
+        model = sk.SAVAE(latent_dim=2, n_critic=2, seed=0, **TINY)
+        deterministic_weights(model)
+        model.compile()
+        phases = {k: v for k, v in FIT.items() if k != "epochs"}
+        history = model.fit(x, y, encoder_epochs=2, decoder_epochs=2, **phases)
+        return {**history.vec.history, **history.decoder.history}, model.get_weights()
+    elif name == "vae":
+        model = sk.VAE(
+            latent_dim=2,
+            seed=0,
+            encoder_options=TINY["encoder_options"],
+            decoder_options=TINY["decoder_options"],
+        )
+        x_fit = x
+    else:
+        model = sk.RecursiveAutoencoderGAN((28, 28, 1), recursion_steps=1, seed=0)
+        x_fit = x
+    deterministic_weights(model)
+    model.compile()
+    return model.fit(x_fit, **FIT).history, model.get_weights()
+
+
+MODELS = ("vec", "adversarial_decoder", "savae", "vae", "recursive_gan")
+one = {name: train(name) for name in MODELS}
+sk.data_parallel()
+devices = sk.distribution.device_count()
+two = {name: train(name) for name in MODELS}
+rows = {}
+for name in MODELS:
+    (h1, w1), (h2, w2) = one[name], two[name]
+    rows[name] = {
+        "loss_gap": max(
+            abs(a - b) / max(abs(a), 1e-6) for k in h1 for a, b in zip(h1[k], h2[k])
+        ),
+        "weight_gap": max(float(np.max(np.abs(a - b))) for a, b in zip(w1, w2)),
+        "finite": bool(all(np.isfinite(v).all() for v in w2)),
+    }
+model = sk.VAE(latent_dim=2, encoder_options=TINY["encoder_options"])
+model.compile()
+try:
+    model.fit(x[:30], batch_size=15, epochs=1, verbose=0)
+    error = None
+except ValueError as caught:
+    error = str(caught)
+print("RESULT " + json.dumps({"devices": devices, "models": rows, "error": error}))
+"""
+
+
+@pytest.mark.slow(torch=200)  # runs its own JAX process, on the PyTorch tier
+def test_jax_data_parallel_on_two_devices_trains_as_one_device(tmp_path):
+    script = tmp_path / "check.py"
+    script.write_text(CHECK)
+    env = {
+        **os.environ,
+        "KERAS_BACKEND": "jax",
+        "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+    }
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=1200,
+    )
+    lines = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
+    assert result.returncode == 0 and lines, result.stderr[-3000:]
+    report = json.loads(lines[-1][len("RESULT ") :])
+    print(json.dumps(report, indent=1))  # shown with -s or on failure
+    assert report["devices"] == 2
+    for name, row in report["models"].items():
+        # Two devices compute the same global step; only the order of the
+        # sums differs (float32 round-off), which Adam can amplify for a
+        # gradient near zero: every logged term within 1e-3 relative, weights
+        # within 1e-3 (4 Adam steps of 1e-3 move a weight up to 4e-3).
+        # Measured, the largest over the five models: 2.1e-4 (SAVAE's terms)
+        # and 1.6e-4.
+        assert row["finite"], name
+        assert row["loss_gap"] < 1e-3, (name, row)
+        assert row["weight_gap"] < 1e-3, (name, row)
+    assert "`batch_size`=15 does not split evenly over the 2 devices" in (
+        report["error"] or ""
+    )
+
+
+def test_pytorch_has_no_data_parallel_route_and_says_which_do():
+    if keras.backend.backend() != "torch":
+        pytest.skip("the PyTorch backend's error")
+    with pytest.raises(NotImplementedError, match="KERAS_BACKEND=jax.*tensorflow"):
+        data_parallel()
