@@ -71,7 +71,10 @@ def run(share, consistency_weight, args, seed):
     return {
         "labeled_share": share,
         "consistency_weight": consistency_weight,
-        "confident_share": round(float(logs.get("confident_share", [0])[-1]), 3),
+        # the term's pseudo-labels passing τ in the last epoch (None without it)
+        "confident_share": round(float(logs["confident_share"][-1]), 3)
+        if "confident_share" in logs
+        else None,
         "labeled_images": int(np.sum(labels >= 0)),
         "steps": int(keras.ops.convert_to_numpy(vec.trained_steps.value)),
         "vec_accuracy": round(accuracy, 4),

@@ -109,8 +109,15 @@ def _reference_row(name, batch_size, args):
         "--steps",
         str(args.steps),
     ]
-    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    return _child_row(command)
+
+
+def _child_row(command):
+    """Run a measuring process; its last `ROW {json}` line, or an error text."""
+    result = subprocess.run(command, capture_output=True, text=True)
     lines = [r for r in result.stdout.splitlines() if r.startswith("ROW ")]
+    if result.returncode or not lines:
+        return result.stderr.strip()[-300:]
     return json.loads(lines[-1][4:])
 
 
@@ -158,13 +165,18 @@ def main():
             reference = None
             if args.reference and name in REFERENCE_MODELS:
                 reference = _reference_row(name, batch_size, args)
-                rows.append(reference)
-                print(
-                    f"{'  plain torch':<14}{batch_size:>6}"
-                    f"{reference['images_per_second']:>11.0f}{'–':>15}"
-                    f"{reference['peak_rss_mib']:>10.0f}",
-                    flush=True,
-                )
+                if isinstance(reference, str):  # the package's row still runs
+                    print(f"{'  plain torch':<14}{batch_size:>6}  failed: {reference}")
+                    reference = None
+                else:
+                    rows.append(reference)
+                    print(
+                        f"{'  plain torch':<14}{batch_size:>6}"
+                        f"{reference['images_per_second']:>11.0f}"
+                        f"{reference['first_steps_seconds']:>15.1f}"
+                        f"{reference['peak_rss_mib']:>10.0f}",
+                        flush=True,
+                    )
             command = [
                 sys.executable,
                 __file__,
@@ -178,14 +190,10 @@ def main():
                 "--jit-compile",
                 args.jit_compile,
             ]
-            result = subprocess.run(command, capture_output=True, text=True)
-            lines = [r for r in result.stdout.splitlines() if r.startswith("ROW ")]
-            if result.returncode or not lines:
-                print(
-                    f"{name:<14}{batch_size:>6}  failed: {result.stderr.strip()[-300:]}"
-                )
+            row = _child_row(command)
+            if isinstance(row, str):
+                print(f"{name:<14}{batch_size:>6}  failed: {row}")
                 continue
-            row = json.loads(lines[-1][4:])
             if reference:
                 row["vs_plain_torch"] = (
                     row["images_per_second"] / reference["images_per_second"]

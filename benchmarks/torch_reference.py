@@ -244,8 +244,10 @@ def measure(name, batch_size, warmup, steps):
         step = lambda: decoder_step(nets, optimizers, x)  # noqa: E731
     else:
         raise ValueError(f"unknown model {name!r}; choose vec or decoder")
+    start = time.perf_counter()
     for _ in range(warmup):
         step()
+    warmup_seconds = time.perf_counter() - start
     start = time.perf_counter()
     for _ in range(steps):
         step()
@@ -255,7 +257,7 @@ def measure(name, batch_size, warmup, steps):
         "model": name,
         "batch_size": batch_size,
         "images_per_second": batch_size * steps / seconds,
-        "first_steps_seconds": 0.0,
+        "first_steps_seconds": warmup_seconds,
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "threads": torch.get_num_threads(),
     }

@@ -129,5 +129,5 @@ def test_consistency_loss_fixmatch_over_unlabeled_samples():
     all_labeled = np.array([0, 1, 2, 1])
     assert value(losses.consistency_loss(all_labeled, weak, strong, 0.0)) == 0
     np.testing.assert_array_equal(
-        to_numpy(losses.confident_mask(weak, 0.95)), [1.0, 0.0, 1.0, 1.0]
+        to_numpy(losses.pseudo_label_mask(labels, weak, 0.95)), [1.0, 0.0, 0.0, 1.0]
     )

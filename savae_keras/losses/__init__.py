@@ -5,7 +5,6 @@ from savae_keras.losses.recursive import reconstruction_error
 from savae_keras.losses.savae import adversarial_loss
 from savae_keras.losses.savae import categorical_crossentropy
 from savae_keras.losses.savae import classification_loss
-from savae_keras.losses.savae import confident_mask
 from savae_keras.losses.savae import consistency_loss
 from savae_keras.losses.savae import critic_loss
 from savae_keras.losses.savae import feature_consistency_loss
@@ -13,3 +12,4 @@ from savae_keras.losses.savae import kl_divergence
 from savae_keras.losses.savae import labeled_mask
 from savae_keras.losses.savae import latent_loss
 from savae_keras.losses.savae import pixel_reconstruction_loss
+from savae_keras.losses.savae import pseudo_label_mask

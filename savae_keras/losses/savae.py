@@ -81,7 +81,7 @@ def consistency_loss(labels, weak_probabilities, strong_probabilities, threshold
     )
     weak_probabilities = ops.stop_gradient(weak_probabilities)
     unlabeled = 1.0 - labeled_mask(labels)
-    confident = confident_mask(weak_probabilities, threshold) * unlabeled
+    confident = pseudo_label_mask(labels, weak_probabilities, threshold)
     pseudo_labels = ops.argmax(weak_probabilities, axis=-1)
     per_sample = ops.sparse_categorical_crossentropy(
         pseudo_labels, strong_probabilities
@@ -89,9 +89,11 @@ def consistency_loss(labels, weak_probabilities, strong_probabilities, threshold
     return ops.sum(per_sample * confident) / ops.maximum(ops.sum(unlabeled), 1.0)
 
 
-def confident_mask(probabilities, threshold):
-    """1.0 where the largest class probability is at least `threshold`."""
-    return ops.cast(ops.max(probabilities, axis=-1) >= threshold, "float32")
+def pseudo_label_mask(labels, weak_probabilities, threshold):
+    """`m_u`: 1.0 for unlabeled samples whose top probability is at least τ."""
+    labels, weak_probabilities = _tensors(labels, weak_probabilities)
+    confident = ops.cast(ops.max(weak_probabilities, axis=-1) >= threshold, "float32")
+    return confident * (1.0 - labeled_mask(labels))
 
 
 def feature_consistency_loss(features, reconstructed_features, weights):

@@ -370,7 +370,7 @@ class Trainer(SavesSeedState, keras.Model):
         """
         _refuse_weights(kwargs, "fit")
         x, y = check_inputs(self, x, y, "x", self.requires_labels)
-        _check_split(x, kwargs.get("batch_size", args[0] if args else None), "fit")
+        _check_split(x, args, kwargs, "fit")
         if isinstance(validation_data, (tuple, list)):
             vx, vy = check_inputs(
                 self,
@@ -404,14 +404,14 @@ class Trainer(SavesSeedState, keras.Model):
             )
         _refuse_weights(kwargs, "evaluate")
         x, y = check_inputs(self, x, y, "x", self.requires_labels)
-        _check_split(x, kwargs.get("batch_size", args[0] if args else None), "evaluate")
+        _check_split(x, args, kwargs, "evaluate")
         with _keeps_jax_state(self):
             return super().evaluate(x, y, *args, **kwargs)
 
     def predict(self, x, *args, **kwargs):
         """`keras.Model.predict`, after checking (and converting) `x`."""
         x, _ = check_inputs(self, x, None, "x")
-        _check_split(x, kwargs.get("batch_size", args[0] if args else None), "predict")
+        _check_split(x, args, kwargs, "predict")
         with _keeps_jax_state(self):
             return super().predict(x, *args, **kwargs)
 
@@ -438,8 +438,13 @@ class Trainer(SavesSeedState, keras.Model):
         return super().__call__(inputs, *args, **kwargs)
 
 
-def _check_split(x, batch_size, method):
-    """Under a data-parallel distribution, batches must split over devices."""
+def _check_split(x, args, kwargs, method):
+    """Under a data-parallel distribution, batches must split over devices.
+
+    `args`/`kwargs` are those of `fit`/`evaluate`/`predict` after `x` (and
+    `y`): `batch_size` is the first positional one.
+    """
+    batch_size = kwargs.get("batch_size", args[0] if args else None)
     num_samples = len(x) if isinstance(x, np.ndarray) else None
     check_batches_split(batch_size, num_samples, method)
 

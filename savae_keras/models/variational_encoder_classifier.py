@@ -399,16 +399,17 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
         weak_probabilities = self.classifier(self.latent(weak)[0], training=False)
         z_strong = self.latent(strong, training=True)[2]
         strong_probabilities = self.classifier(z_strong, training=True)
-        unlabeled = 1.0 - losses.labeled_mask(labels)
-        confident = losses.confident_mask(weak_probabilities, self.confidence_threshold)
+        threshold = self.confidence_threshold
         return {
-            "confident": confident * unlabeled,
-            "unlabeled": unlabeled,
+            "confident": losses.pseudo_label_mask(
+                labels, weak_probabilities, threshold
+            ),
+            "unlabeled": 1.0 - losses.labeled_mask(labels),
             "consistency_loss": losses.consistency_loss(
                 labels,
                 weak_probabilities,
                 strong_probabilities,
-                self.confidence_threshold,
+                threshold,
             ),
         }
 
