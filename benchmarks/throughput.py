@@ -13,6 +13,11 @@ With `--reference`, each `vec` and `decoder` row is preceded by the same
 step in plain eager PyTorch (`benchmarks/torch_reference.py`, the same
 networks layer for layer) on the same batch size, and the package's speed
 is printed as a ratio of it (`× torch`), measured back to back.
+
+`--dtype-policy` trains under a Keras mixed-precision policy, and
+`--distribute` data-parallel over all visible devices (the `devices` column;
+on a CPU, `XLA_FLAGS=--xla_force_host_platform_device_count=N` gives JAX N
+virtual devices, which share the same cores).
 """
 
 import argparse
@@ -22,6 +27,8 @@ import resource
 import subprocess
 import sys
 import time
+
+from savae_keras.cli import add_device_arguments
 
 MODELS = ("vec", "decoder", "vae", "recursive_k0", "recursive_k1", "recursive_k2")
 
@@ -53,13 +60,18 @@ def build(name, image_shape, jit_compile):
     raise ValueError(f"unknown model {name!r}; choose from {MODELS}")
 
 
-def measure(name, batch_size, warmup, steps, jit_compile):
+def measure(name, batch_size, warmup, steps, jit_compile, args):
     """Run in the subprocess: train and time one model at one batch size."""
     import keras
     import numpy as np
 
+    from savae_keras.cli import device_scope
+    from savae_keras.distribution import device_count
+
     image_shape = (28, 28, 1)
-    model, labeled = build(name, image_shape, jit_compile)
+    with device_scope(args):
+        model, labeled = build(name, image_shape, jit_compile)
+        devices = device_count()
     rng = np.random.default_rng(0)
     n = batch_size * steps
     x = rng.uniform(0, 1, (n, *image_shape)).astype("float32")
@@ -83,6 +95,8 @@ def measure(name, batch_size, warmup, steps, jit_compile):
         "model": name,
         "batch_size": batch_size,
         "jit_compile": str(jit_compile),
+        "dtype_policy": args.dtype_policy,
+        "devices": devices,
         "images_per_second": n / seconds,
         "first_steps_seconds": compile_seconds,
         "peak_rss_mib": peak_mib,
@@ -138,6 +152,7 @@ def main():
         action="store_true",
         help="time the plain PyTorch loop before each vec/decoder row",
     )
+    add_device_arguments(parser)
     parser.add_argument("--json", help="also write the rows to this file")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -145,7 +160,12 @@ def main():
     if args.child:
         jit_compile = {"auto": "auto", "true": True, "false": False}[args.jit_compile]
         row = measure(
-            args.child[0], int(args.child[1]), args.warmup, args.steps, jit_compile
+            args.child[0],
+            int(args.child[1]),
+            args.warmup,
+            args.steps,
+            jit_compile,
+            args,
         )
         print("ROW " + json.dumps(row))
         return
@@ -153,11 +173,13 @@ def main():
     rows = []
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     print(
-        f"backend {backend}, jit_compile={args.jit_compile}; {args.steps} timed "
+        f"backend {backend}, jit_compile={args.jit_compile}, dtype policy "
+        f"{args.dtype_policy}{', data-parallel' if args.distribute else ''}; "
+        f"{args.steps} timed "
         f"steps after {args.warmup} warm-up steps"
     )
     print(
-        f"{'model':<14}{'batch':>6}{'images/s':>11}{'warm-up s':>15}"
+        f"{'model':<14}{'batch':>6}{'devices':>8}{'images/s':>11}{'warm-up s':>15}"
         f"{'peak MiB':>10}{'× torch':>9}"
     )
     for name in args.models:
@@ -171,7 +193,7 @@ def main():
                 else:
                     rows.append(reference)
                     print(
-                        f"{'  plain torch':<14}{batch_size:>6}"
+                        f"{'  plain torch':<14}{batch_size:>6}{1:>8}"
                         f"{reference['images_per_second']:>11.0f}"
                         f"{reference['first_steps_seconds']:>15.1f}"
                         f"{reference['peak_rss_mib']:>10.0f}",
@@ -189,6 +211,9 @@ def main():
                 str(args.steps),
                 "--jit-compile",
                 args.jit_compile,
+                "--dtype-policy",
+                args.dtype_policy,
+                *(["--distribute"] if args.distribute else []),
             ]
             row = _child_row(command)
             if isinstance(row, str):
@@ -201,7 +226,8 @@ def main():
             rows.append(row)
             ratio = f"{row['vs_plain_torch']:>8.2f}×" if reference else ""
             print(
-                f"{name:<14}{batch_size:>6}{row['images_per_second']:>11.0f}"
+                f"{name:<14}{batch_size:>6}{row['devices']:>8}"
+                f"{row['images_per_second']:>11.0f}"
                 f"{row['first_steps_seconds']:>15.1f}{row['peak_rss_mib']:>10.0f}"
                 f"{ratio}",
                 flush=True,

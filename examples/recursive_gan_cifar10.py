@@ -9,6 +9,8 @@ report's Table 1) and `reconstructions.png` to `--out`.
 
 import argparse
 
+from savae_keras.cli import add_device_arguments
+from savae_keras.cli import device_scope
 from savae_keras.cli import nonnegative_float
 from savae_keras.cli import nonnegative_int
 from savae_keras.cli import positive_float
@@ -46,8 +48,14 @@ def main():
     parser.add_argument("--out", default=None)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--seed", type=nonnegative_int, default=0)
+    add_device_arguments(parser)
     args = parser.parse_args()
     quiet_per_model_retracing()
+    with device_scope(args, parser):
+        _run(args)
+
+
+def _run(args):
     recursive_gan.run(
         dataset=args.dataset,
         train_size=args.train_size or (4000 if args.quick else 10000),

@@ -6,6 +6,7 @@ model trained, and reports the flag by name (argparse adds it):
 """
 
 import argparse
+import contextlib
 import logging
 import math
 
@@ -64,3 +65,49 @@ def quiet_per_model_retracing():
     logger = logging.getLogger("tensorflow")
     if not any(isinstance(f, _NotPerModelRetracing) for f in logger.filters):
         logger.addFilter(_NotPerModelRetracing())
+
+
+DTYPE_POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
+
+
+def add_device_arguments(parser):
+    """`--distribute` and `--dtype-policy`, the flags every training tool takes."""
+    parser.add_argument(
+        "--distribute",
+        action="store_true",
+        help="train data-parallel over all visible devices (JAX: "
+        "keras.distribution.DataParallel; TensorFlow: MirroredStrategy)",
+    )
+    parser.add_argument(
+        "--dtype-policy",
+        choices=DTYPE_POLICIES,
+        default="float32",
+        help="Keras dtype policy of the networks (losses stay float32)",
+    )
+
+
+def device_scope(args, parser=None):
+    """Apply `--dtype-policy` and `--distribute`; the context to build and train in.
+
+    The policy is set for the process (`keras.config.set_dtype_policy`)
+    before any model is built. With `--distribute`, `data_parallel()` sets
+    JAX's distribution, or gives TensorFlow's strategy, whose `scope()` is
+    returned; on PyTorch the parser (if given) exits with the error that
+    names the two supported backends.
+    """
+    import keras
+
+    from savae_keras.distribution import data_parallel
+
+    keras.config.set_dtype_policy(args.dtype_policy)
+    if not args.distribute:
+        return contextlib.nullcontext()
+    try:
+        distribution = data_parallel()
+    except NotImplementedError as error:
+        if parser is None:
+            raise
+        parser.error(f"--distribute: {error}")
+    if keras.backend.backend() == "tensorflow":
+        return distribution.scope()
+    return contextlib.nullcontext()

@@ -54,22 +54,27 @@ def data_parallel(devices=None):
 
 
 def device_count():
-    """Devices a JAX distribution splits the batch over (1 without one)."""
+    """Devices the batch is split over: a JAX distribution's, or the replicas
+    of the TensorFlow strategy in scope (1 without either)."""
     if BACKEND == "jax":
         distribution = keras.distribution.distribution()
         if distribution is not None:
             return int(distribution.device_mesh.devices.size)
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        return int(tf.distribute.get_strategy().num_replicas_in_sync)
     return 1
 
 
 def check_batches_split(batch_size, num_samples=None, method="fit"):
-    """Refuse batches that do not split evenly over the devices.
+    """Refuse batches that do not split evenly over the JAX devices.
 
     Args:
         batch_size: the global batch (Keras's default 32 when None).
         num_samples: the number of samples, to check the last batch too.
     """
-    devices = device_count()
+    devices = device_count() if BACKEND == "jax" else 1
     if devices == 1:
         return
     batch_size = 32 if batch_size is None else batch_size

@@ -12,6 +12,8 @@ resumes an interrupted search.
 
 import argparse
 
+from savae_keras.cli import add_device_arguments
+from savae_keras.cli import device_scope
 from savae_keras.cli import nonnegative_float
 from savae_keras.cli import nonnegative_int
 from savae_keras.cli import positive_float
@@ -64,32 +66,34 @@ def main(argv=None):
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--seed", type=nonnegative_int, default=0)
     parser.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2])
+    add_device_arguments(parser)
     args = parser.parse_args(argv)
     quiet_per_model_retracing()
     try:  # before any training: a too-small value would fail only at scoring
         check_num_samples(args.num_samples, name="--num-samples")
     except ValueError as error:
         parser.error(str(error))
-    result = search_beta_gamma(
-        dataset=args.dataset,
-        out=args.out,
-        tuner=args.tuner,
-        max_trials=args.trials,
-        epochs=args.epochs,
-        vec_epochs=args.vec_epochs,
-        latent_dim=args.latent_dim,
-        train_size=args.train_size,
-        validation_size=args.validation_size,
-        batch_size=args.batch_size,
-        beta_range=(args.beta_min, args.beta_max),
-        gammas=args.gammas,
-        n_critic=args.n_critic,
-        num_samples=args.num_samples,
-        data_dir=args.data_dir,
-        seed=args.seed,
-        network_options=QUICK_NETWORKS if args.quick else None,
-        verbose=args.verbose,
-    )
+    with device_scope(args, parser):
+        result = search_beta_gamma(
+            dataset=args.dataset,
+            out=args.out,
+            tuner=args.tuner,
+            max_trials=args.trials,
+            epochs=args.epochs,
+            vec_epochs=args.vec_epochs,
+            latent_dim=args.latent_dim,
+            train_size=args.train_size,
+            validation_size=args.validation_size,
+            batch_size=args.batch_size,
+            beta_range=(args.beta_min, args.beta_max),
+            gammas=args.gammas,
+            n_critic=args.n_critic,
+            num_samples=args.num_samples,
+            data_dir=args.data_dir,
+            seed=args.seed,
+            network_options=QUICK_NETWORKS if args.quick else None,
+            verbose=args.verbose,
+        )
     best = result["best"]
     print(
         f"Best of {len(result['rows'])} trials: beta={best['beta']:.4g} "

@@ -19,6 +19,7 @@ import numpy as np
 from savae_keras.data import load_dataset
 from savae_keras.data.checks import check_choice
 from savae_keras.data.checks import to_float_images
+from savae_keras.distribution import device_count
 from savae_keras.metrics import reconstruction_metrics
 from savae_keras.models import RecursiveAutoencoderGAN
 from savae_keras.plots import save_image_grid
@@ -129,6 +130,8 @@ def run(
         "game_schedule": game_schedule,
         "seed": seed,
         "backend": keras.backend.backend(),
+        "dtype_policy": keras.config.dtype_policy().name,
+        "devices": device_count(),
     }
     _write_table(rows, budget, dataset, out)
     save_image_grid(

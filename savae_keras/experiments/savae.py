@@ -27,6 +27,8 @@ import keras
 import numpy as np
 
 from savae_keras.callbacks import TimeLimit
+from savae_keras.cli import add_device_arguments
+from savae_keras.cli import device_scope
 from savae_keras.cli import fraction
 from savae_keras.cli import nonnegative_float
 from savae_keras.cli import nonnegative_int
@@ -39,6 +41,7 @@ from savae_keras.data import load_dataset
 from savae_keras.data import mask_labels
 from savae_keras.data.checks import check_choice
 from savae_keras.data.checks import check_number
+from savae_keras.distribution import device_count
 from savae_keras.metrics import check_num_samples
 from savae_keras.metrics import evaluate_generative
 from savae_keras.metrics import reference_classifier
@@ -365,6 +368,8 @@ def run(
     results = {
         "dataset": dataset,
         "backend": keras.backend.backend(),
+        "dtype_policy": keras.config.dtype_policy().name,
+        "devices": device_count(),
         "seed": seed,
         "recipe": recipe,
         "budget": {
@@ -488,6 +493,7 @@ def example_main(dataset, argv=None):
         choices=["auto", "0", "1", "2"],
         help="Keras verbosity",
     )
+    add_device_arguments(parser)
     args = parser.parse_args(argv)
     if args.labels_per_class and args.labeled_fraction != 1.0:
         parser.error("give --labeled-fraction or --labels-per-class, not both")
@@ -499,27 +505,29 @@ def example_main(dataset, argv=None):
     except ValueError as error:
         parser.error(str(error))
     settings = SETTINGS[dataset]
-    return run(
-        dataset=dataset,
-        out=args.out,
-        latent_dims=args.latent_dim
-        or (settings["latent_dims"][:1] if args.quick else None),
-        betas=args.betas or (quick.get("betas") if dataset != "cifar10" else None),
-        gammas=args.gammas or (quick.get("gammas") if dataset != "cifar10" else None),
-        epochs=args.epochs or quick.get("epochs", 5),
-        decoder_epochs=args.decoder_epochs or quick.get("decoder_epochs"),
-        train_size=args.train_size or quick.get("train_size"),
-        num_samples=num_samples,
-        batch_size=args.batch_size,
-        labeled_fraction=args.labeled_fraction,
-        labels_per_class=args.labels_per_class,
-        labeled_share=args.labeled_share,
-        consistency_weight=args.consistency_weight,
-        confidence_threshold=args.confidence_threshold,
-        compare_vae=not args.no_vae,
-        reference_epochs=args.reference_epochs,
-        recipe=args.recipe,
-        data_dir=args.data_dir,
-        seed=args.seed,
-        verbose=args.verbose if args.verbose == "auto" else int(args.verbose),
-    )
+    with device_scope(args, parser):
+        return run(
+            dataset=dataset,
+            out=args.out,
+            latent_dims=args.latent_dim
+            or (settings["latent_dims"][:1] if args.quick else None),
+            betas=args.betas or (quick.get("betas") if dataset != "cifar10" else None),
+            gammas=args.gammas
+            or (quick.get("gammas") if dataset != "cifar10" else None),
+            epochs=args.epochs or quick.get("epochs", 5),
+            decoder_epochs=args.decoder_epochs or quick.get("decoder_epochs"),
+            train_size=args.train_size or quick.get("train_size"),
+            num_samples=num_samples,
+            batch_size=args.batch_size,
+            labeled_fraction=args.labeled_fraction,
+            labels_per_class=args.labels_per_class,
+            labeled_share=args.labeled_share,
+            consistency_weight=args.consistency_weight,
+            confidence_threshold=args.confidence_threshold,
+            compare_vae=not args.no_vae,
+            reference_epochs=args.reference_epochs,
+            recipe=args.recipe,
+            data_dir=args.data_dir,
+            seed=args.seed,
+            verbose=args.verbose if args.verbose == "auto" else int(args.verbose),
+        )

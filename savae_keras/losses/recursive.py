@@ -3,6 +3,7 @@
 from keras import ops
 
 from savae_keras.losses.savae import RECONSTRUCTION_LOSSES  # noqa: F401
+from savae_keras.losses.savae import loss_tensors
 from savae_keras.losses.savae import per_pixel_error
 
 
@@ -21,7 +22,8 @@ def logit_crossentropy(logits, target):
 
     `target` is 1 for "real" and 0 for "reconstructed"; shape `(N,)`.
     """
-    logits = ops.reshape(ops.convert_to_tensor(logits), (-1,))
+    (logits,) = loss_tensors(logits)
+    logits = ops.reshape(logits, (-1,))
     targets = ops.full_like(logits, float(target))
     return ops.binary_crossentropy(targets, logits, from_logits=True)
 
@@ -33,11 +35,11 @@ def weighted_step_mean(values, weights):
     step. Used for the discriminator, which weighs real and reconstructed
     images equally whatever the number of recursive outputs.
     """
-    values, weights = ops.convert_to_tensor(values), ops.convert_to_tensor(weights)
+    values, weights = loss_tensors(values, weights)
     return ops.mean(ops.sum(values * weights, axis=1) / ops.sum(weights, axis=1))
 
 
 def weighted_step_sum(values, weights):
     """`mean_i Σ_j w_ij v_ij`: the report's sum of losses over the steps."""
-    values, weights = ops.convert_to_tensor(values), ops.convert_to_tensor(weights)
+    values, weights = loss_tensors(values, weights)
     return ops.mean(ops.sum(values * weights, axis=1))

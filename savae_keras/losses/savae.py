@@ -10,17 +10,27 @@ sense; summing over elements instead would multiply the first feature term
 alone by H·W·C (12,544 for the default 28×28×16 features) and shift every
 useful β by that factor. The KL term and the VAE's pixel likelihood are sums
 over their dimensions, as in a proper evidence lower bound.
+
+Every loss is computed in float32, whatever the networks' dtype policy: under
+`mixed_bfloat16` or `mixed_float16` the networks hand over half-precision
+activations, and a sum over 784 pixels or a `log(1 − x̂)` of a sigmoid that
+rounds to 1 is not safe in 8 or 11 bits of mantissa.
 """
 
+import keras
 from keras import ops
 
 from savae_keras.data.checks import UNLABELED
 from savae_keras.data.checks import check_choice
 
 
-def _tensors(*values):
-    """Backend tensors of the inputs (numpy arrays are accepted)."""
-    return [ops.convert_to_tensor(v) for v in values]
+def loss_tensors(*values):
+    """Backend tensors of the inputs (numpy arrays are accepted), floats as float32."""
+    tensors = [ops.convert_to_tensor(v) for v in values]
+    return [
+        ops.cast(t, "float32") if keras.backend.is_float_dtype(t.dtype) else t
+        for t in tensors
+    ]
 
 
 def kl_divergence(z_mean, z_log_var):
@@ -29,11 +39,15 @@ def kl_divergence(z_mean, z_log_var):
     `-½ Σ_j (1 + log σ_j² − μ_j² − σ_j²)`, summed over the latent
     dimensions and averaged over the batch.
     """
-    z_mean, z_log_var = _tensors(z_mean, z_log_var)
-    per_sample = -0.5 * ops.sum(
+    return ops.mean(kl_per_sample(z_mean, z_log_var))
+
+
+def kl_per_sample(z_mean, z_log_var):
+    """Equation (4) for each sample, shape `(N,)`."""
+    z_mean, z_log_var = loss_tensors(z_mean, z_log_var)
+    return -0.5 * ops.sum(
         1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var), axis=-1
     )
-    return ops.mean(per_sample)
 
 
 def labeled_mask(labels):
@@ -43,7 +57,7 @@ def labeled_mask(labels):
 
 def categorical_crossentropy(labels, probabilities):
     """Per-sample `−log Class(z)_y` for integer labels (-1 gives 0)."""
-    labels, probabilities = _tensors(labels, probabilities)
+    labels, probabilities = loss_tensors(labels, probabilities)
     safe_labels = ops.maximum(ops.cast(labels, "int32"), 0)
     per_sample = ops.sparse_categorical_crossentropy(safe_labels, probabilities)
     return per_sample * labeled_mask(labels)
@@ -55,7 +69,7 @@ def classification_loss(labels, probabilities):
     The mean runs over the samples whose label is not -1; a batch with no
     label gives 0, not NaN, so unlabeled samples add only to `L_kl`.
     """
-    labels, probabilities = _tensors(labels, probabilities)
+    labels, probabilities = loss_tensors(labels, probabilities)
     count = ops.sum(labeled_mask(labels))
     total = ops.sum(categorical_crossentropy(labels, probabilities))
     return total / ops.maximum(count, 1.0)
@@ -76,7 +90,7 @@ def consistency_loss(labels, weak_probabilities, strong_probabilities, threshold
     term grows as the classifier grows confident; a batch without an
     unlabeled sample gives 0.
     """
-    labels, weak_probabilities, strong_probabilities = _tensors(
+    labels, weak_probabilities, strong_probabilities = loss_tensors(
         labels, weak_probabilities, strong_probabilities
     )
     weak_probabilities = ops.stop_gradient(weak_probabilities)
@@ -91,7 +105,7 @@ def consistency_loss(labels, weak_probabilities, strong_probabilities, threshold
 
 def pseudo_label_mask(labels, weak_probabilities, threshold):
     """`m_u`: 1.0 for unlabeled samples whose top probability is at least τ."""
-    labels, weak_probabilities = _tensors(labels, weak_probabilities)
+    labels, weak_probabilities = loss_tensors(labels, weak_probabilities)
     confident = ops.cast(ops.max(weak_probabilities, axis=-1) >= threshold, "float32")
     return confident * (1.0 - labeled_mask(labels))
 
@@ -109,11 +123,26 @@ def feature_consistency_loss(features, reconstructed_features, weights):
             f"{len(reconstructed_features)} reconstructed features and "
             f"{len(weights)} weights; the three counts must match."
         )
-    features = _tensors(*features)
-    reconstructed_features = _tensors(*reconstructed_features)
+    features = loss_tensors(*features)
+    reconstructed_features = loss_tensors(*reconstructed_features)
     total = 0.0
     for alpha, f, f_hat in zip(weights, features, reconstructed_features):
         total = total + alpha * ops.mean(ops.square(f - f_hat))
+    return total
+
+
+def feature_consistency_per_sample(features, reconstructed_features, weights):
+    """Equation (9) for each sample, shape `(N,)`: an anomaly signal.
+
+    `Σ_i α_i · mean_elements (F_i − F̂_i)²` per sample; its batch mean is
+    `feature_consistency_loss`.
+    """
+    total = 0.0
+    for alpha, f, f_hat in zip(
+        weights, loss_tensors(*features), loss_tensors(*reconstructed_features)
+    ):
+        error = ops.reshape(ops.square(f - f_hat), (ops.shape(f)[0], -1))
+        total = total + alpha * ops.mean(error, axis=-1)
     return total
 
 
@@ -123,13 +152,13 @@ def critic_loss(scores, target):
     `target` is `G`: +c for real images and −c for decoded ones (c = 1 in
     the paper, 10 in Hou et al.).
     """
-    (scores,) = _tensors(scores)
+    (scores,) = loss_tensors(scores)
     return ops.mean(ops.square(target - scores))
 
 
 def adversarial_loss(real_scores, fake_scores):
     """Equation (10): `L_adv = E[(Dis(X) − Dis(X̂))²]`."""
-    real_scores, fake_scores = _tensors(real_scores, fake_scores)
+    real_scores, fake_scores = loss_tensors(real_scores, fake_scores)
     return ops.mean(ops.square(real_scores - fake_scores))
 
 
@@ -139,7 +168,7 @@ def latent_loss(class_z, class_z_hat):
     A per-element mean over the class probabilities (see the module
     docstring).
     """
-    class_z, class_z_hat = _tensors(class_z, class_z_hat)
+    class_z, class_z_hat = loss_tensors(class_z, class_z_hat)
     return ops.mean(ops.square(class_z - class_z_hat))
 
 
@@ -148,7 +177,7 @@ RECONSTRUCTION_LOSSES = ("bce", "mse")
 
 def per_pixel_error(x, x_hat, kind="bce"):
     """`−[x log x̂ + (1 − x) log(1 − x̂)]` ("bce") or `(x − x̂)²` ("mse")."""
-    x, x_hat = _tensors(x, x_hat)
+    x, x_hat = loss_tensors(x, x_hat)
     if kind == "bce":
         return ops.binary_crossentropy(x, x_hat)
     check_choice(kind, "reconstruction_loss", RECONSTRUCTION_LOSSES)
@@ -162,5 +191,10 @@ def pixel_reconstruction_loss(x, x_hat, kind="bce"):
     `"mse"`: Gaussian likelihood with unit variance up to constants,
     `Σ_pixels (x − x̂)²`. Summed over the pixels, averaged over the batch.
     """
+    return ops.mean(pixel_error_per_sample(x, x_hat, kind))
+
+
+def pixel_error_per_sample(x, x_hat, kind="bce"):
+    """`−log p(x|z)` of equation (3) for each sample, summed over its pixels."""
     per_pixel = per_pixel_error(x, x_hat, kind)
-    return ops.mean(ops.sum(ops.reshape(per_pixel, (ops.shape(x)[0], -1)), axis=-1))
+    return ops.sum(ops.reshape(per_pixel, (ops.shape(per_pixel)[0], -1)), axis=-1)

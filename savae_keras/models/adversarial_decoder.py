@@ -28,6 +28,7 @@ from keras import ops
 from savae_keras.data.checks import check_number
 from savae_keras.layers import reparameterize
 from savae_keras.losses import savae as losses
+from savae_keras.models.anomaly import AnomalyMixin
 from savae_keras.models.generative import ClassPriorMixin
 from savae_keras.models.generative import DecoderMixin
 from savae_keras.models.generative import PosteriorMixin
@@ -40,7 +41,9 @@ from savae_keras.networks import build_decoder
 
 
 @keras.saving.register_keras_serializable(package="savae_keras")
-class AdversarialDecoder(PosteriorMixin, ClassPriorMixin, DecoderMixin, Trainer):
+class AdversarialDecoder(
+    AnomalyMixin, PosteriorMixin, ClassPriorMixin, DecoderMixin, Trainer
+):
     """The decoder of SAVAE and its least-squares critic (Algorithm 2).
 
     Built on a trained, frozen `VariationalEncoderClassifier`: freeze it
@@ -275,6 +278,36 @@ class AdversarialDecoder(PosteriorMixin, ClassPriorMixin, DecoderMixin, Trainer)
             "fake_scores": fake_scores,
         }
 
+    # -- anomaly scores -----------------------------------------------------
+    anomaly_component_names = (
+        "feature_error",
+        "critic_unreality",
+        "classifier_uncertainty",
+    )
+    primary_anomaly_component = "feature_error"
+
+    def _anomaly_terms(self, x):
+        """SAVAE's own anomaly signals, per sample (all in inference mode).
+
+        * `feature_error`: equation (9) between `x` and `Dec(μ(x))`, the
+          feature-consistency error the decoder was trained to make small
+          on normal data;
+        * `critic_unreality`: `−Dis(x)`; the critic scores real (normal)
+          images near `+c`;
+        * `classifier_uncertainty`: `1 − max_k Class(μ(x))_k`.
+        """
+        z_mean, _, features = self.encode_features(x)
+        x_hat = self.decoder(z_mean, training=False)
+        _, _, features_hat = self.encode_features(x_hat)
+        probabilities = self.vec.classifier(z_mean, training=False)
+        return {
+            "feature_error": losses.feature_consistency_per_sample(
+                features, features_hat, self.feature_weights
+            ),
+            "critic_unreality": -ops.reshape(self.critic(x, training=False), (-1,)),
+            "classifier_uncertainty": 1.0 - ops.max(probabilities, axis=-1),
+        }
+
     # -- training ---------------------------------------------------------
     def _critic_update(self, images, target):
         """One critic-optimizer step on the least-squares loss."""
@@ -283,7 +316,9 @@ class AdversarialDecoder(PosteriorMixin, ClassPriorMixin, DecoderMixin, Trainer)
         def loss_fn():
             return self.critic_loss(images, target), None
 
-        loss, _, grads = self.compute_gradients(loss_fn, variables)
+        loss, _, grads = self.compute_gradients(
+            loss_fn, variables, self.critic_optimizer
+        )
         self.apply_gradients(self.critic_optimizer, grads, variables)
         return loss
 
@@ -310,7 +345,9 @@ class AdversarialDecoder(PosteriorMixin, ClassPriorMixin, DecoderMixin, Trainer)
             terms = self.compute_decoder_losses(z, features, real_scores, epsilon_hat)
             return terms["loss"], terms
 
-        _, terms, grads = self.compute_gradients(loss_fn, variables)
+        _, terms, grads = self.compute_gradients(
+            loss_fn, variables, self.decoder_optimizer
+        )
         self.apply_gradients(self.decoder_optimizer, grads, variables)
         self.optimizer.iterations.assign_add(1)
         return {**terms, "critic_loss": critic_loss}

@@ -44,6 +44,7 @@ from keras import ops
 from savae_keras.data.checks import check_choice
 from savae_keras.data.checks import check_number
 from savae_keras.losses import recursive as losses
+from savae_keras.models.anomaly import AnomalyMixin
 from savae_keras.models.inputs import check_inputs
 from savae_keras.models.trainer import Trainer
 from savae_keras.networks import check_image_shape
@@ -56,11 +57,15 @@ GAME_SCHEDULES = ("alternate", "report")
 
 
 def default_networks(input_shape, latent_dim):
-    """The report's networks for `input_shape`: MNIST-style or CIFAR-style."""
-    height, width, _ = input_shape
-    if (height, width) == (28, 28):
+    """The report's networks for `input_shape`: MNIST-style or CIFAR-style.
+
+    Signals `(length, C)` get the CIFAR-style (strided) autoencoder built
+    with 1-D layers; their length must be divisible by 8.
+    """
+    *sizes, _ = input_shape
+    if tuple(sizes) == (28, 28):
         encoder, decoder = build_mnist_autoencoder(input_shape, latent_dim or 16)
-    elif height % 8 == 0 and width % 8 == 0:
+    elif all(d % 8 == 0 for d in sizes):
         if latent_dim is not None:
             raise ValueError(
                 "`latent_dim` applies to the MNIST (28x28) autoencoder; the "
@@ -71,14 +76,15 @@ def default_networks(input_shape, latent_dim):
     else:
         raise ValueError(
             f"No default networks for input_shape {input_shape}: the report's "
-            "networks take 28x28 images or sizes divisible by 8. Pass "
+            "networks take 28x28 images or sizes divisible by 8 (images or "
+            "signals). Pass "
             "`encoder`, `decoder` and `discriminator`."
         )
     return encoder, decoder, build_discriminator(input_shape)
 
 
 @keras.saving.register_keras_serializable(package="savae_keras")
-class RecursiveAutoencoderGAN(Trainer):
+class RecursiveAutoencoderGAN(AnomalyMixin, Trainer):
     """An autoencoder fed back `recursion_steps` times, against a discriminator.
 
     `compile(autoencoder_optimizer=..., discriminator_optimizer=...)`; the
@@ -233,6 +239,21 @@ class RecursiveAutoencoderGAN(Trainer):
             outputs.append(current)
         return outputs
 
+    anomaly_component_names = ("reconstruction_error", "discriminator_unreality")
+    primary_anomaly_component = "reconstruction_error"
+
+    def _anomaly_terms(self, x):
+        """Per sample: the error of one autoencoder pass and `−logit D(x)`."""
+        x_hat = self.autoencode(x, False)
+        return {
+            "reconstruction_error": losses.reconstruction_error(
+                x, x_hat, self.reconstruction_loss
+            ),
+            "discriminator_unreality": -ops.reshape(
+                self.discriminator(x, training=False), (-1,)
+            ),
+        }
+
     def call(self, inputs, training=False):
         """One pass of the autoencoder, `x'(0)`."""
         return self.autoencode(inputs, training)
@@ -312,7 +333,9 @@ class RecursiveAutoencoderGAN(Trainer):
                 outputs = self.recursive_outputs(x, training=True)
                 return self.reconstruction_term(x, outputs, weights), None
 
-            _, _, grads = self.compute_gradients(rec_loss_fn, ae_variables)
+            _, _, grads = self.compute_gradients(
+                rec_loss_fn, ae_variables, self.autoencoder_optimizer
+            )
             self.apply_gradients(self.autoencoder_optimizer, grads, ae_variables)
 
         # 1. The discriminator, on the current autoencoder's outputs
@@ -325,7 +348,9 @@ class RecursiveAutoencoderGAN(Trainer):
         def d_loss_fn():
             return self.discriminator_terms(x, outputs, weights)
 
-        d_loss, d_accuracy, grads = self.compute_gradients(d_loss_fn, d_variables)
+        d_loss, d_accuracy, grads = self.compute_gradients(
+            d_loss_fn, d_variables, self.discriminator_optimizer
+        )
         if report:
             update = d_accuracy <= 0.5
             self.apply_gradients_if(
@@ -340,7 +365,9 @@ class RecursiveAutoencoderGAN(Trainer):
             terms = self.autoencoder_terms(x, weights)
             return terms["loss"], terms
 
-        _, terms, grads = self.compute_gradients(ae_loss_fn, ae_variables)
+        _, terms, grads = self.compute_gradients(
+            ae_loss_fn, ae_variables, self.autoencoder_optimizer
+        )
         self.apply_gradients(self.autoencoder_optimizer, grads, ae_variables)
         self.optimizer.iterations.assign_add(1)
         terms = {

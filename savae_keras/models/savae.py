@@ -368,6 +368,14 @@ class SAVAE(keras.Model):
         """`n` images from the prior, or from the Gaussians of `labels`."""
         return self.adversarial_decoder.generate(n, labels, seed, batch_size)
 
+    def anomaly_components(self, x, batch_size=256):
+        """Per-sample anomaly signals (`AdversarialDecoder._anomaly_terms`)."""
+        return self.adversarial_decoder.anomaly_components(x, batch_size)
+
+    def anomaly_score(self, x, calibration=None, batch_size=256):
+        """Anomaly scores of `x` (`savae_keras.models.anomaly`)."""
+        return self.adversarial_decoder.anomaly_score(x, calibration, batch_size)
+
     def fit_class_prior(self, x, labels=None, batch_size=256):
         """Fit the per-class latent Gaussians used by `generate(labels=...)`."""
         self.vec.fit_class_prior(x, labels, batch_size)

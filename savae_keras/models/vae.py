@@ -18,6 +18,7 @@ from savae_keras.data.checks import check_number
 from savae_keras.layers import ClassConditionalPrior
 from savae_keras.layers import reparameterize
 from savae_keras.losses import savae as losses
+from savae_keras.models.anomaly import AnomalyMixin
 from savae_keras.models.generative import ClassPriorMixin
 from savae_keras.models.generative import DecoderMixin
 from savae_keras.models.generative import PosteriorMixin
@@ -28,7 +29,7 @@ from savae_keras.networks import check_image_shape
 
 
 @keras.saving.register_keras_serializable(package="savae_keras")
-class VAE(PosteriorMixin, ClassPriorMixin, DecoderMixin, Trainer):
+class VAE(AnomalyMixin, PosteriorMixin, ClassPriorMixin, DecoderMixin, Trainer):
     """A variational autoencoder trained on `L_rec + L_kl` (equations 2-4).
 
     `fit(x)` needs no labels and logs `loss`, `reconstruction_loss` and
@@ -119,6 +120,21 @@ class VAE(PosteriorMixin, ClassPriorMixin, DecoderMixin, Trainer):
         kl = losses.kl_divergence(z_mean, z_log_var)
         return {"loss": rec + kl, "reconstruction_loss": rec, "kl_loss": kl}
 
+    anomaly_component_names = ("negative_elbo", "reconstruction_error", "kl")
+    primary_anomaly_component = "negative_elbo"
+
+    def _anomaly_terms(self, x):
+        """`−ELBO = −log p(x|μ(x)) + KL(q(z|x) ‖ N(0, I))` per sample, and its parts.
+
+        The likelihood is that of the posterior mean's reconstruction, so
+        the score is deterministic.
+        """
+        z_mean, z_log_var, _ = self.encoder(x, training=False)
+        x_hat = self.decoder(z_mean, training=False)
+        rec = losses.pixel_error_per_sample(x, x_hat, self.reconstruction_loss)
+        kl = losses.kl_per_sample(z_mean, z_log_var)
+        return {"negative_elbo": rec + kl, "reconstruction_error": rec, "kl": kl}
+
     def _train_step(self, data):
         x = keras.utils.unpack_x_y_sample_weight(data)[0]
         variables = self.trainable_variables
@@ -127,7 +143,7 @@ class VAE(PosteriorMixin, ClassPriorMixin, DecoderMixin, Trainer):
             terms = self.compute_losses(x, training=True)
             return terms["loss"], terms
 
-        _, terms, grads = self.compute_gradients(loss_fn, variables)
+        _, terms, grads = self.compute_gradients(loss_fn, variables, self.optimizer)
         self.apply_gradients(self.optimizer, grads, variables)
         return terms
 

@@ -443,7 +443,7 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
             terms = self.compute_losses(x, labels, training=True)
             return terms["loss"], terms
 
-        _, terms, grads = self.compute_gradients(loss_fn, variables)
+        _, terms, grads = self.compute_gradients(loss_fn, variables, self.optimizer)
         self.apply_gradients(self.optimizer, grads, variables)
         self.trained_steps.assign_add(1)
         return terms

@@ -1,0 +1,65 @@
+"""Anomaly scores from a trained model's own signals (Zemouri 2020, section 1).
+
+Every model offers `anomaly_components(x)`, per-sample signals where a
+higher value means "less like the training data", and `anomaly_score(x,
+calibration=None)`:
+
+* without `calibration`, the model's primary component
+  (`primary_anomaly_component`): SAVAE's feature-consistency error, the
+  VAE's negative ELBO, the recursive GAN's reconstruction error;
+* with `calibration` (samples of the normal data, such as held-out training
+  samples), the sum of all components, each standardised by its mean and
+  standard deviation on `calibration`, so none dominates by its units.
+
+Train on normal data only, then score; `savae_keras.metrics.roc_auc` turns
+scores and labels into a ROC-AUC.
+"""
+
+import keras
+import numpy as np
+
+from savae_keras.models.generative import iterate_batches
+
+
+class AnomalyMixin:
+    """`anomaly_components` and `anomaly_score` for a `Trainer` subclass.
+
+    A subclass names its components and computes them on one batch in
+    `_anomaly_terms(x) -> {name: (N,) tensor}` (inference mode).
+    """
+
+    anomaly_component_names = ()
+    primary_anomaly_component = None
+
+    def anomaly_components(self, x, batch_size=256):
+        """Per-sample anomaly signals of `x`: `{name: (N,) numpy array}`."""
+        parts = {name: [] for name in self.anomaly_component_names}
+        for images, _ in iterate_batches(self, x, batch_size):
+            terms = self._anomaly_terms(keras.ops.convert_to_tensor(images))
+            for name in parts:
+                parts[name].append(keras.ops.convert_to_numpy(terms[name]))
+        return {
+            name: np.concatenate(values).astype("float64")
+            for name, values in parts.items()
+        }
+
+    def anomaly_score(self, x, calibration=None, batch_size=256):
+        """One anomaly score per sample of `x` (higher: more anomalous).
+
+        Args:
+            x: samples (images or signals), or a dataset of batches.
+            calibration: normal samples; when given, the score is the sum
+                of the standardised components (module docstring), else the
+                primary component alone.
+        """
+        components = self.anomaly_components(x, batch_size)
+        if calibration is None:
+            return components[self.primary_anomaly_component]
+        reference = self.anomaly_components(calibration, batch_size)
+        score = 0.0
+        for name, values in components.items():
+            scale = reference[name].std()
+            score = score + (values - reference[name].mean()) / (
+                scale if scale > 0 else 1.0
+            )
+        return score
