@@ -11,6 +11,7 @@ from savae_keras import data
 from savae_keras import distribution
 from savae_keras import layers
 from savae_keras import losses
+from savae_keras import metrics
 from savae_keras import models
 from savae_keras import networks
 from savae_keras.data import load_dataset

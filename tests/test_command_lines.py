@@ -76,6 +76,21 @@ CASES = [
     (lambda mp: recursive_main(["--test-size", "0"], mp), "--test-size: must"),
     (lambda mp: reference.main(["mnist", "--epochs", "0"]), "--epochs: must"),
     (lambda mp: reference.main(["mnist3"]), "invalid choice: 'mnist3'"),
+    (
+        lambda mp: example_main("mnist", ["--dtype-policy", "half"]),
+        "--dtype-policy: invalid choice",
+    ),
+    (lambda mp: search_main(["--dtype-policy", "float64"]), "--dtype-policy: invalid"),
+    (lambda mp: recursive_main(["--dtype-policy", "x"], mp), "--dtype-policy: invalid"),
+    (lambda mp: script("examples/plaid.py").main(["--epochs", "0"]), "--epochs: must"),
+    (
+        lambda mp: script("examples/plaid.py").main(["--dataset", "mnist"]),
+        "--dataset: invalid choice",
+    ),
+    (
+        lambda mp: script("examples/anomaly.py").main(["--held-out", "-1"]),
+        "--held-out: must",
+    ),
 ]
 
 
@@ -109,3 +124,15 @@ def test_a_search_folder_of_another_latent_size_is_refused(tmp_path):
         trained_vec(
             str(tmp_path / "vec.keras"), x, np.zeros(4), get_spec("mnist"), 3, 1, 4, 0
         )
+
+
+def test_distribute_on_pytorch_names_the_supported_backends(capsys):
+    import keras
+
+    if keras.backend.backend() != "torch":
+        pytest.skip("the PyTorch backend's error (JAX and TF would distribute)")
+    with pytest.raises(SystemExit):
+        example_main("mnist", ["--distribute", "--quick"])
+    assert "--distribute: Data-parallel training is not available" in (
+        capsys.readouterr().err
+    )

@@ -6,10 +6,14 @@ from savae_keras.data.checks import check_labels
 from savae_keras.data.checks import mask_labels
 from savae_keras.data.loading import DATA_DIR_ENV
 from savae_keras.data.loading import DATASETS
+from savae_keras.data.loading import SIGNALS
 from savae_keras.data.loading import DatasetNotFoundError
 from savae_keras.data.loading import DatasetSpec
 from savae_keras.data.loading import get_spec
 from savae_keras.data.loading import load_class_names
 from savae_keras.data.loading import load_dataset
+from savae_keras.data.loading import resample_series
+from savae_keras.data.loading import scale_series
+from savae_keras.data.loading import sliding_windows
 from savae_keras.data.pipelines import ImageBatches
 from savae_keras.data.pipelines import make_dataset

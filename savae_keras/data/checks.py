@@ -74,15 +74,25 @@ def check_images(images, name="images", image_shape=None):
 
     Accepts `uint8` images in 0..255 or floating images already in [0, 1],
     with shape `(N, H, W)` (grey, a channel axis is added) or `(N, H, W, C)`.
-    `image_shape`, if given, is the `(H, W, C)` the caller expects.
+    `image_shape`, if given, is the `(H, W, C)` the caller expects; a
+    `(length, C)` there means signals, `(N, length, C)` or `(N, length)`
+    (one channel), scaled into [0, 1] (`savae_keras.data.scale_series`).
     """
     images = np.asarray(images)
-    if images.ndim == 3:
+    signals = image_shape is not None and len(image_shape) == 2
+    rank = 3 if signals else 4
+    if images.ndim == rank - 1:
         images = images[..., None]
-    if images.ndim != 4:
+    if images.ndim != rank:
+        wanted = (
+            "(N, length) or (N, length, C)" if signals else "(N, H, W) or (N, H, W, C)"
+        )
+        got = {3: " (signals?)", 4: " (images?)"}.get(images.ndim, "")
         raise ValueError(
-            f"`{name}` must have shape (N, H, W) or (N, H, W, C); "
-            f"received shape {images.shape}."
+            f"`{name}` must have shape {wanted}: the model takes "
+            f"{'signals' if signals else 'images'} of shape "
+            f"{tuple(image_shape) if image_shape else '(H, W, C)'}; received "
+            f"shape {images.shape}{got}."
         )
     if len(images) == 0:
         raise ValueError(f"`{name}` is empty: it holds no image.")
@@ -94,10 +104,14 @@ def check_images(images, name="images", image_shape=None):
             raise ValueError(f"`{name}` contains NaN or infinite values.")
         low, high = float(images.min()), float(images.max())
         if low < 0.0 or high > 1.0:
+            remedy = (
+                "Scale each series into [0, 1] with savae_keras.data.scale_series."
+                if signals
+                else "Pass uint8 images (0..255) or divide by 255."
+            )
             raise ValueError(
-                f"`{name}`: floating images must lie in [0, 1]; received "
-                f"values in [{low:.4g}, {high:.4g}]. Pass uint8 images "
-                "(0..255) or divide by 255."
+                f"`{name}`: floating {'signals' if signals else 'images'} must "
+                f"lie in [0, 1]; received values in [{low:.4g}, {high:.4g}]. " + remedy
             )
     else:
         raise TypeError(
@@ -106,8 +120,8 @@ def check_images(images, name="images", image_shape=None):
         )
     if image_shape is not None and tuple(images.shape[1:]) != tuple(image_shape):
         raise ValueError(
-            f"`{name}` must have image shape {tuple(image_shape)}; received "
-            f"{tuple(images.shape[1:])}."
+            f"`{name}` must have {'signal' if signals else 'image'} shape "
+            f"{tuple(image_shape)}; received {tuple(images.shape[1:])}."
         )
     return images
 

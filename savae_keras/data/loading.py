@@ -1,4 +1,4 @@
-"""Loading the five image datasets of the papers as numpy arrays.
+"""Loading the papers' image datasets and four signal datasets as numpy arrays.
 
 Sources are tried in order:
 
@@ -11,6 +11,11 @@ The `.npz` format (the package's offline format) holds, per file, `x_train`,
 exists) and `class_names`. Images are `uint8` in 0..255 with shape `(N, H, W)`
 (grey) or `(N, H, W, 3)` (RGB, channels last); labels are integer class
 indices counted from 0.
+
+Signal files (`plaid`, `trace`, `basic_motions`: float32 series `(N, T, C)`
+in their own units; `ucr_internal_bleeding16`: one series) are brought to a
+fixed length and scaled into [0, 1], as the networks' sigmoid outputs need;
+see `SIGNALS` for what is done to each. They never come from TFDS.
 """
 
 import dataclasses
@@ -33,6 +38,11 @@ class DatasetSpec:
     num_classes: int
     splits: tuple
     tfds_name: str = None
+    kind: str = "image"
+
+    @property
+    def is_signal(self):
+        return self.kind == "signal"
 
 
 DATASETS = {
@@ -54,8 +64,66 @@ DATASETS = {
             ("train", "validation", "test"),
         ),
         DatasetSpec("cifar10", (32, 32, 3), 10, ("train", "test"), "cifar10"),
+        DatasetSpec("plaid", (256, 1), 11, ("train", "test"), kind="signal"),
+        DatasetSpec("trace", (256, 1), 4, ("train", "test"), kind="signal"),
+        DatasetSpec("basic_motions", (100, 6), 4, ("train", "test"), kind="signal"),
+        DatasetSpec(
+            "ucr_internal_bleeding16", (128, 1), 2, ("train", "test"), kind="signal"
+        ),
     )
 }
+
+SIGNALS = {
+    "plaid": "each series' true length (`length_*`, never the zero padding) "
+    "linearly resampled to 256 samples, then min-max scaled per series",
+    "trace": "275 samples linearly resampled to 256, min-max scaled per series",
+    "basic_motions": "100 samples kept, min-max scaled per series and axis",
+    "ucr_internal_bleeding16": "windows of 128 samples every 4 samples; train: "
+    "the anomaly-free prefix (label 0), test: the whole series (label 1 where "
+    "a window overlaps the anomaly); scaled by the training prefix's min and "
+    "max (clipped into [0, 1]), so amplitude anomalies stay visible",
+}
+"""What `load_dataset` does to each signal file."""
+
+UCR_WINDOW_STRIDE = 4
+
+
+def scale_series(series):
+    """Min-max scale each series (and channel) of `(N, T, C)` into [0, 1].
+
+    A constant series becomes 0. Returns float32.
+    """
+    series = np.asarray(series, dtype="float32")
+    low = series.min(axis=1, keepdims=True)
+    span = series.max(axis=1, keepdims=True) - low
+    return np.where(span > 0, (series - low) / np.where(span > 0, span, 1), 0.0).astype(
+        "float32"
+    )
+
+
+def resample_series(series, lengths, length):
+    """Linearly resample each series' first `lengths[i]` samples to `length`.
+
+    `series` is `(N, T, C)`; the samples past a series' length (padding)
+    are never read.
+    """
+    series = np.asarray(series, dtype="float32")
+    out = np.empty((len(series), length, series.shape[-1]), "float32")
+    for i, (row, n) in enumerate(zip(series, lengths)):
+        n = int(n)
+        if n < 2:
+            raise ValueError(f"series {i} has length {n}; at least 2 are needed.")
+        positions = np.linspace(0, n - 1, length)
+        for c in range(series.shape[-1]):
+            out[i, :, c] = np.interp(positions, np.arange(n), row[:n, c])
+    return out
+
+
+def sliding_windows(series, window, stride):
+    """`(N, window, 1)` windows of a 1-D series, every `stride` samples."""
+    starts = np.arange(0, len(series) - window + 1, stride)
+    return np.stack([series[s : s + window] for s in starts])[..., None], starts
+
 
 _NPZ_KEYS = {"train": "train", "test": "test", "validation": "val"}
 
@@ -94,9 +162,10 @@ def load_dataset(name, split="train", data_dir=None, download=False):
             prepared on disk (off by default: nothing downloads unasked).
 
     Returns:
-        `images`, `uint8` of shape `(N, H, W, C)`, and `labels`, `int32` of
-        shape `(N,)`. The arrays are read-only and shared between calls;
-        copy them before changing them in place.
+        `images`, `uint8` of shape `(N, H, W, C)` (for signal datasets,
+        float32 `(N, length, C)` in [0, 1], see `SIGNALS`), and `labels`,
+        `int32` of shape `(N,)`. The arrays are read-only and shared between
+        calls; copy them before changing them in place.
     """
     spec = get_spec(name)
     _check_split(spec, split)
@@ -115,7 +184,8 @@ def load_dataset(name, split="train", data_dir=None, download=False):
         if not os.path.isfile(path):
             tried.append(f"{source}: {path!r} does not exist")
             continue
-        return _load_npz(path, os.path.getmtime(path), spec, split)
+        load = _load_signal_npz if spec.is_signal else _load_npz
+        return load(path, os.path.getmtime(path), spec, split)
     if spec.tfds_name is None:
         tried.append("tensorflow_datasets: has no dataset of this name")
     else:
@@ -185,6 +255,61 @@ def _load_npz(path, mtime, spec, split):
     images.flags.writeable = False
     labels.flags.writeable = False
     return images, labels
+
+
+@functools.lru_cache(maxsize=16)
+def _load_signal_npz(path, mtime, spec, split):
+    """Read one split of a signal file, at fixed length and in [0, 1]."""
+    del mtime
+    key = _NPZ_KEYS[split]
+    with np.load(path) as archive:
+        files = dict(archive)
+    try:
+        if spec.name == "ucr_internal_bleeding16":
+            series, labels = _ucr_windows(files, split, spec.image_shape[0])
+        else:
+            series = files[f"x_{key}"].astype("float32")
+            labels = files[f"y_{key}"]
+            lengths = files.get(f"length_{key}")
+            if lengths is None:
+                lengths = np.full(len(series), series.shape[1])
+            if series.shape[1] != spec.image_shape[0] or f"length_{key}" in files:
+                series = resample_series(series, lengths, spec.image_shape[0])
+            series = scale_series(series)
+    except KeyError as error:
+        raise ValueError(
+            f"{path!r} is missing the key {error} for split {split!r}; it has "
+            f"{sorted(files)}."
+        ) from None
+    if tuple(series.shape[1:]) != spec.image_shape or not np.all(np.isfinite(series)):
+        raise ValueError(
+            f"{path!r}: split {split!r} gives series of shape {series.shape} "
+            f"(expected (N, {', '.join(map(str, spec.image_shape))}), finite)."
+        )
+    labels = check_labels(
+        labels,
+        len(series),
+        spec.num_classes,
+        name=f"y_{key} in {path}",
+        allow_unlabeled=False,
+    )
+    series.flags.writeable = False
+    labels.flags.writeable = False
+    return series, labels
+
+
+def _ucr_windows(files, split, window):
+    """The UCR series as windows, scaled by the anomaly-free prefix."""
+    train = files["series_train"].astype("float32")
+    low, high = float(train.min()), float(train.max())
+    series = train if split == "train" else files["series_test"].astype("float32")
+    scaled = np.clip((series - low) / (high - low), 0.0, 1.0)
+    windows, starts = sliding_windows(scaled, window, UCR_WINDOW_STRIDE)
+    if split == "train":
+        return windows, np.zeros(len(windows), "int32")
+    anomaly = files["is_anomaly_test"].astype(bool)
+    labels = np.array([anomaly[s : s + window].any() for s in starts], "int32")
+    return windows, labels
 
 
 def _load_tfds(spec, split, download):

@@ -12,8 +12,9 @@ class ResidualBlock(layers.Layer):
     The paper uses "the same residual block as Hou et al." (two 3x3
     convolutions around a LeakyReLU, added to the input). `W1` and `W2` keep
     the input width, so the skip is the identity. They are 3×3 `Conv2D`
-    ("same" padding) on image tensors `(N, H, W, C)` and `Dense` layers on
-    vectors `(N, C)` (the classifier's blocks).
+    ("same" padding) on image tensors `(N, H, W, C)`, width-3 `Conv1D` on
+    signals `(N, length, C)`, and `Dense` layers on vectors `(N, C)` (the
+    classifier's blocks).
 
     Args:
         kernel_size: convolution kernel size (image tensors only).
@@ -43,8 +44,9 @@ class ResidualBlock(layers.Layer):
         width = input_shape[-1]
         # A bias before BatchNorm is cancelled by it: leave it out.
         bias = not self.batch_norm
-        if len(input_shape) == 4:
-            make = lambda init: layers.Conv2D(
+        if len(input_shape) in (3, 4):
+            conv = layers.Conv2D if len(input_shape) == 4 else layers.Conv1D
+            make = lambda init: conv(
                 width,
                 self.kernel_size,
                 padding="same",
@@ -57,8 +59,9 @@ class ResidualBlock(layers.Layer):
             )
         else:
             raise ValueError(
-                f"{self.name}: ResidualBlock takes (N, H, W, C) images or "
-                f"(N, C) vectors; received input shape {input_shape}."
+                f"{self.name}: ResidualBlock takes (N, H, W, C) images, "
+                f"(N, length, C) signals or (N, C) vectors; received input "
+                f"shape {input_shape}."
             )
         # Zero the branch's last scale: its second layer, or the BatchNorm
         # that follows it.

@@ -1,5 +1,6 @@
-"""Evaluation metrics: reconstruction quality and generation quality."""
+"""Evaluation metrics: reconstruction and generation quality, signals, anomalies."""
 
+from savae_keras.metrics.anomaly import roc_auc
 from savae_keras.metrics.generation import balanced_labels
 from savae_keras.metrics.generation import check_num_samples
 from savae_keras.metrics.generation import evaluate_generative
@@ -13,3 +14,5 @@ from savae_keras.metrics.reconstruction import reconstruction_metrics
 from savae_keras.metrics.reconstruction import ssim
 from savae_keras.metrics.reference import ReferenceClassifier
 from savae_keras.metrics.reference import reference_classifier
+from savae_keras.metrics.signals import log_spectral_distance
+from savae_keras.metrics.signals import signal_metrics

@@ -80,37 +80,39 @@ def build_cifar_autoencoder(input_shape=(32, 32, 3), base_filters=8):
     times a 4x4 stride-2 convolution (halving the size, doubling the
     channels) and a 3x3 stride-1 convolution: seven layers, 32x32 to a
     4x4x(8·base) code. The decoder mirrors it with 4x4 stride-2 transposed
-    convolutions and ends with a 3x3 convolution and a sigmoid.
+    convolutions and ends with a 3x3 convolution and a sigmoid. Signals
+    `(length, C)` get the same structure with 1-D layers.
     """
-    height, width, channels = tuple(input_shape)
-    if height % 8 or width % 8:
+    *sizes, channels = tuple(input_shape)
+    if len(sizes) not in (1, 2) or any(d % 8 for d in sizes):
         raise ValueError(
-            "`input_shape` of the CIFAR autoencoder needs height and width "
-            f"divisible by 8 (three halvings); received {input_shape!r}."
+            "`input_shape` of the CIFAR autoencoder needs (H, W, C) or "
+            "(length, C) with the sizes divisible by 8 (three halvings); "
+            f"received {input_shape!r}."
         )
+    conv = layers.Conv2D if len(sizes) == 2 else layers.Conv1D
+    deconv = layers.Conv2DTranspose if len(sizes) == 2 else layers.Conv1DTranspose
     widths = [base_filters * 2**i for i in range(4)]  # 8, 16, 32, 64
 
     x = inputs = keras.Input(tuple(input_shape), name="image")
-    x = _act("conv_1_act")(
-        layers.Conv2D(widths[0], 3, padding="same", name="conv_1")(x)
-    )
+    x = _act("conv_1_act")(conv(widths[0], 3, padding="same", name="conv_1")(x))
     for i, f in enumerate(widths[1:], start=1):
-        x = layers.Conv2D(f, 4, strides=2, padding="same", name=f"down_{i}")(x)
+        x = conv(f, 4, strides=2, padding="same", name=f"down_{i}")(x)
         x = _act(f"down_{i}_act")(x)
-        x = layers.Conv2D(f, 3, padding="same", name=f"conv_{i + 1}")(x)
+        x = conv(f, 3, padding="same", name=f"conv_{i + 1}")(x)
         x = _act(f"conv_{i + 1}_act")(x)
     encoder = keras.Model(inputs, x, name="encoder")
 
-    code_shape = (height // 8, width // 8, widths[-1])
+    code_shape = (*(d // 8 for d in sizes), widths[-1])
     x = inputs = keras.Input(code_shape, name="code")
     for i, f in enumerate(reversed(widths[:-1]), start=1):
-        x = layers.Conv2D(widths[-i], 3, padding="same", name=f"conv_{i}")(x)
+        x = conv(widths[-i], 3, padding="same", name=f"conv_{i}")(x)
         x = _act(f"conv_{i}_act")(x)
-        x = layers.Conv2DTranspose(f, 4, strides=2, padding="same", name=f"up_{i}")(x)
+        x = deconv(f, 4, strides=2, padding="same", name=f"up_{i}")(x)
         x = _act(f"up_{i}_act")(x)
-    outputs = layers.Conv2D(
-        channels, 3, padding="same", activation="sigmoid", name="conv_out"
-    )(x)
+    outputs = conv(channels, 3, padding="same", activation="sigmoid", name="conv_out")(
+        x
+    )
     decoder = keras.Model(inputs, outputs, name="decoder")
     return encoder, decoder
 

@@ -10,10 +10,14 @@ Four functional models, each built by one function:
 Layers followed by BatchNorm have no bias (BatchNorm cancels it). Widths
 are arguments; the defaults (8 to 32 filters) were chosen for speed on a
 CPU (docs/results.md), and wider data such as CIFAR-10 may want wider
-networks. Inputs are
-`(H, W, C)` images with `H` and `W` divisible by 4 (two 2x poolings), such
-as 28x28x1 and 32x32x3.
+networks. Inputs are `(H, W, C)` images with `H` and `W` divisible by 4 (two
+2x poolings), such as 28x28x1 and 32x32x3, or `(length, channels)` signals
+with the length divisible by 4: the same structures are then built with 1-D
+layers (`Conv1D`, `MaxPooling1D`, `UpSampling1D`, 1-D residual blocks), the
+paper's "applications other than image processing".
 """
+
+import math
 
 import keras
 from keras import layers
@@ -29,24 +33,31 @@ NEGATIVE_SLOPE = 0.2
 
 
 def check_image_shape(image_shape, name="input_shape"):
-    """Return `image_shape` as an `(H, W, C)` tuple or raise a clear error."""
+    """Return an `(H, W, C)` image or `(length, C)` signal shape, or raise."""
     try:
         shape = tuple(int(d) for d in image_shape)
     except (TypeError, ValueError):
         shape = None
     if (
         shape is None
-        or len(shape) != 3
+        or len(shape) not in (2, 3)
         or min(shape) < 1
-        or shape[0] % 4
-        or shape[1] % 4
+        or any(d % 4 for d in shape[:-1])
     ):
         raise ValueError(
-            f"`{name}` must be an image shape (H, W, C) with H and W "
-            "positive multiples of 4 (the networks pool twice by 2), such as "
-            f"(28, 28, 1) or (32, 32, 3); received {image_shape!r}."
+            f"`{name}` must be an image shape (H, W, C) or a signal shape "
+            "(length, C), the sizes positive multiples of 4 (the networks pool "
+            "twice by 2), such as (28, 28, 1), (32, 32, 3) or (256, 1); "
+            f"received {image_shape!r}."
         )
     return shape
+
+
+def spatial_layers(shape):
+    """`(Conv, MaxPooling, UpSampling)` classes for an image or signal shape."""
+    if len(shape) == 2:
+        return layers.Conv1D, layers.MaxPooling1D, layers.UpSampling1D
+    return layers.Conv2D, layers.MaxPooling2D, layers.UpSampling2D
 
 
 def _check_widths(widths, count, name):
@@ -93,15 +104,16 @@ def build_encoder(
     _check_positive(latent_dim, "latent_dim")
     conv_filters = _check_widths(conv_filters, 6, "conv_filters")
     dense_units = _check_widths(dense_units, 3, "dense_units")
+    conv, pool, _ = spatial_layers(input_shape)
 
     x = inputs = keras.Input(input_shape, name="image")
     for i, filters in enumerate(conv_filters, start=1):
-        x = layers.Conv2D(filters, 3, padding="same", name=f"conv_{i}")(x)
+        x = conv(filters, 3, padding="same", name=f"conv_{i}")(x)
         x = ResidualBlock(zero_init=zero_init_residual, name=f"residual_{i}")(x)
         stage = FEATURE_LAYERS[i - 1] if i <= 3 else f"stage_{i}"
         x = layers.LeakyReLU(NEGATIVE_SLOPE, name=stage)(x)
         if i in (2, 4):
-            x = layers.MaxPooling2D(2, name=f"pool_{i // 2}")(x)
+            x = pool(2, name=f"pool_{i // 2}")(x)
     x = layers.Flatten(name="flatten")(x)
     for i, units in enumerate(dense_units, start=1):
         x = layers.Dense(units, name=f"dense_{i}")(x)
@@ -132,30 +144,29 @@ def build_decoder(
     Returns:
         A functional model `z -> x_hat`.
     """
-    height, width, channels = check_image_shape(output_shape, "output_shape")
+    output_shape = check_image_shape(output_shape, "output_shape")
     _check_positive(latent_dim, "latent_dim")
     dense_units = _check_widths(dense_units, 2, "dense_units")
     conv_filters = _check_widths(conv_filters, 6, "conv_filters")
+    conv, _, upsample = spatial_layers(output_shape)
+    *sizes, channels = output_shape
+    first_map = (*(d // 4 for d in sizes), conv_filters[0])
 
     x = inputs = keras.Input((latent_dim,), name="z")
-    seed_size = (height // 4) * (width // 4) * conv_filters[0]
+    seed_size = math.prod(first_map)
     for i, units in enumerate((*dense_units, seed_size), start=1):
         x = layers.Dense(units, use_bias=False, name=f"dense_{i}")(x)
         x = layers.BatchNormalization(name=f"dense_{i}_bn")(x)
         x = layers.LeakyReLU(NEGATIVE_SLOPE, name=f"dense_{i}_act")(x)
-    x = layers.Reshape((height // 4, width // 4, conv_filters[0]), name="reshape")(x)
+    x = layers.Reshape(first_map, name="reshape")(x)
     for i, filters in enumerate(conv_filters, start=1):
-        x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"conv_{i}")(
-            x
-        )
+        x = conv(filters, 3, padding="same", use_bias=False, name=f"conv_{i}")(x)
         x = layers.BatchNormalization(name=f"conv_{i}_bn")(x)
         x = layers.LeakyReLU(NEGATIVE_SLOPE, name=f"conv_{i}_act")(x)
         x = ResidualBlock(batch_norm=True, name=f"residual_{i}")(x)
         if i in (2, 4):
-            x = layers.UpSampling2D(2, name=f"upsample_{i // 2}")(x)
-    outputs = layers.Conv2D(
-        channels, 3, padding="same", activation="sigmoid", name="conv_7"
-    )(x)
+            x = upsample(2, name=f"upsample_{i // 2}")(x)
+    outputs = conv(channels, 3, padding="same", activation="sigmoid", name="conv_7")(x)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -177,13 +188,14 @@ def build_critic(
     input_shape = check_image_shape(input_shape)
     conv_filters = _check_widths(conv_filters, 3, "conv_filters")
     dense_units = _check_widths(dense_units, 4, "dense_units")
+    conv, pool, _ = spatial_layers(input_shape)
 
     x = inputs = keras.Input(input_shape, name="image")
     for i, filters in enumerate(conv_filters, start=1):
-        x = layers.Conv2D(filters, 3, padding="same", name=f"conv_{i}")(x)
+        x = conv(filters, 3, padding="same", name=f"conv_{i}")(x)
         x = layers.LeakyReLU(NEGATIVE_SLOPE, name=f"conv_{i}_act")(x)
         if i < 3:
-            x = layers.MaxPooling2D(2, name=f"pool_{i}")(x)
+            x = pool(2, name=f"pool_{i}")(x)
     x = layers.Flatten(name="flatten")(x)
     for i, units in enumerate(dense_units, start=1):
         x = layers.Dense(units, name=f"dense_{i}")(x)

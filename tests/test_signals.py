@@ -1,0 +1,196 @@
+"""1-D signals: the networks, every model, the signal files and anomaly scores."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+
+import savae_keras as sk
+from savae_keras.data import load_dataset
+from savae_keras.metrics import log_spectral_distance
+from savae_keras.metrics import roc_auc
+from savae_keras.metrics import signal_metrics
+from tests.helpers import TINY
+from tests.helpers import VEC_OPTIONS
+
+SHAPE = (32, 2)  # (length, channels)
+
+
+def _signals(n=16, seed=0):
+    """Smooth two-channel series in [0, 1], three classes of frequency."""
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0, 1, SHAPE[0])
+    labels = np.arange(n) % 3
+    phase = rng.uniform(0, 2 * np.pi, (n, 1))
+    wave = np.sin(2 * np.pi * (labels[:, None] + 1) * t + phase)
+    x = np.stack([wave, np.cos(2 * np.pi * t + phase)], -1)
+    return (0.5 + 0.4 * x).astype("float32"), labels.astype("int32")
+
+
+def _models():
+    vec_options = dict(VEC_OPTIONS)
+    return {
+        "vec": lambda: sk.VariationalEncoderClassifier(
+            SHAPE, 3, latent_dim=2, seed=0, **vec_options
+        ),
+        "savae": lambda: sk.SAVAE(SHAPE, 3, latent_dim=2, n_critic=1, seed=0, **TINY),
+        "vae": lambda: sk.VAE(
+            SHAPE,
+            latent_dim=2,
+            num_classes=3,
+            seed=0,
+            encoder_options=TINY["encoder_options"],
+            decoder_options=TINY["decoder_options"],
+        ),
+        "recursive_gan": lambda: sk.RecursiveAutoencoderGAN(
+            SHAPE, recursion_steps=1, seed=0
+        ),
+    }
+
+
+@pytest.mark.every_backend
+@pytest.mark.parametrize("name", ["vec", "savae", "vae", "recursive_gan"])
+def test_each_model_trains_on_signals_and_reloads(name, tmp_path):
+    x, y = _signals()
+    model = _models()[name]()
+    model.compile()
+    fit = dict(batch_size=8, verbose=0)
+    if name == "savae":
+        history = model.fit(x, y, encoder_epochs=1, decoder_epochs=1, **fit)
+        logs = {**history.vec.history, **history.decoder.history}
+    else:
+        history = model.fit(x, y if name == "vec" else None, epochs=1, **fit)
+        logs = history.history
+    assert all(np.isfinite(v).all() for v in logs.values()), logs
+    path = str(tmp_path / f"{name}.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    if name == "vec":
+        np.testing.assert_allclose(loaded.encode(x), model.encode(x), atol=1e-5)
+    else:
+        assert model.reconstruct(x).shape == x.shape
+        np.testing.assert_allclose(
+            loaded.reconstruct(x), model.reconstruct(x), atol=1e-5
+        )
+
+
+def test_networks_build_one_dimensional_layers():
+    encoder = sk.networks.build_encoder(SHAPE, latent_dim=2)
+    decoder = sk.networks.build_decoder(SHAPE, latent_dim=2)
+    critic = sk.networks.build_critic(SHAPE)
+    kinds = {
+        type(layer).__name__ for n in (encoder, decoder, critic) for layer in n.layers
+    }
+    assert {"Conv1D", "MaxPooling1D", "UpSampling1D"} <= kinds
+    assert not any(kind.endswith("2D") for kind in kinds), kinds
+    assert encoder.get_layer("feature_1").output.shape == (None, 32, 8)
+    assert decoder.output_shape == (None, *SHAPE)
+    with pytest.raises(ValueError, match=r"signal shape \(length, C\).*multiples of 4"):
+        sk.networks.build_encoder((30, 1))
+
+
+@pytest.mark.every_backend
+def test_images_into_a_signal_model_and_signals_into_an_image_model_are_refused():
+    signal_model = sk.VAE(SHAPE, latent_dim=2, encoder_options=TINY["encoder_options"])
+    image_model = sk.VAE((28, 28, 1), latent_dim=2)
+    with pytest.raises(ValueError, match=r"takes signals of shape \(32, 2\).*images\?"):
+        signal_model.predict(np.zeros((4, 28, 28, 1), "float32"))
+    with pytest.raises(
+        ValueError, match=r"image shape \(28, 28, 1\); received \(32, 2, 1\)"
+    ):
+        image_model.predict(_signals(4)[0])
+    raw = _signals(4)[0] * 10
+    with pytest.raises(ValueError, match="floating signals must lie in .*scale_series"):
+        signal_model.predict(raw)
+
+
+DATA = os.environ.get("SAVAE_DATA_DIR", "")
+
+
+@pytest.mark.skipif(
+    not os.path.isfile(os.path.join(DATA, "plaid.npz")), reason="no signal files"
+)
+@pytest.mark.parametrize(
+    "name, shape, classes",
+    [
+        ("plaid", (256, 1), 11),
+        ("trace", (256, 1), 4),
+        ("basic_motions", (100, 6), 4),
+        ("ucr_internal_bleeding16", (128, 1), 2),
+    ],
+)
+def test_load_dataset_reads_each_signal_file(name, shape, classes):
+    for split in ("train", "test"):
+        x, y = load_dataset(name, split)
+        assert x.dtype == np.float32 and x.shape[1:] == shape
+        assert x.min() >= 0.0 and x.max() <= 1.0
+        assert y.min() >= 0 and y.max() < classes
+    if name == "plaid":  # the true length is resampled, never the padding
+        raw = np.load(os.path.join(DATA, "plaid.npz"))
+        n = int(raw["length_train"][0])
+        series = raw["x_train"][0, :n, 0]
+        expected = np.interp(np.linspace(0, n - 1, 256), np.arange(n), series)
+        expected = (expected - expected.min()) / (expected.max() - expected.min())
+        np.testing.assert_allclose(
+            x_train := load_dataset(name)[0][0, :, 0], expected, atol=1e-5
+        )
+        assert x_train.shape == (256,)
+    if name == "ucr_internal_bleeding16":  # windows over the anomaly are labelled 1
+        x, y = load_dataset(name, "test")
+        starts = np.arange(len(y)) * 4
+        overlaps = (starts <= 4198) & (starts + 128 > 4187)
+        np.testing.assert_array_equal(y, overlaps.astype("int32"))
+
+
+def test_series_helpers():
+    x = np.array([[[1.0], [3.0], [2.0]], [[5.0], [5.0], [5.0]]], "float32")
+    np.testing.assert_allclose(
+        sk.data.scale_series(x)[:, :, 0], [[0, 1, 0.5], [0, 0, 0]]
+    )
+    padded = np.array([[[0.0], [2.0], [9.0], [0.0]]], "float32")  # length 2
+    np.testing.assert_allclose(
+        sk.data.resample_series(padded, [2], 3)[0, :, 0], [0.0, 1.0, 2.0]
+    )
+
+
+def test_roc_auc_on_a_hand_computed_case():
+    # Anomalies score 0.9 and 0.4; normals 0.1, 0.4, 0.3: of the 6 pairs the
+    # anomaly wins 5 and ties 1 -> (5 + 0.5) / 6.
+    assert roc_auc([0.9, 0.4, 0.1, 0.4, 0.3], [1, 1, 0, 0, 0]) == pytest.approx(5.5 / 6)
+    assert roc_auc([3, 2, 1], [1, 0, 0]) == 1.0
+    assert roc_auc([1, 2, 3], [1, 0, 0]) == 0.0
+    with pytest.raises(ValueError, match="both classes"):
+        roc_auc([1, 2], [0, 0])
+    with pytest.raises(ValueError, match="0 \\(normal\\) or 1"):
+        roc_auc([1, 2], [0, 2])
+
+
+def test_signal_metrics_on_hand_computed_cases():
+    x = np.random.default_rng(0).standard_normal((2, 16, 1))  # power everywhere
+    assert log_spectral_distance(x, x) == 0.0
+    # Twice the amplitude is 4x the power at every frequency: 10·log10(4) dB.
+    assert log_spectral_distance(x, 2 * x) == pytest.approx(10 * np.log10(4), rel=1e-6)
+    assert signal_metrics(x, x + 0.5)["mse"] == pytest.approx(0.25)
+
+
+@pytest.mark.parametrize("name", ["savae", "vae", "recursive_gan"])
+def test_anomaly_score_ranks_a_corrupted_signal_above_clean_ones(name):
+    x, y = _signals(64)
+    model = _models()[name]()
+    model.compile()
+    if name == "savae":
+        model.fit(x, y, encoder_epochs=4, decoder_epochs=4, batch_size=16, verbose=0)
+    else:
+        model.fit(x, epochs=6, batch_size=16, verbose=0)
+    clean, _ = _signals(8, seed=1)
+    corrupted = clean[:1].copy()
+    corrupted[0, 10:22, :] = np.where(np.arange(12)[:, None] % 2, 0.0, 1.0)
+    batch = np.concatenate([clean, corrupted])
+    labels = np.r_[np.zeros(8), 1]
+    components = model.anomaly_components(batch)
+    assert all(v.shape == (9,) for v in components.values()), components
+    score = model.anomaly_score(batch)
+    assert roc_auc(score, labels) == 1.0, score
+    combined = model.anomaly_score(batch, calibration=x[:32])
+    assert combined.shape == (9,) and np.all(np.isfinite(combined))
