@@ -167,8 +167,14 @@ CASES = {
         ValueError,
         "`strong_augmentation` must keep the image shape",
     ),
-    "vec input_shape 2-D": (
-        lambda: V(input_shape=(28, 28)),
+    # A 2-D shape is a signal shape (length, channels) since issue 18.
+    "vec input_shape 1-D": (
+        lambda: V(input_shape=(28,)),
+        ValueError,
+        "`input_shape`",
+    ),
+    "vec input_shape 4-D": (
+        lambda: V(input_shape=(28, 28, 1, 1)),
         ValueError,
         "`input_shape`",
     ),

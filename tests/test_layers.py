@@ -38,8 +38,11 @@ def test_residual_block_hand_computed_dense_case():
 
 
 def test_residual_block_rejects_other_ranks():
-    with pytest.raises(ValueError, match="takes \\(N, H, W, C\\) images or \\(N, C\\)"):
-        ResidualBlock()(np.zeros((2, 3, 4), "float32"))
+    # (N, length, C) signals are a rank the block takes (1-D convolutions).
+    with pytest.raises(
+        ValueError, match="takes \\(N, H, W, C\\) images, \\(N, length, C\\) signals"
+    ):
+        ResidualBlock()(np.zeros((2, 3, 4, 5, 6), "float32"))
 
 
 def test_residual_block_config_round_trip():
