@@ -14,12 +14,12 @@ per class and model to `--out`/metrics.json (see
 import argparse
 import json
 
-from savae_keras.cli import add_device_arguments
 from savae_keras.cli import device_scope
 from savae_keras.cli import nonnegative_int
 from savae_keras.cli import positive_int
 from savae_keras.cli import quiet_per_model_retracing
 from savae_keras.data import DATASETS
+from savae_keras.experiments.signals import add_training_arguments
 from savae_keras.experiments.signals import run_anomaly
 
 
@@ -33,17 +33,9 @@ def main(argv=None):
         default=None,
         help="classes held out in turn (default: all)",
     )
-    parser.add_argument("--quick", action="store_true", help="a few minutes on a CPU")
-    parser.add_argument("--latent-dim", type=positive_int, default=16)
-    parser.add_argument("--epochs", type=positive_int, default=None, help="phase 1")
-    parser.add_argument("--decoder-epochs", type=positive_int, default=None)
-    parser.add_argument("--batch-size", type=positive_int, default=32)
+    add_training_arguments(parser)
     parser.add_argument("--train-size", type=positive_int, default=None)
     parser.add_argument("--test-size", type=positive_int, default=None)
-    parser.add_argument("--out", default=None)
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--seed", type=nonnegative_int, default=0)
-    add_device_arguments(parser)
     args = parser.parse_args(argv)
     quiet_per_model_retracing()
     with device_scope(args, parser):

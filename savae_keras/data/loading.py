@@ -245,16 +245,17 @@ def _load_npz(path, mtime, spec, split):
             f"{', '.join(map(str, spec.image_shape))}) (grey images may omit "
             f"the channel axis); received {images.shape}."
         )
+    return _read_only(images, labels, spec, f"y_{key} in {path}")
+
+
+def _read_only(samples, labels, spec, name):
+    """Checked labels, and both arrays made read-only (they are cached)."""
     labels = check_labels(
-        labels,
-        len(images),
-        spec.num_classes,
-        name=f"y_{key} in {path}",
-        allow_unlabeled=False,
+        labels, len(samples), spec.num_classes, name=name, allow_unlabeled=False
     )
-    images.flags.writeable = False
+    samples.flags.writeable = False
     labels.flags.writeable = False
-    return images, labels
+    return samples, labels
 
 
 @functools.lru_cache(maxsize=16)
@@ -286,16 +287,7 @@ def _load_signal_npz(path, mtime, spec, split):
             f"{path!r}: split {split!r} gives series of shape {series.shape} "
             f"(expected (N, {', '.join(map(str, spec.image_shape))}), finite)."
         )
-    labels = check_labels(
-        labels,
-        len(series),
-        spec.num_classes,
-        name=f"y_{key} in {path}",
-        allow_unlabeled=False,
-    )
-    series.flags.writeable = False
-    labels.flags.writeable = False
-    return series, labels
+    return _read_only(series, labels, spec, f"y_{key} in {path}")
 
 
 def _ucr_windows(files, split, window):

@@ -123,36 +123,65 @@ def run_signals(
         class_names,
         per_class,
     )
-    results = {
+    results = _record(
+        dataset,
+        seed,
+        latent_dim,
+        epochs,
+        decoder_epochs,
+        batch_size,
+        savae_seconds=seconds,
+    )
+    results.update(vec_test_accuracy=accuracy, models=models)
+    _write(results, out)
+    return results
+
+
+def add_training_arguments(parser):
+    """The flags `examples/plaid.py` and `examples/anomaly.py` share."""
+    from savae_keras.cli import add_device_arguments
+    from savae_keras.cli import nonnegative_int
+    from savae_keras.cli import positive_int
+
+    parser.add_argument("--quick", action="store_true", help="a few minutes on a CPU")
+    parser.add_argument("--latent-dim", type=positive_int, default=16)
+    parser.add_argument("--epochs", type=positive_int, default=None, help="phase 1")
+    parser.add_argument("--decoder-epochs", type=positive_int, default=None)
+    parser.add_argument("--batch-size", type=positive_int, default=32)
+    parser.add_argument("--out", default=None)
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--seed", type=nonnegative_int, default=0)
+    add_device_arguments(parser)
+
+
+def _record(dataset, seed, latent_dim, epochs, decoder_epochs, batch_size, **budget):
+    """The head of `metrics.json`: the data, the backend and the budget."""
+    from savae_keras.data import SIGNALS
+
+    return {
         "dataset": dataset,
         "backend": keras.backend.backend(),
         "seed": seed,
-        "preprocessing": _preprocessing(dataset),
+        "preprocessing": SIGNALS.get(dataset, "uint8 images scaled to [0, 1]"),
         "budget": {
             "latent_dim": latent_dim,
             "vec_epochs": epochs,
             "decoder_epochs": decoder_epochs,
             "batch_size": batch_size,
-            "savae_seconds": seconds,
             "vae_budget": "SAVAE's training seconds",
+            **budget,
         },
-        "vec_test_accuracy": accuracy,
-        "models": models,
     }
-    _write(results, out)
-    return results
-
-
-def _preprocessing(dataset):
-    from savae_keras.data import SIGNALS
-
-    return SIGNALS.get(dataset, "uint8 images scaled to [0, 1]")
 
 
 def _split_normal(x, y, held_out, seed):
-    """Training and calibration samples without `held_out`, labels 0..C-2."""
-    keep = y != held_out
-    x, y = x[keep], np.where(y[keep] > held_out, y[keep] - 1, y[keep])
+    """Training and calibration samples without `held_out`, labels 0..C-2.
+
+    `held_out=None` keeps every sample (all are normal).
+    """
+    if held_out is not None:
+        keep = y != held_out
+        x, y = x[keep], np.where(y[keep] > held_out, y[keep] - 1, y[keep])
     order = np.random.default_rng(seed).permutation(len(x))
     cut = max(1, int(round(CALIBRATION_SHARE * len(x))))
     return x[order[cut:]], y[order[cut:]], x[order[:cut]]
@@ -203,13 +232,10 @@ def run_anomaly(
     x_test, y_test = x_test[:test_size], y_test[:test_size]
     rows = []
     for k in [None] if ucr else list(held_out or range(spec.num_classes)):
+        x_fit, y_fit, calibration = _split_normal(x, y, k, seed)
         if ucr:  # every training window is normal; the classifier has one class
-            order = np.random.default_rng(seed).permutation(len(x))
-            cut = max(1, int(round(CALIBRATION_SHARE * len(x))))
-            x_fit, y_fit, calibration = x[order[cut:]], y[order[cut:]], x[order[:cut]]
             anomalous, num_classes = y_test, 2
         else:
-            x_fit, y_fit, calibration = _split_normal(x, y, k, seed)
             anomalous, num_classes = (y_test == k).astype("int32"), spec.num_classes - 1
         vec, decoder, vae, seconds = train_pair(
             x_fit,
@@ -230,28 +256,25 @@ def run_anomaly(
                 row[f"{name}_top_window"] = _top_window(scores["primary"], anomalous)
         rows.append(row)
         print(json.dumps(row), flush=True)
-    results = {
-        "dataset": dataset,
-        "backend": keras.backend.backend(),
-        "seed": seed,
-        "preprocessing": _preprocessing(dataset),
-        "budget": {
-            "latent_dim": latent_dim,
-            "vec_epochs": epochs,
-            "decoder_epochs": decoder_epochs,
-            "batch_size": batch_size,
-            "train_size": int(len(x)),
-            "test_size": int(len(x_test)),
-            "vae_budget": "SAVAE's training seconds",
-            "calibration": f"{CALIBRATION_SHARE:.0%} of the normal training samples",
-        },
-        "rows": rows,
-        "mean": {
+    results = _record(
+        dataset,
+        seed,
+        latent_dim,
+        epochs,
+        decoder_epochs,
+        batch_size,
+        train_size=int(len(x)),
+        test_size=int(len(x_test)),
+        calibration=f"{CALIBRATION_SHARE:.0%} of the normal training samples",
+    )
+    results.update(
+        rows=rows,
+        mean={
             key: float(np.mean([r[key] for r in rows]))
             for key in rows[0]
             if key.endswith("_auc")
         },
-    }
+    )
     _write(results, out)
     return results
 
