@@ -52,24 +52,20 @@ def main():
     args = parser.parse_args()
     quiet_per_model_retracing()
     with device_scope(args, parser):
-        _run(args)
-
-
-def _run(args):
-    recursive_gan.run(
-        dataset=args.dataset,
-        train_size=args.train_size or (4000 if args.quick else 10000),
-        test_size=args.test_size,
-        epochs=args.epochs or (2 if args.quick else 20),
-        batch_size=args.batch_size,
-        adversarial_weight=args.adversarial_weight,
-        autoencoder_learning_rate=args.ae_learning_rate,
-        game_schedule=args.game_schedule,
-        verbose=args.verbose if args.verbose == "auto" else int(args.verbose),
-        out=args.out or f"runs/recursive_gan_{args.dataset}",
-        data_dir=args.data_dir,
-        seed=args.seed,
-    )
+        recursive_gan.run(
+            dataset=args.dataset,
+            train_size=args.train_size or (4000 if args.quick else 10000),
+            test_size=args.test_size,
+            epochs=args.epochs or (2 if args.quick else 20),
+            batch_size=args.batch_size,
+            adversarial_weight=args.adversarial_weight,
+            autoencoder_learning_rate=args.ae_learning_rate,
+            game_schedule=args.game_schedule,
+            verbose=args.verbose if args.verbose == "auto" else int(args.verbose),
+            out=args.out or f"runs/recursive_gan_{args.dataset}",
+            data_dir=args.data_dir,
+            seed=args.seed,
+        )
 
 
 if __name__ == "__main__":

@@ -271,11 +271,11 @@ def _load_signal_npz(path, mtime, spec, split):
         else:
             series = files[f"x_{key}"].astype("float32")
             labels = files[f"y_{key}"]
-            lengths = files.get(f"length_{key}")
-            if lengths is None:
-                lengths = np.full(len(series), series.shape[1])
-            if series.shape[1] != spec.image_shape[0] or f"length_{key}" in files:
-                series = resample_series(series, lengths, spec.image_shape[0])
+            full = np.full(len(series), series.shape[1])
+            lengths = files.get(f"length_{key}", full)
+            length = spec.image_shape[0]
+            if series.shape[1] != length or np.any(lengths != full):
+                series = resample_series(series, lengths, length)
             series = scale_series(series)
     except KeyError as error:
         raise ValueError(

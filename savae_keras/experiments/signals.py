@@ -26,6 +26,10 @@ import keras
 import numpy as np
 
 from savae_keras.callbacks import TimeLimit
+from savae_keras.cli import add_device_arguments
+from savae_keras.cli import nonnegative_int
+from savae_keras.cli import positive_int
+from savae_keras.data import SIGNALS
 from savae_keras.data import get_spec
 from savae_keras.data import load_class_names
 from savae_keras.data import load_dataset
@@ -35,6 +39,7 @@ from savae_keras.metrics import signal_metrics
 from savae_keras.models import VAE
 from savae_keras.models import AdversarialDecoder
 from savae_keras.models import VariationalEncoderClassifier
+from savae_keras.models.anomaly import calibrated_score
 from savae_keras.plots import plot_generated_series
 from savae_keras.plots import plot_series_reconstructions
 
@@ -139,10 +144,6 @@ def run_signals(
 
 def add_training_arguments(parser):
     """The flags `examples/plaid.py` and `examples/anomaly.py` share."""
-    from savae_keras.cli import add_device_arguments
-    from savae_keras.cli import nonnegative_int
-    from savae_keras.cli import positive_int
-
     parser.add_argument("--quick", action="store_true", help="a few minutes on a CPU")
     parser.add_argument("--latent-dim", type=positive_int, default=16)
     parser.add_argument("--epochs", type=positive_int, default=None, help="phase 1")
@@ -156,8 +157,6 @@ def add_training_arguments(parser):
 
 def _record(dataset, seed, latent_dim, epochs, decoder_epochs, batch_size, **budget):
     """The head of `metrics.json`: the data, the backend and the budget."""
-    from savae_keras.data import SIGNALS
-
     return {
         "dataset": dataset,
         "backend": keras.backend.backend(),
@@ -188,9 +187,13 @@ def _split_normal(x, y, held_out, seed):
 
 
 def _scores(model, x, calibration):
+    """The primary and the calibrated score, from one pass over `x`."""
+    components = model.anomaly_components(x)
     return {
-        "primary": model.anomaly_score(x),
-        "calibrated": model.anomaly_score(x, calibration=calibration),
+        "primary": components[model.primary_anomaly_component],
+        "calibrated": calibrated_score(
+            components, model.anomaly_components(calibration)
+        ),
     }
 
 

@@ -115,7 +115,18 @@ def feature_consistency_loss(features, reconstructed_features, weights):
 
     `features` are the activations `F_i = O_i(X)` of the encoder's first
     hidden layers, `reconstructed_features` the same layers on `X̂`; each
-    term is a per-element mean squared error (see the module docstring).
+    term is a per-element mean squared error (see the module docstring): the
+    batch mean of `feature_consistency_per_sample`.
+    """
+    return ops.mean(
+        feature_consistency_per_sample(features, reconstructed_features, weights)
+    )
+
+
+def feature_consistency_per_sample(features, reconstructed_features, weights):
+    """Equation (9) for each sample, shape `(N,)`: also an anomaly signal.
+
+    `Σ_i α_i · mean_elements (F_i − F̂_i)²` per sample.
     """
     if not len(features) == len(reconstructed_features) == len(weights):
         raise ValueError(
@@ -123,20 +134,6 @@ def feature_consistency_loss(features, reconstructed_features, weights):
             f"{len(reconstructed_features)} reconstructed features and "
             f"{len(weights)} weights; the three counts must match."
         )
-    features = loss_tensors(*features)
-    reconstructed_features = loss_tensors(*reconstructed_features)
-    total = 0.0
-    for alpha, f, f_hat in zip(weights, features, reconstructed_features):
-        total = total + alpha * ops.mean(ops.square(f - f_hat))
-    return total
-
-
-def feature_consistency_per_sample(features, reconstructed_features, weights):
-    """Equation (9) for each sample, shape `(N,)`: an anomaly signal.
-
-    `Σ_i α_i · mean_elements (F_i − F̂_i)²` per sample; its batch mean is
-    `feature_consistency_loss`.
-    """
     total = 0.0
     for alpha, f, f_hat in zip(
         weights, loss_tensors(*features), loss_tensors(*reconstructed_features)

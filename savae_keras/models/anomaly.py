@@ -55,11 +55,18 @@ class AnomalyMixin:
         components = self.anomaly_components(x, batch_size)
         if calibration is None:
             return components[self.primary_anomaly_component]
-        reference = self.anomaly_components(calibration, batch_size)
-        score = 0.0
-        for name, values in components.items():
-            scale = reference[name].std()
-            score = score + (values - reference[name].mean()) / (
-                scale if scale > 0 else 1.0
-            )
-        return score
+        return calibrated_score(
+            components, self.anomaly_components(calibration, batch_size)
+        )
+
+
+def calibrated_score(components, reference):
+    """The sum of `components`, each standardised by its mean and standard
+    deviation in `reference` (the components of normal samples)."""
+    score = 0.0
+    for name, values in components.items():
+        scale = reference[name].std()
+        score = score + (values - reference[name].mean()) / (
+            scale if scale > 0 else 1.0
+        )
+    return score

@@ -19,6 +19,8 @@ as the BCE loss needs.
 import keras
 from keras import layers
 
+from savae_keras.networks.savae import spatial_layers
+
 NEGATIVE_SLOPE = 0.2
 
 
@@ -90,7 +92,7 @@ def build_cifar_autoencoder(input_shape=(32, 32, 3), base_filters=8):
             "(length, C) with the sizes divisible by 8 (three halvings); "
             f"received {input_shape!r}."
         )
-    conv = layers.Conv2D if len(sizes) == 2 else layers.Conv1D
+    conv, _, _ = spatial_layers(input_shape)
     deconv = layers.Conv2DTranspose if len(sizes) == 2 else layers.Conv1DTranspose
     widths = [base_filters * 2**i for i in range(4)]  # 8, 16, 32, 64
 
