@@ -44,6 +44,7 @@ def build(name, image_shape, jit_compile):
     if name == "decoder":
         vec = sk.VariationalEncoderClassifier(image_shape, 10, latent_dim=2, seed=0)
         vec.trained_steps.assign(1)  # the throughput does not depend on training
+        vec.trainable = False  # phase 2 trains on a frozen VEC
         model = sk.AdversarialDecoder(vec, n_critic=5, seed=0)
         model.compile(jit_compile=jit_compile)
         return model, False
@@ -171,6 +172,7 @@ def main():
         return
 
     rows = []
+    failed = []
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     print(
         f"backend {backend}, jit_compile={args.jit_compile}, dtype policy "
@@ -218,6 +220,7 @@ def main():
             row = _child_row(command)
             if isinstance(row, str):
                 print(f"{name:<14}{batch_size:>6}  failed: {row}")
+                failed.append(f"{name} (batch {batch_size})")
                 continue
             if reference:
                 row["vs_plain_torch"] = (
@@ -235,6 +238,8 @@ def main():
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(rows, handle, indent=2)
+    if failed:
+        sys.exit(f"failed: {', '.join(failed)}")
 
 
 if __name__ == "__main__":

@@ -136,3 +136,17 @@ def test_distribute_on_pytorch_names_the_supported_backends(capsys):
     assert "--distribute: Data-parallel training is not available" in (
         capsys.readouterr().err
     )
+
+
+@pytest.mark.parametrize(
+    "name", ["vec", "decoder", "vae", "recursive_k0", "recursive_k1", "recursive_k2"]
+)
+def test_the_throughput_benchmark_trains_each_model(name):
+    # benchmarks/throughput.py builds each model as a user would (the decoder
+    # on a frozen VEC) and times fit; a model it cannot build is a failed row.
+    import argparse
+
+    throughput = script("benchmarks/throughput.py")
+    args = argparse.Namespace(dtype_policy="float32", distribute=False)
+    row = throughput.measure(name, 2, 1, 1, False, args)
+    assert row["model"] == name and row["images_per_second"] > 0
