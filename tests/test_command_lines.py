@@ -67,6 +67,12 @@ CASES = [
         lambda mp: example_main("mnist", ["--num-samples", "100"]),
         "`--num-samples` must be at least 256",
     ),
+    (lambda mp: example_main("mnist", ["--seconds", "0"]), "--seconds: must"),
+    (lambda mp: example_main("mnist", ["--vec-share", "1"]), "--vec-share: must"),
+    (
+        lambda mp: example_main("mnist", ["--recipe", "two_critics"]),
+        "--recipe: invalid choice",
+    ),
     (lambda mp: search_main(["--trials", "0"]), "--trials: must"),
     (lambda mp: search_main(["--validation-size", "0"]), "--validation-size: must"),
     (lambda mp: search_main(["--validation-size", "-3"]), "--validation-size: must"),
@@ -150,3 +156,18 @@ def test_the_throughput_benchmark_trains_each_model(name):
     args = argparse.Namespace(dtype_policy="float32", distribute=False)
     row = throughput.measure(name, 2, 1, 1, False, args)
     assert row["model"] == name and row["images_per_second"] > 0
+
+
+def test_a_seconds_budget_ends_training_and_epochs_cap_it():
+    # `run(seconds=...)` trains each model with a TimeLimit and no epoch
+    # count; an epoch count, when given, still caps it.
+    from savae_keras.experiments.savae import _fit
+    from savae_keras.experiments.savae import _steps
+
+    x = np.random.default_rng(0).uniform(0, 1, (32, 28, 28, 1)).astype("float32")
+    y = np.arange(32) % 10
+    for epochs, seconds, steps in [(None, 1e-9, 1), (2, 1e9, 8), (1, None, 4)]:
+        vec = VariationalEncoderClassifier((28, 28, 1), 10, 2, **VEC_OPTIONS)
+        vec.compile()
+        _fit(vec, x, y, epochs, seconds, batch_size=8, verbose=0)
+        assert _steps(vec) == steps, (epochs, seconds)
