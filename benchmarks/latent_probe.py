@@ -47,6 +47,7 @@ def train_encoder(name, spec, latent_dim, x, y, args):
 
     import savae_keras as sk
     from savae_keras.experiments.savae import RECIPES
+    from savae_keras.experiments.savae import optimizer_steps
 
     keras.utils.set_random_seed(args.seed)
     if name == "vae":
@@ -67,7 +68,7 @@ def train_encoder(name, spec, latent_dim, x, y, args):
         verbose=0,
         callbacks=[stop_after(args.encoder_steps)],
     )
-    return model, int(keras.ops.convert_to_numpy(model.optimizer.iterations.value))
+    return model, optimizer_steps(model)
 
 
 def probe(codes, x, test_codes, args):
@@ -75,6 +76,7 @@ def probe(codes, x, test_codes, args):
     import keras
 
     import savae_keras as sk
+    from savae_keras.experiments.savae import optimizer_steps
 
     keras.utils.set_random_seed(args.seed)
     decoder = sk.networks.build_decoder(x.shape[1:], codes.shape[1])
@@ -89,7 +91,7 @@ def probe(codes, x, test_codes, args):
         callbacks=[stop_after(args.probe_steps)],
     )
     seconds = time.perf_counter() - start
-    steps = int(keras.ops.convert_to_numpy(decoder.optimizer.iterations.value))
+    steps = optimizer_steps(decoder)
     reconstructions = decoder.predict(test_codes, batch_size=256, verbose=0)
     return reconstructions, {
         "probe_steps": steps,

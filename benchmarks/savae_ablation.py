@@ -36,6 +36,8 @@ from common import row_writer
 
 from savae_keras.cli import quiet_per_model_retracing
 from savae_keras.experiments.savae import RECIPES
+from savae_keras.experiments.savae import fit_for
+from savae_keras.experiments.savae import optimizer_steps
 
 # (phase-1 options, phase-2 options) of each variant, from the examples' recipes.
 VARIANTS = {
@@ -49,37 +51,15 @@ VARIANTS = {
         {"reconstruction_weight": 0.01, "kl_weight": 0.01},
         RECIPES["pixel"][1],
     ),
-    "n_critic_1": (RECIPES["paper"][0], {**RECIPES["paper"][1], "n_critic": 1}),
+    "n_critic_1": RECIPES["one_critic"],
     "pixel_n_critic_1": (RECIPES["pixel"][0], {**RECIPES["pixel"][1], "n_critic": 1}),
 }
-MAX_EPOCHS = 10_000  # under --seconds, a TimeLimit ends each fit first
 
 
-def steps_of(model):
-    import keras
-
-    return int(keras.ops.convert_to_numpy(model.optimizer.iterations.value))
-
-
-def fit_for(model, x, y, epochs, seconds, args):
-    """`model.fit` for `epochs`, or for `seconds` when given; (seconds, epochs).
-
-    Seconds on `--clock`: wall-clock, or this process's CPU time.
-    """
-    from savae_keras.callbacks import TimeLimit
-
-    now = TimeLimit.CLOCKS[args.clock]
-    callbacks = [] if seconds is None else [TimeLimit(seconds, clock=args.clock)]
-    start = now()
-    history = model.fit(
-        x,
-        y,
-        batch_size=args.batch_size,
-        epochs=MAX_EPOCHS if seconds is not None else epochs,
-        verbose=0,
-        callbacks=callbacks,
-    )
-    return now() - start, len(history.epoch)
+def fit(model, x, y, epochs, seconds, args):
+    """`fit_for` on `--clock`; under `--seconds` the epoch flags do not cap it."""
+    epochs = None if seconds is not None else epochs
+    return fit_for(model, x, y, epochs, seconds, args.batch_size, clock=args.clock)
 
 
 def train_savae(variant, spec, latent_dim, x, y, args):
@@ -103,18 +83,16 @@ def train_savae(variant, spec, latent_dim, x, y, args):
     )
     vec.compile()
     vec_budget = None if args.seconds is None else args.seconds * args.vec_share
-    vec_seconds, vec_epochs = fit_for(vec, x, y, args.vec_epochs, vec_budget, args)
+    vec_seconds, vec_epochs = fit(vec, x, y, args.vec_epochs, vec_budget, args)
     vec.trainable = False
     vec.fit_class_prior(x, labels=y)
     decoder = AdversarialDecoder(vec, seed=args.seed + 1, **decoder_options)
     decoder.compile()
     budget = None if args.seconds is None else max(args.seconds - vec_seconds, 1.0)
-    dec_seconds, dec_epochs = fit_for(
-        decoder, x, None, args.decoder_epochs, budget, args
-    )
+    dec_seconds, dec_epochs = fit(decoder, x, None, args.decoder_epochs, budget, args)
     steps = {
-        "vec_steps": steps_of(vec),
-        "decoder_steps": steps_of(decoder),
+        "vec_steps": optimizer_steps(vec),
+        "decoder_steps": optimizer_steps(decoder),
     }
     return (
         decoder,
@@ -138,9 +116,9 @@ def train_vae(spec, latent_dim, x, y, seconds, args):
         spec.image_shape, latent_dim, num_classes=spec.num_classes, seed=args.seed
     )
     vae.compile()
-    elapsed, epochs = fit_for(vae, x, None, None, seconds, args)
+    elapsed, epochs = fit(vae, x, None, None, seconds, args)
     vae.fit_class_prior(x, labels=y)
-    return vae, elapsed, epochs, steps_of(vae)
+    return vae, elapsed, epochs, optimizer_steps(vae)
 
 
 def main(argv=None):

@@ -161,13 +161,13 @@ def test_the_throughput_benchmark_trains_each_model(name):
 def test_a_seconds_budget_ends_training_and_epochs_cap_it():
     # `run(seconds=...)` trains each model with a TimeLimit and no epoch
     # count; an epoch count, when given, still caps it.
-    from savae_keras.experiments.savae import _fit
-    from savae_keras.experiments.savae import _steps
+    from savae_keras.experiments.savae import fit_for
+    from savae_keras.experiments.savae import optimizer_steps
 
     x = np.random.default_rng(0).uniform(0, 1, (32, 28, 28, 1)).astype("float32")
     y = np.arange(32) % 10
     for epochs, seconds, steps in [(None, 1e-9, 1), (2, 1e9, 8), (1, None, 4)]:
         vec = VariationalEncoderClassifier((28, 28, 1), 10, 2, **VEC_OPTIONS)
         vec.compile()
-        _fit(vec, x, y, epochs, seconds, batch_size=8, verbose=0)
-        assert _steps(vec) == steps, (epochs, seconds)
+        fit_for(vec, x, y, epochs, seconds, batch_size=8, verbose=0)
+        assert optimizer_steps(vec) == steps, (epochs, seconds)

@@ -21,7 +21,6 @@ by `evaluate_generative` on test images. It writes to `out`:
 
 import json
 import os
-import time
 
 import keras
 import numpy as np
@@ -85,7 +84,6 @@ SETTINGS["cifar10"] = {
 # the full mode's.
 QUICK = {
     "seconds": 150.0,
-    "vec_share": 1 / 3,
     "num_samples": 2000,
     "betas": (0.005,),
     "gammas": (0.1,),
@@ -121,28 +119,33 @@ RECIPES = {
 # The epoch cap of a model trained for a number of seconds: its `TimeLimit`
 # ends it first.
 MAX_EPOCHS = 10_000
+# The share of a SAVAE's seconds spent on phase 1 (`run(seconds=...)`).
+VEC_SHARE = 1 / 3
 
 
-def _fit(model, x, y, epochs, seconds, batch_size, verbose, **kwargs):
+def fit_for(model, x, y, epochs, seconds, batch_size, verbose=0, clock="wall", **kw):
     """`model.fit` for `epochs`, or for `seconds` (a `TimeLimit`) when given.
 
-    Returns the wall-clock seconds `fit` took.
+    With both, `epochs` caps the budget. `clock` is `TimeLimit`'s: wall-clock
+    or this process's CPU seconds. Returns `(seconds, epochs)`: what `fit`
+    took on that clock, and the epochs it began.
     """
-    callbacks = [] if seconds is None else [TimeLimit(seconds)]
-    start = time.perf_counter()
-    model.fit(
+    now = TimeLimit.CLOCKS[clock]
+    callbacks = [] if seconds is None else [TimeLimit(seconds, clock=clock)]
+    start = now()
+    history = model.fit(
         x,
         y,
         batch_size=batch_size,
         epochs=MAX_EPOCHS if seconds is not None and epochs is None else epochs,
         verbose=verbose,
         callbacks=callbacks,
-        **kwargs,
+        **kw,
     )
-    return time.perf_counter() - start
+    return now() - start, len(history.epoch)
 
 
-def _steps(model):
+def optimizer_steps(model):
     """Optimizer steps `model` has taken (`fit` steps)."""
     return int(keras.ops.convert_to_numpy(model.optimizer.iterations.value))
 
@@ -164,14 +167,26 @@ def _side_by_side(models, inputs, class_names, path, seed, per_class=5):
 
 
 def _train_vec(
-    spec, latent_dim, x, y, budget, batch_size, seed, verbose, options, labeled_share
+    spec,
+    latent_dim,
+    x,
+    y,
+    epochs,
+    seconds,
+    batch_size,
+    seed,
+    verbose,
+    options,
+    labeled_share,
 ):
     keras.utils.set_random_seed(seed)
     vec = VariationalEncoderClassifier(
         spec.image_shape, spec.num_classes, latent_dim, seed=seed, **options
     )
     vec.compile()
-    seconds = _fit(vec, x, y, *budget, batch_size, verbose, labeled_share=labeled_share)
+    seconds, _ = fit_for(
+        vec, x, y, epochs, seconds, batch_size, verbose, labeled_share=labeled_share
+    )
     return vec, seconds
 
 
@@ -185,7 +200,7 @@ def run(
     epochs=None,
     decoder_epochs=None,
     seconds=None,
-    vec_share=1 / 3,
+    vec_share=None,
     train_size=None,
     num_samples=2000,
     batch_size=64,
@@ -214,7 +229,8 @@ def run(
             decoder for the rest (a `TimeLimit`; `epochs` and
             `decoder_epochs`, when given, cap them). The VAE always trains
             for the main SAVAE's seconds.
-        vec_share: the share of `seconds` spent on phase 1.
+        vec_share: the share of `seconds` spent on phase 1 (default
+            `VEC_SHARE`, a third).
         train_size: training images used (default all).
         num_samples: test images scored (and images generated) per model.
         labeled_fraction: share of training labels kept for phase 1 (the
@@ -252,7 +268,11 @@ def run(
     if seconds is not None:
         seconds = check_number(seconds, "seconds", minimum=0.0, exclusive_minimum=True)
         vec_share = check_number(
-            vec_share, "vec_share", minimum=0.0, exclusive_minimum=True, maximum=1.0
+            VEC_SHARE if vec_share is None else vec_share,
+            "vec_share",
+            minimum=0.0,
+            exclusive_minimum=True,
+            maximum=1.0,
         )
         if vec_share == 1.0:
             raise ValueError("`vec_share` must be < 1: phase 2 needs some seconds.")
@@ -326,7 +346,8 @@ def run(
             latent_dim,
             x,
             y_phase_1,
-            (epochs, vec_seconds_budget),
+            epochs,
+            vec_seconds_budget,
             batch_size,
             seed,
             verbose,
@@ -349,7 +370,7 @@ def run(
                     **decoder_options,
                 )
                 decoder.compile()
-                decoder_seconds = _fit(
+                decoder_seconds, _ = fit_for(
                     decoder,
                     x,
                     None,
@@ -371,8 +392,8 @@ def run(
                             savae_seconds,
                             evaluate(decoder),
                         ),
-                        "vec_steps": _steps(vec),
-                        "decoder_steps": _steps(decoder),
+                        "vec_steps": optimizer_steps(vec),
+                        "decoder_steps": optimizer_steps(decoder),
                     }
                 )
                 reconstructions[(beta, gamma)] = decoder.reconstruct(x_test[:8])
@@ -401,12 +422,14 @@ def run(
                 spec.image_shape, latent_dim, num_classes=spec.num_classes, seed=seed
             )
             vae.compile()
-            vae_seconds = _fit(vae, x, None, None, main_seconds, batch_size, verbose)
+            vae_seconds, _ = fit_for(
+                vae, x, None, None, main_seconds, batch_size, verbose
+            )
             vae.fit_class_prior(x, labels=y_phase_1)
             rows.append(
                 {
                     **_row("VAE", latent_dim, None, None, vae_seconds, evaluate(vae)),
-                    "steps": _steps(vae),
+                    "steps": optimizer_steps(vae),
                 }
             )
             write_figures(
@@ -514,7 +537,7 @@ def example_main(dataset, argv=None):
         "--vec-share",
         type=open_fraction,
         default=None,
-        help="with --seconds, the share spent on phase 1 (default 1/3)",
+        help="with --seconds, the share spent on phase 1 (default a third)",
     )
     parser.add_argument("--train-size", type=positive_int, default=None)
     parser.add_argument("--latent-dim", type=positive_int, nargs="+", default=None)
@@ -592,7 +615,7 @@ def example_main(dataset, argv=None):
             epochs=args.epochs,
             decoder_epochs=args.decoder_epochs,
             seconds=args.seconds or quick.get("seconds"),
-            vec_share=args.vec_share or quick.get("vec_share", 1 / 3),
+            vec_share=args.vec_share,
             train_size=args.train_size or quick.get("train_size"),
             num_samples=num_samples,
             batch_size=args.batch_size,
