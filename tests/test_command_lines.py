@@ -171,3 +171,22 @@ def test_a_seconds_budget_ends_training_and_epochs_cap_it():
         vec.compile()
         fit_for(vec, x, y, epochs, seconds, batch_size=8, verbose=0)
         assert optimizer_steps(vec) == steps, (epochs, seconds)
+
+
+def test_unlabeled_fits_train_on_whole_batches_only():
+    # Phase 2 and the VAE (no labels) drop the last, smaller batch: a batch
+    # of another size gives TensorFlow's step a dynamic batch dimension, and
+    # oneDNN an error line. Labeled phase 1 keeps every image.
+    from savae_keras import VAE
+    from savae_keras.experiments.savae import fit_for
+    from savae_keras.experiments.savae import optimizer_steps
+
+    x = np.random.default_rng(0).integers(0, 256, (20, 28, 28, 1)).astype("uint8")
+    vae = VAE((28, 28, 1), 2, encoder_options=VEC_OPTIONS["encoder_options"])
+    vae.compile()
+    fit_for(vae, x, None, 2, None, batch_size=8, verbose=0)
+    assert optimizer_steps(vae) == 2 * (20 // 8)
+    vec = VariationalEncoderClassifier((28, 28, 1), 10, 2, **VEC_OPTIONS)
+    vec.compile()
+    fit_for(vec, x, np.arange(20) % 10, 2, None, batch_size=8, verbose=0)
+    assert optimizer_steps(vec) == 2 * 3

@@ -38,6 +38,7 @@ from savae_keras.cli import quiet_per_model_retracing
 from savae_keras.data import get_spec
 from savae_keras.data import load_class_names
 from savae_keras.data import load_dataset
+from savae_keras.data import make_dataset
 from savae_keras.data import mask_labels
 from savae_keras.data.checks import check_choice
 from savae_keras.data.checks import check_number
@@ -127,11 +128,21 @@ def fit_for(model, x, y, epochs, seconds, batch_size, verbose=0, clock="wall", *
     """`model.fit` for `epochs`, or for `seconds` (a `TimeLimit`) when given.
 
     With both, `epochs` caps the budget. `clock` is `TimeLimit`'s: wall-clock
-    or this process's CPU seconds. Returns `(seconds, epochs)`: what `fit`
-    took on that clock, and the epochs it began.
+    or this process's CPU seconds. Unlabeled images (`y` None: phase 2, the
+    VAE) train on whole batches only, through `make_dataset(...,
+    drop_remainder=True)` shuffled with the model's seed: a last, smaller
+    batch would give TensorFlow's step a dynamic batch dimension, under which
+    oneDNN logs an `E0000 ... DT_INT32` error line at phase 2's start (an
+    epoch then skips at most `batch_size - 1` images, a different few each
+    epoch). Returns `(seconds, epochs)`: what `fit` took on that clock, and
+    the epochs it began.
     """
     now = TimeLimit.CLOCKS[clock]
     callbacks = [] if seconds is None else [TimeLimit(seconds, clock=clock)]
+    if y is None and isinstance(x, np.ndarray) and len(x) >= batch_size:
+        seed = getattr(model, "seed", None)
+        x = make_dataset(x, batch_size=batch_size, seed=seed, drop_remainder=True)
+        batch_size, kw = None, {**kw, "shuffle": False}  # the dataset shuffles
     start = now()
     history = model.fit(
         x,
