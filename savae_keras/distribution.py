@@ -8,14 +8,20 @@
   (tests/test_distribution.py).
 * **TensorFlow**: `tf.distribute.MirroredStrategy`. `data_parallel()`
   returns the strategy; create and compile the models inside
-  `strategy.scope()`.
+  `strategy.scope()`. The same equivalence holds (tests/test_distribution.py,
+  two logical CPU devices).
 * **PyTorch**: Keras has no data-parallel support for PyTorch (no
   `distribution_lib` for it); `data_parallel()` says so and names the two
   routes above. Nothing here all-reduces gradients by hand.
 
-On JAX the global batch must split evenly over the devices; `fit`,
-`evaluate` and `predict` check it before any work (TensorFlow's strategy
-splits uneven batches itself).
+The global batch must split evenly over the devices; `fit`, `evaluate` and
+`predict` check it before any work, for numpy inputs (a dataset's batches
+are the user's: TensorFlow's strategy would split an uneven one unevenly,
+and each replica's share of the noise would then be wrong). On TensorFlow,
+each replica scales its losses by `1 / replicas` and takes its slice of the
+global batch's noise (`replica_position`), and BatchNorm uses the global
+batch's statistics (`savae_keras.layers.BatchNormalization`): N replicas
+compute the step of one device, as on JAX.
 """
 
 import keras
@@ -67,14 +73,36 @@ def device_count():
     return 1
 
 
-def check_batches_split(batch_size, num_samples=None, method="fit"):
-    """Refuse batches that do not split evenly over the JAX devices.
+def replica_position():
+    """`(replicas, index)` of the step being traced: inside a TensorFlow
+    strategy's replica context, its number of replicas in sync and this
+    replica's index (a tensor); `(1, 0)` everywhere else.
+
+    A TensorFlow replica sees its own slice of the global batch: the models
+    scale their losses by `1 / replicas` (the strategy sums the replicas'
+    gradients) and take their slice of the global batch's noise, so that N
+    replicas compute the step one device computes. JAX's `DataParallel`
+    runs the global batch as one sharded array and needs neither.
+    """
+    if BACKEND != "tensorflow":
+        return 1, 0
+    import tensorflow as tf
+
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return 1, 0
+    return context.num_replicas_in_sync, context.replica_id_in_sync_group
+
+
+def check_batches_split(batch_size, num_samples=None, method="fit", devices=None):
+    """Refuse batches that do not split evenly over the devices.
 
     Args:
         batch_size: the global batch (Keras's default 32 when None).
         num_samples: the number of samples, to check the last batch too.
+        devices: the devices of the batch (default `device_count()`).
     """
-    devices = device_count() if BACKEND == "jax" else 1
+    devices = device_count() if devices is None else devices
     if devices == 1:
         return
     batch_size = 32 if batch_size is None else batch_size

@@ -1,8 +1,9 @@
 """Data-parallel training: 2 devices train as 1 device does, with the same batch.
 
-JAX runs on two virtual CPU devices (`XLA_FLAGS`), which must be set before
-JAX starts: the check runs in its own process, whatever the backend of the
-test session, and prints one JSON line for the test to read.
+JAX runs on two virtual CPU devices (`XLA_FLAGS`), TensorFlow's
+`MirroredStrategy` on two logical CPU devices; both must be set before the
+engine starts: each check runs in its own process, whatever the backend of
+the test session, and prints one JSON line for the test to read.
 """
 
 import json
@@ -18,7 +19,14 @@ from savae_keras.distribution import data_parallel
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 CHECK = r"""
-import json, os, sys
+import contextlib, json, os, sys
+if os.environ["KERAS_BACKEND"] == "tensorflow":
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration()] * 2
+    )
 import keras, numpy as np
 sys.path.insert(0, os.getcwd())
 import savae_keras as sk
@@ -72,21 +80,25 @@ def train(name):
 
 MODELS = ("vec", "adversarial_decoder", "savae", "vae", "recursive_gan")
 one = {name: train(name) for name in MODELS}
-sk.data_parallel()
-devices = sk.distribution.device_count()
-two = {name: train(name) for name in MODELS}
+strategy = sk.data_parallel()
+tensorflow = keras.backend.backend() == "tensorflow"
+scope = lambda: strategy.scope() if tensorflow else contextlib.nullcontext()
+with scope():  # TensorFlow: models built, compiled and trained in the scope
+    devices = sk.distribution.device_count()
+    two = {name: train(name) for name in MODELS}
 rows = {}
 for name in MODELS:
     (h1, w1), (h2, w2) = one[name], two[name]
     rows[name] = {
         "loss_gap": max(
-            abs(a - b) / max(abs(a), 1e-6) for k in h1 for a, b in zip(h1[k], h2[k])
+            abs(a - b) / max(abs(a), 1e-2) for k in h1 for a, b in zip(h1[k], h2[k])
         ),
         "weight_gap": max(float(np.max(np.abs(a - b))) for a, b in zip(w1, w2)),
         "finite": bool(all(np.isfinite(v).all() for v in w2)),
     }
-model = sk.VAE(latent_dim=2, encoder_options=TINY["encoder_options"])
-model.compile()
+with scope():
+    model = sk.VAE(latent_dim=2, encoder_options=TINY["encoder_options"])
+    model.compile()
 try:
     model.fit(x[:30], batch_size=15, epochs=1, verbose=0)
     error = None
@@ -96,15 +108,18 @@ print("RESULT " + json.dumps({"devices": devices, "models": rows, "error": error
 """
 
 
-@pytest.mark.slow(torch=200)  # runs its own JAX process, on the PyTorch tier
-def test_jax_data_parallel_on_two_devices_trains_as_one_device(tmp_path):
+ENGINES = {
+    "jax": {"XLA_FLAGS": "--xla_force_host_platform_device_count=2"},
+    "tensorflow": {},  # two logical devices, set by the script
+}
+
+
+@pytest.mark.slow(torch=200)  # runs its own process, on the PyTorch tier
+@pytest.mark.parametrize("engine", list(ENGINES))
+def test_data_parallel_on_two_devices_trains_as_one_device(tmp_path, engine):
     script = tmp_path / "check.py"
     script.write_text(CHECK)
-    env = {
-        **os.environ,
-        "KERAS_BACKEND": "jax",
-        "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
-    }
+    env = {**os.environ, "KERAS_BACKEND": engine, **ENGINES[engine]}
     result = subprocess.run(
         [sys.executable, str(script)],
         capture_output=True,
@@ -121,13 +136,17 @@ def test_jax_data_parallel_on_two_devices_trains_as_one_device(tmp_path):
     for name, row in report["models"].items():
         # Two devices compute the same global step; only the order of the
         # sums differs (float32 round-off), which Adam can amplify for a
-        # gradient near zero: every logged term within 1e-3 relative, weights
-        # within 1e-3 (4 Adam steps of 1e-3 move a weight up to 4e-3).
-        # Measured, the largest over the five models: 2.1e-4 (SAVAE's terms)
-        # and 1.6e-4.
+        # gradient near zero (a weight whose gradient is round-off moves up
+        # to the learning rate, 1e-3, either way at each step). Every logged
+        # term within 1e-3 relative (terms under 1e-2 within 1e-5: SAVAE's
+        # L_adv is ~5e-4), weights within 2e-3. SAVAE compounds both
+        # phases: on TensorFlow phase 1 leaves the VEC's weights 4e-5 apart,
+        # and phase 2 starts from those encoders. Measured, the largest over
+        # the five models: JAX 1.4e-4 (the VAE's terms) and 8e-5;
+        # TensorFlow 4.4e-4 and 1.3e-3 (SAVAE's).
         assert row["finite"], name
         assert row["loss_gap"] < 1e-3, (name, row)
-        assert row["weight_gap"] < 1e-3, (name, row)
+        assert row["weight_gap"] < 2e-3, (name, row)
     assert "`batch_size`=15 does not split evenly over the 2 devices" in (
         report["error"] or ""
     )

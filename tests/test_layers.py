@@ -95,3 +95,26 @@ def test_layers_are_registered_serializable():
     for layer in (ResidualBlock(), Sampling(seed=1)):
         config = keras.saving.serialize_keras_object(layer)
         assert type(keras.saving.deserialize_keras_object(config)) is type(layer)
+
+
+@pytest.mark.every_backend
+def test_batch_normalization_is_kerass_on_one_device_and_loads_anywhere():
+    # Keras's layer on one device (its synchronized flag is only decided
+    # under a TensorFlow strategy; tests/test_distribution.py checks that),
+    # and its config carries no `synchronized`, which only TensorFlow takes.
+    from savae_keras.layers import BatchNormalization
+
+    x = np.random.default_rng(0).normal(size=(8, 4)).astype("float32")
+    ours = BatchNormalization(momentum=0.9)
+    theirs = keras.layers.BatchNormalization(momentum=0.9)
+    for training in (True, False):
+        np.testing.assert_allclose(
+            to_numpy(ours(x, training=training)),
+            to_numpy(theirs(x, training=training)),
+            rtol=1e-6,
+            atol=1e-6,
+        )
+    config = ours.get_config()
+    assert "synchronized" not in config
+    loaded = BatchNormalization.from_config({**config, "synchronized": True})
+    assert loaded.momentum == 0.9 and not loaded.synchronized

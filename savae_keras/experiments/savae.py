@@ -158,7 +158,7 @@ def fit_for(model, x, y, epochs, seconds, batch_size, verbose=0, clock="wall", *
 
 def optimizer_steps(model):
     """Optimizer steps `model` has taken (`fit` steps)."""
-    return int(keras.ops.convert_to_numpy(model.optimizer.iterations.value))
+    return int(keras.ops.convert_to_numpy(model.optimizer.iterations))
 
 
 def _side_by_side(models, inputs, class_names, path, seed, per_class=5):

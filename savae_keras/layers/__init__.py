@@ -1,6 +1,7 @@
 """Custom layers of the paper's networks, and the augmentations."""
 
 from savae_keras.layers.augmentation import build_augmentation
+from savae_keras.layers.batch_normalization import BatchNormalization
 from savae_keras.layers.class_prior import ClassConditionalPrior
 from savae_keras.layers.residual_block import ResidualBlock
 from savae_keras.layers.sampling import LogVarianceBound

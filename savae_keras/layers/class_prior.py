@@ -76,7 +76,7 @@ class ClassConditionalPrior(keras.layers.Layer):
     def sample(self, labels, rng):
         """Latent codes `z = m_y + L_y ε`, one per label, drawn with `rng`."""
         labels = np.asarray(labels, "int64").reshape(-1)
-        counts = keras.ops.convert_to_numpy(self.counts.value)
+        counts = keras.ops.convert_to_numpy(self.counts)
         if np.any((labels < 0) | (labels >= self.num_classes)):
             raise ValueError(
                 f"`labels` must lie in [0, {self.num_classes}); received "
@@ -94,8 +94,8 @@ class ClassConditionalPrior(keras.layers.Layer):
                 f"Classes {missing} had no labeled sample when the class "
                 "prior was fitted; they cannot be generated."
             )
-        means = keras.ops.convert_to_numpy(self.means.value)[labels]
-        scales = keras.ops.convert_to_numpy(self.scale_tril.value)[labels]
+        means = keras.ops.convert_to_numpy(self.means)[labels]
+        scales = keras.ops.convert_to_numpy(self.scale_tril)[labels]
         epsilon = rng.standard_normal((len(labels), self.latent_dim))
         return (means + np.einsum("nij,nj->ni", scales, epsilon)).astype("float32")
 

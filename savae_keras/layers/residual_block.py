@@ -4,6 +4,8 @@ import keras
 from keras import layers
 from keras import ops
 
+from savae_keras.layers.batch_normalization import BatchNormalization
+
 
 @keras.saving.register_keras_serializable(package="savae_keras")
 class ResidualBlock(layers.Layer):
@@ -74,8 +76,8 @@ class ResidualBlock(layers.Layer):
         if self.batch_norm:
             last_scale = "zeros" if self.zero_init else "ones"
             self.norms = [
-                layers.BatchNormalization(),
-                layers.BatchNormalization(gamma_initializer=last_scale),
+                BatchNormalization(),
+                BatchNormalization(gamma_initializer=last_scale),
             ]
             for norm in self.norms:
                 norm.build(input_shape)

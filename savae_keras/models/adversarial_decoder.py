@@ -371,7 +371,7 @@ class AdversarialDecoder(
         With `warm_start`, the first `fit` (no step taken yet) copies the
         weights of the VEC's decoder into the decoder before training.
         """
-        if int(ops.convert_to_numpy(self.vec.trained_steps.value)) == 0:
+        if int(ops.convert_to_numpy(self.vec.trained_steps)) == 0:
             raise ValueError(
                 "The VEC has not been trained (vec.trained_steps is 0): phase 2 "
                 "needs the encoder and classifier of phase 1. Train it with "
@@ -380,7 +380,7 @@ class AdversarialDecoder(
         if (
             self.warm_start
             and self.optimizer is not None
-            and int(ops.convert_to_numpy(self.optimizer.iterations.value)) == 0
+            and int(ops.convert_to_numpy(self.optimizer.iterations)) == 0
         ):
             self.decoder.set_weights(self.vec.decoder.get_weights())
         return super().fit(*args, **kwargs)

@@ -73,7 +73,12 @@ class ClassPriorMixin:
         prior = self._class_prior()
         means, log_vars, classes = [], [], []
         for images, batch_labels in iterate_batches(self, x, batch_size):
-            z_mean, z_log_var, _ = self.encoder.predict_on_batch(images)
+            # `predict`, not `predict_on_batch`: under a TensorFlow strategy
+            # of N replicas, the latter gives every replica the whole batch
+            # and returns N times its rows.
+            z_mean, z_log_var, _ = self.encoder.predict(
+                images, batch_size=len(images), verbose=0
+            )
             means.append(keras.ops.convert_to_numpy(z_mean))
             log_vars.append(keras.ops.convert_to_numpy(z_log_var))
             classes.append(batch_labels)
@@ -95,7 +100,7 @@ class ClassPriorMixin:
         """Whether every class has a fitted latent Gaussian for `generate`."""
         if self.class_prior is None:
             return False
-        counts = keras.ops.convert_to_numpy(self.class_prior.counts.value)
+        counts = keras.ops.convert_to_numpy(self.class_prior.counts)
         return bool(np.all(counts > 0))
 
     def _class_prior(self):

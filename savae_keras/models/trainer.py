@@ -31,6 +31,7 @@ import numpy as np
 
 from savae_keras.data.checks import check_number
 from savae_keras.distribution import check_batches_split
+from savae_keras.distribution import replica_position
 from savae_keras.layers.seed_state import SavesSeedState
 from savae_keras.models.inputs import check_inputs
 
@@ -160,8 +161,21 @@ class Trainer(SavesSeedState, keras.Model):
         return list(self.trackers.values())
 
     def standard_normal(self, shape):
-        """Noise `ε ~ N(0, I)` of the given shape, from the model's seed."""
-        return keras.random.normal(shape, seed=self.seed_generator)
+        """Noise `ε ~ N(0, I)` of the given shape, from the model's seed.
+
+        Under a TensorFlow strategy, `shape[0]` is the replica's share of the
+        batch: each replica draws the global batch's noise and takes its own
+        slice, the noise one device would give those samples.
+        """
+        replicas, index = replica_position()
+        if replicas == 1:
+            return keras.random.normal(shape, seed=self.seed_generator)
+        rows = shape[0]
+        noise = keras.random.normal(
+            (replicas * rows, *shape[1:]), seed=self.seed_generator
+        )
+        start = (index * rows, *[0] * (len(shape) - 1))
+        return keras.ops.slice(noise, start, shape)
 
     def update_metrics(self, terms):
         """Record the step's `terms` in the trackers; return the logs."""
@@ -324,14 +338,20 @@ class Trainer(SavesSeedState, keras.Model):
         order; variables the loss does not use get zeros. When `optimizer`
         scales losses (the `mixed_float16` policy: a `LossScaleOptimizer`'s
         dynamic scale or a `loss_scale_factor`), they are those of `loss`
-        times the scale, which its `apply` divides out again; `loss` is
-        returned unscaled.
+        times the scale, which its `apply` divides out again; under a
+        TensorFlow strategy of N replicas, those of `loss / N`, which the
+        strategy sums over the replicas. `loss` is returned unscaled.
         """
         variables = list(variables)
         if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
             scale = optimizer.dynamic_scale.value  # read in fit's scope
         else:
             scale = getattr(optimizer, "loss_scale_factor", None)
+        # A TensorFlow strategy sums its replicas' gradients: each replica's
+        # loss (a mean over its share of the batch) counts 1 / replicas.
+        replicas, _ = replica_position()
+        if replicas > 1:
+            scale = (1.0 if scale is None else scale) / replicas
         if scale is None:
             return _GRADIENTS[BACKEND](loss_fn, variables, self)
 
@@ -417,7 +437,7 @@ class Trainer(SavesSeedState, keras.Model):
         """
         _refuse_weights(kwargs, "fit")
         x, y = check_inputs(self, x, y, "x", self.requires_labels)
-        _check_split(x, args, kwargs, "fit")
+        _check_split(self, x, args, kwargs, "fit")
         if isinstance(validation_data, (tuple, list)):
             vx, vy = check_inputs(
                 self,
@@ -451,14 +471,14 @@ class Trainer(SavesSeedState, keras.Model):
             )
         _refuse_weights(kwargs, "evaluate")
         x, y = check_inputs(self, x, y, "x", self.requires_labels)
-        _check_split(x, args, kwargs, "evaluate")
+        _check_split(self, x, args, kwargs, "evaluate")
         with _keeps_jax_state(self):
             return super().evaluate(x, y, *args, **kwargs)
 
     def predict(self, x, *args, **kwargs):
         """`keras.Model.predict`, after checking (and converting) `x`."""
         x, _ = check_inputs(self, x, None, "x")
-        _check_split(x, args, kwargs, "predict")
+        _check_split(self, x, args, kwargs, "predict")
         with _keeps_jax_state(self):
             return super().predict(x, *args, **kwargs)
 
@@ -485,15 +505,21 @@ class Trainer(SavesSeedState, keras.Model):
         return super().__call__(inputs, *args, **kwargs)
 
 
-def _check_split(x, args, kwargs, method):
-    """Under a data-parallel distribution, batches must split over devices.
+def _check_split(model, x, args, kwargs, method):
+    """Under data parallelism, batches must split evenly over the devices.
 
     `args`/`kwargs` are those of `fit`/`evaluate`/`predict` after `x` (and
-    `y`): `batch_size` is the first positional one.
+    `y`): `batch_size` is the first positional one. On TensorFlow the
+    devices are the replicas of the strategy the model was built in, and
+    `predict` (no losses, no noise) may split a batch unevenly.
     """
     batch_size = kwargs.get("batch_size", args[0] if args else None)
     num_samples = len(x) if isinstance(x, np.ndarray) else None
-    check_batches_split(batch_size, num_samples, method)
+    devices = None
+    if BACKEND == "tensorflow":
+        devices = model.distribute_strategy.num_replicas_in_sync
+        devices = 1 if method == "predict" else devices
+    check_batches_split(batch_size, num_samples, method, devices)
 
 
 def _stateless_apply(optimizer, gradients, variables):

@@ -22,6 +22,7 @@ import math
 import keras
 from keras import layers
 
+from savae_keras.layers import BatchNormalization
 from savae_keras.layers import LogVarianceBound
 from savae_keras.layers import ResidualBlock
 from savae_keras.layers import Sampling
@@ -156,12 +157,12 @@ def build_decoder(
     seed_size = math.prod(first_map)
     for i, units in enumerate((*dense_units, seed_size), start=1):
         x = layers.Dense(units, use_bias=False, name=f"dense_{i}")(x)
-        x = layers.BatchNormalization(name=f"dense_{i}_bn")(x)
+        x = BatchNormalization(name=f"dense_{i}_bn")(x)
         x = layers.LeakyReLU(NEGATIVE_SLOPE, name=f"dense_{i}_act")(x)
     x = layers.Reshape(first_map, name="reshape")(x)
     for i, filters in enumerate(conv_filters, start=1):
         x = conv(filters, 3, padding="same", use_bias=False, name=f"conv_{i}")(x)
-        x = layers.BatchNormalization(name=f"conv_{i}_bn")(x)
+        x = BatchNormalization(name=f"conv_{i}_bn")(x)
         x = layers.LeakyReLU(NEGATIVE_SLOPE, name=f"conv_{i}_act")(x)
         x = ResidualBlock(batch_norm=True, name=f"residual_{i}")(x)
         if i in (2, 4):
@@ -231,7 +232,7 @@ def build_classifier(
     x = inputs = keras.Input((latent_dim,), name="z")
     for i, width in enumerate(units, start=1):
         x = layers.Dense(width, use_bias=False, name=f"dense_{i}")(x)
-        x = layers.BatchNormalization(name=f"dense_{i}_bn")(x)
+        x = BatchNormalization(name=f"dense_{i}_bn")(x)
         x = layers.LeakyReLU(NEGATIVE_SLOPE, name=f"dense_{i}_act")(x)
         x = ResidualBlock(
             batch_norm=True, zero_init=zero_init_residual, name=f"residual_{i}"
