@@ -23,7 +23,14 @@ VARIANTS = {
     # zero_init, and the KL weight ramped up over the first 50 / 100 steps
     "kl_warmup_50": ({"zero_init_residual": True}, {"kl_warmup_steps": 50}),
     "kl_warmup_100": ({"zero_init_residual": True}, {"kl_warmup_steps": 100}),
+    # kl_warmup_100, and a posterior that starts with little noise: the
+    # log-variance head's bias starts at LOG_VAR_BIAS (σ ≈ 0.14) instead of 0
+    "kl_warmup_100_low_noise": (
+        {"zero_init_residual": True},
+        {"kl_warmup_steps": 100},
+    ),
 }
+LOG_VAR_BIAS = {"kl_warmup_100_low_noise": -4.0}
 
 
 def run(variant, steps, latent_dim, batch_size, learning_rate, test_size, seed):
@@ -46,6 +53,10 @@ def run(variant, steps, latent_dim, batch_size, learning_rate, test_size, seed):
         seed=seed,
         **vec_options,
     )
+    if variant in LOG_VAR_BIAS:
+        head = vec.encoder.get_layer("z_log_var")
+        kernel, bias = head.get_weights()
+        head.set_weights([kernel, bias * 0 + LOG_VAR_BIAS[variant]])
     vec.compile(optimizer=keras.optimizers.Adam(learning_rate))
     start = time.perf_counter()
     vec.fit(x, y, batch_size=batch_size, epochs=1, verbose=0, shuffle=False)
