@@ -10,7 +10,8 @@ Issue 15's yardstick for phase 1: a VEC trained on `--train-size` MNIST
 training images of which a seeded, class-balanced `--labeled-fraction` (or
 exactly `--labels-per-class`) keep their labels (the rest are -1), with the
 labels batched as they come (`none`) or with a `labeled_share` of every
-batch, with and without the FixMatch term (`--consistency-weights`), for
+batch, with and without the FixMatch term (`--consistency-weights`) and the
+pixel term (`--reconstruction-weight`, with `--kl-weight`), for
 exactly `--steps` optimizer steps of `--batch-size` or for `--seconds` (the
 same time for every variant: a FixMatch step costs more). Scored on
 `--test-size` test images. One JSON line per (share, weight, seed).
@@ -48,6 +49,8 @@ def run(share, consistency_weight, args, seed):
         args.latent_dim,
         consistency_weight=consistency_weight,
         confidence_threshold=args.confidence_threshold,
+        reconstruction_weight=args.reconstruction_weight,
+        kl_weight=args.kl_weight,
         seed=seed,
     )
     vec.compile()
@@ -71,6 +74,8 @@ def run(share, consistency_weight, args, seed):
     return {
         "labeled_share": share,
         "consistency_weight": consistency_weight,
+        "reconstruction_weight": args.reconstruction_weight,
+        "kl_weight": args.kl_weight,
         # the term's pseudo-labels passing τ in the last epoch (None without it)
         "confident_share": round(float(logs["confident_share"][-1]), 3)
         if "confident_share" in logs
@@ -92,6 +97,14 @@ def main(argv=None):
     parser.add_argument("--shares", nargs="+", default=["none", "0.25"])
     parser.add_argument("--consistency-weights", type=float, nargs="+", default=[0])
     parser.add_argument("--confidence-threshold", type=float, default=0.95)
+    parser.add_argument(
+        "--reconstruction-weight",
+        type=float,
+        default=0.0,
+        help="the pixel term of phase 1 (beyond the paper: every image, "
+        "labeled or not, then teaches the encoder)",
+    )
+    parser.add_argument("--kl-weight", type=float, default=0.1, help="λ")
     parser.add_argument("--seconds", type=float, default=None, help="not --steps")
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall")
     parser.add_argument("--latent-dim", type=int, default=2)
