@@ -72,12 +72,15 @@ class ClassPriorMixin:
         """
         prior = self._class_prior()
         means, log_vars, classes = [], [], []
-        for images, batch_labels in iterate_batches(self, x, batch_size):
-            # `predict`, not `predict_on_batch`: under a TensorFlow strategy
-            # of N replicas, the latter gives every replica the whole batch
-            # and returns N times its rows.
+        # Arrays go to `predict` whole (a dataset batch by batch): one call
+        # instead of one per batch, which costs 2.5x on TensorFlow. Not
+        # `predict_on_batch`: under a TensorFlow strategy of N replicas, it
+        # gives every replica the whole batch and returns N times its rows.
+        dataset = _is_tf_dataset(x) or _is_py_dataset(x)
+        chunk = batch_size if dataset else max(len(x), 1)
+        for images, batch_labels in iterate_batches(self, x, chunk):
             z_mean, z_log_var, _ = self.encoder.predict(
-                images, batch_size=len(images), verbose=0
+                images, batch_size=batch_size, verbose=0
             )
             means.append(keras.ops.convert_to_numpy(z_mean))
             log_vars.append(keras.ops.convert_to_numpy(z_log_var))
