@@ -21,7 +21,10 @@ and each replica's share of the noise would then be wrong). On TensorFlow,
 each replica scales its losses by `1 / replicas` and takes its slice of the
 global batch's noise (`replica_position`), and BatchNorm uses the global
 batch's statistics (`savae_keras.layers.BatchNormalization`): N replicas
-compute the step of one device, as on JAX.
+compute the step of one device, as on JAX. One term differs: a mean over
+a count that varies within the batch (the VEC's cross-entropy over a
+batch's labeled images, when some are unlabeled) is the mean of the
+replicas' means on TensorFlow, not the mean over the global batch.
 """
 
 import keras
