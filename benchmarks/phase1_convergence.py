@@ -35,6 +35,7 @@ LOG_VAR_BIAS = {"kl_warmup_100_low_noise": -4.0}
 
 def run(variant, steps, latent_dim, batch_size, learning_rate, test_size, seed):
     import keras
+    import numpy as np
 
     import savae_keras as sk
 
@@ -56,7 +57,7 @@ def run(variant, steps, latent_dim, batch_size, learning_rate, test_size, seed):
     if variant in LOG_VAR_BIAS:
         head = vec.encoder.get_layer("z_log_var")
         kernel, bias = head.get_weights()
-        head.set_weights([kernel, bias * 0 + LOG_VAR_BIAS[variant]])
+        head.set_weights([kernel, np.full_like(bias, LOG_VAR_BIAS[variant])])
     vec.compile(optimizer=keras.optimizers.Adam(learning_rate))
     start = time.perf_counter()
     vec.fit(x, y, batch_size=batch_size, epochs=1, verbose=0, shuffle=False)

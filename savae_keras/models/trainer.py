@@ -515,10 +515,10 @@ def _check_split(model, x, args, kwargs, method):
     """
     batch_size = kwargs.get("batch_size", args[0] if args else None)
     num_samples = len(x) if isinstance(x, np.ndarray) else None
-    devices = None
+    devices = None  # JAX: the distribution's
     if BACKEND == "tensorflow":
-        devices = model.distribute_strategy.num_replicas_in_sync
-        devices = 1 if method == "predict" else devices
+        strategy = model.distribute_strategy
+        devices = 1 if method == "predict" else strategy.num_replicas_in_sync
     check_batches_split(batch_size, num_samples, method, devices)
 
 
