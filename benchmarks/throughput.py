@@ -14,6 +14,15 @@ step in plain eager PyTorch (`benchmarks/torch_reference.py`, the same
 networks layer for layer) on the same batch size, and the package's speed
 is printed as a ratio of it (`× torch`), measured back to back.
 
+For the `vec` rows it also prints phase 1's achieved arithmetic rate
+(`GFLOP/s`) and its share of this machine's float32 matrix-multiply peak
+(`% peak`), measured at the start with numpy's BLAS on all cores. A
+training step's FLOPs are counted as 3× the forward pass's (the backward
+pass computes a gradient for the activations and one for the weights),
+and the forward pass's as 2 × kernel weights × output positions for every
+convolution and dense layer: the multiply-adds, not the activations,
+pooling or optimizer update, so the rate is a slight under-count.
+
 `--dtype-policy` trains under a Keras mixed-precision policy, and
 `--distribute` data-parallel over all visible devices (the `devices` column;
 on a CPU, `XLA_FLAGS=--xla_force_host_platform_device_count=N` gives JAX N
@@ -61,6 +70,39 @@ def build(name, image_shape, jit_compile):
     raise ValueError(f"unknown model {name!r}; choose from {MODELS}")
 
 
+def forward_flops(network):
+    """Multiply-add FLOPs of one image through a functional network.
+
+    `2 × kernel weights × output positions` for every layer with a kernel
+    (convolutions and dense layers, including those nested in a
+    `ResidualBlock`, whose "same" stride-1 convolutions keep their block's
+    output positions).
+    """
+    import math
+
+    total = 0
+    for layer in network.layers:
+        output = layer.output[0] if isinstance(layer.output, list) else layer.output
+        positions = math.prod(output.shape[1:-1])
+        for weight in layer.weights:
+            if weight.path.endswith("kernel"):
+                total += 2 * math.prod(weight.shape) * positions
+    return total
+
+
+def matmul_peak_gflops(size=2048, repeats=5):
+    """This machine's float32 matrix-multiply rate, numpy's BLAS, best of a few."""
+    import numpy as np
+
+    a = np.random.default_rng(0).standard_normal((size, size)).astype("float32")
+    best = float("inf")
+    for _ in range(repeats + 1):  # the first warms the BLAS up
+        start = time.perf_counter()
+        a @ a
+        best = min(best, time.perf_counter() - start)
+    return 2 * size**3 / best / 1e9
+
+
 def measure(name, batch_size, warmup, steps, jit_compile, args):
     """Run in the subprocess: train and time one model at one batch size."""
     import keras
@@ -91,6 +133,9 @@ def measure(name, batch_size, warmup, steps, jit_compile, args):
     model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0, shuffle=False)
     seconds = time.perf_counter() - start
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    flops = None
+    if name == "vec":  # phase 1: encoder and classifier, forward and backward
+        flops = 3 * (forward_flops(model.encoder) + forward_flops(model.classifier))
     return {
         "backend": keras.backend.backend(),
         "model": name,
@@ -101,6 +146,8 @@ def measure(name, batch_size, warmup, steps, jit_compile, args):
         "images_per_second": n / seconds,
         "first_steps_seconds": compile_seconds,
         "peak_rss_mib": peak_mib,
+        "training_flops_per_image": flops,
+        "gflops_per_second": flops and flops * n / seconds / 1e9,
     }
 
 
@@ -174,6 +221,8 @@ def main():
     rows = []
     failed = []
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    peak = matmul_peak_gflops()
+    print(f"float32 matmul peak of this machine (numpy BLAS): {peak:.0f} GFLOP/s")
     print(
         f"backend {backend}, jit_compile={args.jit_compile}, dtype policy "
         f"{args.dtype_policy}{', data-parallel' if args.distribute else ''}; "
@@ -182,7 +231,7 @@ def main():
     )
     print(
         f"{'model':<14}{'batch':>6}{'devices':>8}{'images/s':>11}{'warm-up s':>15}"
-        f"{'peak MiB':>10}{'× torch':>9}"
+        f"{'peak MiB':>10}{'× torch':>9}{'GFLOP/s':>9}{'% peak':>8}"
     )
     for name in args.models:
         for batch_size in args.batch_sizes:
@@ -227,12 +276,17 @@ def main():
                     row["images_per_second"] / reference["images_per_second"]
                 )
             rows.append(row)
-            ratio = f"{row['vs_plain_torch']:>8.2f}×" if reference else ""
+            ratio = f"{row['vs_plain_torch']:>8.2f}×" if reference else " " * 9
+            rate = ""
+            if row["gflops_per_second"]:
+                row["share_of_peak"] = row["gflops_per_second"] / peak
+                share = 100 * row["share_of_peak"]
+                rate = f"{row['gflops_per_second']:>9.1f}{share:>7.1f}%"
             print(
                 f"{name:<14}{batch_size:>6}{row['devices']:>8}"
                 f"{row['images_per_second']:>11.0f}"
                 f"{row['first_steps_seconds']:>15.1f}{row['peak_rss_mib']:>10.0f}"
-                f"{ratio}",
+                f"{ratio}{rate}",
                 flush=True,
             )
     if args.json:

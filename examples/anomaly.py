@@ -51,6 +51,7 @@ def main(argv=None):
             test_size=args.test_size,
             seed=args.seed,
             data_dir=args.data_dir,
+            recipe=args.recipe,
         )
     print(json.dumps(results["mean"]))
     return results

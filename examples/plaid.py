@@ -38,6 +38,7 @@ def main(argv=None):
             batch_size=args.batch_size,
             seed=args.seed,
             data_dir=args.data_dir,
+            recipe=args.recipe,
         )
     print(json.dumps({k: results[k] for k in ("vec_test_accuracy", "models")}))
     return results

@@ -61,3 +61,7 @@ def test_anomaly_script_locates_windows_of_the_ucr_series(tmp_path, data_dir):
     (row,) = json.loads((tmp_path / "metrics.json").read_text())["rows"]
     assert row["SAVAE_top_window"]["start"] % 4 == 0
     assert row["VAE_top_window"]["rank_of_first_anomalous_window"] >= 1
+    for model in ("SAVAE", "VAE"):  # the step scores of the stitched maps
+        top = row[f"{model}_top_step"]
+        assert 0 <= top["top_step"] < 7501
+        assert top["located"] == (top["distance"] <= 100)

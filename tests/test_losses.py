@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from keras import ops
 
 from savae_keras import losses
 from tests.conftest import to_numpy
@@ -67,6 +68,43 @@ def test_feature_consistency_loss_equation_9():
     assert value(loss) == pytest.approx(1.0 + 0.4 + 0.09, rel=1e-6)
     with pytest.raises(ValueError, match="counts must match"):
         losses.feature_consistency_loss(features, reconstructed, (1.0, 0.1))
+
+
+def test_feature_consistency_map_per_position():
+    # Layer 1 at the input's 2x2 resolution: squared errors 1 and 9 in its
+    # two channels at (0, 0), 0 elsewhere -> channel mean 5 there. Layer 2 at
+    # 1x1 (after a pooling), error 4 in its one channel, repeated to 2x2.
+    f1 = np.zeros((1, 2, 2, 2))
+    f1[0, 0, 0] = (1.0, 3.0)
+    features = [f32(f1), f32(np.full((1, 1, 1, 1), 2.0))]
+    reconstructed = [f32(np.zeros((1, 2, 2, 2))), f32(np.zeros((1, 1, 1, 1)))]
+    error_map = losses.feature_consistency_map(
+        features, reconstructed, (1.0, 0.1), (2, 2)
+    )
+    np.testing.assert_allclose(
+        to_numpy(error_map), [[[5.4, 0.4], [0.4, 0.4]]], rtol=1e-6
+    )
+    # Its mean over positions is equation (9) when every layer keeps the
+    # input's resolution.
+    same = [f32(f1), f32(f1)]
+    zeros = [f32(np.zeros_like(f1))] * 2
+    np.testing.assert_allclose(
+        value(
+            ops.mean(losses.feature_consistency_map(same, zeros, (1.0, 0.1), (2, 2)))
+        ),
+        value(losses.feature_consistency_loss(same, zeros, (1.0, 0.1))),
+        rtol=1e-6,
+    )
+    with pytest.raises(ValueError, match="does not tile"):
+        losses.feature_consistency_map(
+            [f32(np.zeros((1, 3, 3, 1)))], [f32(np.ones((1, 3, 3, 1)))], (1.0,), (4, 4)
+        )
+    # The autoencoders' map: channel-mean squared error, 0 where x̂ = x.
+    x = f32([[[0.0, 1.0], [0.5, 0.5]]])  # one signal, 2 steps, 2 channels
+    np.testing.assert_allclose(
+        to_numpy(losses.squared_error_map(x, f32([[[1.0, 1.0], [0.5, 0.5]]]))),
+        [[0.5, 0.0]],
+    )
 
 
 def test_critic_loss_of_algorithm_2():

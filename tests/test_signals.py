@@ -138,6 +138,12 @@ def test_load_dataset_reads_each_signal_file(name, shape, classes):
         assert x_train.shape == (256,)
     if name == "ucr_internal_bleeding16":  # windows over the anomaly are labelled 1
         x, y = load_dataset(name, "test")
+        series, is_anomaly, starts = sk.data.load_ucr_series()
+        assert len(series) == len(is_anomaly) == 7501 and len(starts) == len(x)
+        np.testing.assert_array_equal(np.flatnonzero(is_anomaly)[[0, -1]], [4187, 4198])
+        np.testing.assert_array_equal(
+            x[100, :, 0], series[starts[100] : starts[100] + 128]
+        )
         starts = np.arange(len(y)) * 4
         overlaps = (starts <= 4198) & (starts + 128 > 4187)
         np.testing.assert_array_equal(y, overlaps.astype("int32"))
@@ -152,6 +158,37 @@ def test_series_helpers():
     np.testing.assert_allclose(
         sk.data.resample_series(padded, [2], 3)[0, :, 0], [0.0, 1.0, 2.0]
     )
+
+
+def test_series_scores_and_locate_anomaly_on_hand_computed_cases():
+    # Two windows of 3 steps at 0 and 2 over a series of 6: step 2 is
+    # covered by both (mean of 3 and 10), step 5 by none.
+    maps = [[1.0, 2.0, 3.0], [10.0, 20.0, 30.0]]
+    steps = sk.metrics.series_scores(maps, [0, 2], 6)
+    np.testing.assert_allclose(steps[:5], [1.0, 2.0, 6.5, 20.0, 30.0])
+    assert np.isnan(steps[5])
+    with pytest.raises(ValueError, match="inside the series of length 4"):
+        sk.metrics.series_scores(maps, [0, 2], 4)
+    with pytest.raises(ValueError, match="one row per entry"):
+        sk.metrics.series_scores(maps, [0], 6)
+    # The UCR rule: the top step lies within `tolerance` of the anomaly.
+    anomalous = np.zeros(400, "int32")
+    anomalous[200:210] = 1
+    scores = np.zeros(400)
+    scores[50], scores[205] = 3.0, 2.0  # top at 50: 150 steps before
+    found = sk.metrics.locate_anomaly(scores, anomalous)
+    assert found == {
+        "top_step": 50,
+        "distance": 150,
+        "located": False,
+        "rank_of_first_anomalous_step": 2,
+    }
+    assert sk.metrics.locate_anomaly(scores, anomalous, tolerance=150)["located"]
+    scores[300] = np.nan  # never scored: never the top
+    scores[50] = 0.0
+    assert sk.metrics.locate_anomaly(scores, anomalous)["top_step"] == 205
+    with pytest.raises(ValueError, match="at least one"):
+        sk.metrics.locate_anomaly(scores, np.zeros(400))
 
 
 def test_roc_auc_on_a_hand_computed_case():
@@ -194,3 +231,7 @@ def test_anomaly_score_ranks_a_corrupted_signal_above_clean_ones(name):
     assert roc_auc(score, labels) == 1.0, score
     combined = model.anomaly_score(batch, calibration=x[:32])
     assert combined.shape == (9,) and np.all(np.isfinite(combined))
+    # The map says where: the corrupted stretch maps higher than the rest.
+    error_map = model.anomaly_map(batch)
+    assert error_map.shape == (9, SHAPE[0]) and np.all(error_map >= 0)
+    assert error_map[8, 10:22].mean() > 2 * error_map[8, 24:].mean(), error_map[8]

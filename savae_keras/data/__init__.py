@@ -12,6 +12,7 @@ from savae_keras.data.loading import DatasetSpec
 from savae_keras.data.loading import get_spec
 from savae_keras.data.loading import load_class_names
 from savae_keras.data.loading import load_dataset
+from savae_keras.data.loading import load_ucr_series
 from savae_keras.data.loading import resample_series
 from savae_keras.data.loading import scale_series
 from savae_keras.data.loading import sliding_windows

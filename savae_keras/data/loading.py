@@ -169,21 +169,8 @@ def load_dataset(name, split="train", data_dir=None, download=False):
     """
     spec = get_spec(name)
     _check_split(spec, split)
-    tried = []
-    for source, folder in (
-        ("data_dir", data_dir),
-        (DATA_DIR_ENV, os.environ.get(DATA_DIR_ENV)),
-    ):
-        if not folder:
-            tried.append(f"{source}: not set")
-            continue
-        if not os.path.isdir(folder):
-            tried.append(f"{source}: {folder!r} is not a folder")
-            continue
-        path = os.path.join(folder, f"{name}.npz")
-        if not os.path.isfile(path):
-            tried.append(f"{source}: {path!r} does not exist")
-            continue
+    path, tried = _find_npz(name, data_dir)
+    if path is not None:
         load = _load_signal_npz if spec.is_signal else _load_npz
         return load(path, os.path.getmtime(path), spec, split)
     if spec.tfds_name is None:
@@ -201,6 +188,54 @@ def load_dataset(name, split="train", data_dir=None, download=False):
         f"data_dir=... or set {DATA_DIR_ENV}, or prepare the dataset with "
         "TensorFlow Datasets (load_dataset(..., download=True))."
     )
+
+
+def _find_npz(name, data_dir):
+    """`(path, tried)`: the first `<name>.npz` in `data_dir`, then in
+    `$SAVAE_DATA_DIR`, and why each place failed (path `None` if none had it)."""
+    tried = []
+    for source, folder in (
+        ("data_dir", data_dir),
+        (DATA_DIR_ENV, os.environ.get(DATA_DIR_ENV)),
+    ):
+        if not folder:
+            tried.append(f"{source}: not set")
+        elif not os.path.isdir(folder):
+            tried.append(f"{source}: {folder!r} is not a folder")
+        elif not os.path.isfile(path := os.path.join(folder, f"{name}.npz")):
+            tried.append(f"{source}: {path!r} does not exist")
+        else:
+            return path, tried
+    return None, tried
+
+
+def load_ucr_series(name="ucr_internal_bleeding16", data_dir=None):
+    """The UCR anomaly series whole: `(series, is_anomaly, starts)`.
+
+    `series` is the test series scaled as `load_dataset` scales its windows,
+    `is_anomaly` (int32, one per step) marks the labelled anomaly, and
+    `starts` gives where each window of `load_dataset(name, "test")` begins.
+    Use them to turn window scores back into step scores
+    (`savae_keras.metrics.series_scores`, `locate_anomaly`).
+    """
+    spec = get_spec(name)
+    if spec.name != "ucr_internal_bleeding16":
+        raise ValueError(
+            f"`name` must be a UCR anomaly series (ucr_internal_bleeding16); "
+            f"received {name!r}."
+        )
+    path, tried = _find_npz(name, data_dir)
+    if path is None:
+        raise DatasetNotFoundError(
+            f"Could not find {name}.npz. Tried:\n  - " + "\n  - ".join(tried)
+        )
+    with np.load(path) as archive:
+        files = dict(archive)
+    scaled = _scale_ucr(files, "test")
+    is_anomaly = files["is_anomaly_test"].astype("int32")
+    window = spec.image_shape[0]
+    starts = np.arange(0, len(scaled) - window + 1, UCR_WINDOW_STRIDE)
+    return scaled, is_anomaly, starts
 
 
 def load_class_names(name, data_dir=None):
@@ -290,12 +325,17 @@ def _load_signal_npz(path, mtime, spec, split):
     return _read_only(series, labels, spec, f"y_{key} in {path}")
 
 
-def _ucr_windows(files, split, window):
-    """The UCR series as windows, scaled by the anomaly-free prefix."""
+def _scale_ucr(files, split):
+    """One split of the UCR series scaled by the anomaly-free prefix's range."""
     train = files["series_train"].astype("float32")
     low, high = float(train.min()), float(train.max())
     series = train if split == "train" else files["series_test"].astype("float32")
-    scaled = np.clip((series - low) / (high - low), 0.0, 1.0)
+    return np.clip((series - low) / (high - low), 0.0, 1.0)
+
+
+def _ucr_windows(files, split, window):
+    """The UCR series as windows, scaled by the anomaly-free prefix."""
+    scaled = _scale_ucr(files, split)
     windows, starts = sliding_windows(scaled, window, UCR_WINDOW_STRIDE)
     if split == "train":
         return windows, np.zeros(len(windows), "int32")

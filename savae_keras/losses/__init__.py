@@ -8,8 +8,10 @@ from savae_keras.losses.savae import classification_loss
 from savae_keras.losses.savae import consistency_loss
 from savae_keras.losses.savae import critic_loss
 from savae_keras.losses.savae import feature_consistency_loss
+from savae_keras.losses.savae import feature_consistency_map
 from savae_keras.losses.savae import kl_divergence
 from savae_keras.losses.savae import labeled_mask
 from savae_keras.losses.savae import latent_loss
 from savae_keras.losses.savae import pixel_reconstruction_loss
 from savae_keras.losses.savae import pseudo_label_mask
+from savae_keras.losses.savae import squared_error_map

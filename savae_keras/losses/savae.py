@@ -143,6 +143,51 @@ def feature_consistency_per_sample(features, reconstructed_features, weights):
     return total
 
 
+def feature_consistency_map(features, reconstructed_features, weights, spatial_shape):
+    """Equation (9) per position: where in a sample the features disagree.
+
+    `Σ_i α_i · mean_channels (F_i − F̂_i)²` at each position, shape
+    `(N, *spatial_shape)`. A feature map coarser than `spatial_shape` (after
+    a pooling) is repeated up to it, so each input position gets the error
+    of the feature position that covers it. Its mean over positions is
+    `feature_consistency_per_sample` when every layer keeps the input's
+    resolution.
+    """
+    if not len(features) == len(reconstructed_features) == len(weights):
+        raise ValueError(
+            f"feature_consistency_map: {len(features)} features, "
+            f"{len(reconstructed_features)} reconstructed features and "
+            f"{len(weights)} weights; the three counts must match."
+        )
+    total = 0.0
+    for alpha, f, f_hat in zip(
+        weights, loss_tensors(*features), loss_tensors(*reconstructed_features)
+    ):
+        error = ops.mean(ops.square(f - f_hat), axis=-1)
+        for axis, size in enumerate(spatial_shape, start=1):
+            factor = size // error.shape[axis]
+            if factor * error.shape[axis] != size:
+                raise ValueError(
+                    f"feature_consistency_map: a feature map of spatial shape "
+                    f"{tuple(error.shape[1:])} does not tile {tuple(spatial_shape)}."
+                )
+            if factor > 1:
+                error = ops.repeat(error, factor, axis=axis)
+        total = total + alpha * error
+    return total
+
+
+def squared_error_map(x, x_hat):
+    """`mean_channels (x − x̂)²` at each position, shape `(N, *spatial)`.
+
+    The map of a reconstruction whatever the model's training likelihood:
+    a perfect reconstruction maps to 0 everywhere (a per-pixel
+    cross-entropy would keep `x`'s own entropy).
+    """
+    x, x_hat = loss_tensors(x, x_hat)
+    return ops.mean(ops.square(x - x_hat), axis=-1)
+
+
 def critic_loss(scores, target):
     """Algorithm 2's least-squares critic loss `E[(G − Dis(X))²]`.
 

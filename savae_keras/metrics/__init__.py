@@ -1,6 +1,8 @@
 """Evaluation metrics: reconstruction and generation quality, signals, anomalies."""
 
+from savae_keras.metrics.anomaly import locate_anomaly
 from savae_keras.metrics.anomaly import roc_auc
+from savae_keras.metrics.anomaly import series_scores
 from savae_keras.metrics.generation import balanced_labels
 from savae_keras.metrics.generation import check_num_samples
 from savae_keras.metrics.generation import evaluate_generative

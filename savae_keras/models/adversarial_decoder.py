@@ -308,6 +308,15 @@ class AdversarialDecoder(
             "classifier_uncertainty": 1.0 - ops.max(probabilities, axis=-1),
         }
 
+    def _anomaly_map(self, x):
+        """`feature_error` per position: equation (9) between `x` and
+        `Dec(μ(x))` at each pixel or time step (`feature_consistency_map`)."""
+        z_mean, _, features = self.encode_features(x)
+        _, _, features_hat = self.encode_features(self.decoder(z_mean, training=False))
+        return losses.feature_consistency_map(
+            features, features_hat, self.feature_weights, self.image_shape[:-1]
+        )
+
     # -- training ---------------------------------------------------------
     def _critic_update(self, images, target):
         """One critic-optimizer step on the least-squares loss."""

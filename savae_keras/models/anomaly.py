@@ -11,6 +11,13 @@ calibration=None)`:
   samples), the sum of all components, each standardised by its mean and
   standard deviation on `calibration`, so none dominates by its units.
 
+`anomaly_map(x)` says *where* in a sample the model disagrees with it: one
+error per position (pixel, or time step of a signal), SAVAE's
+feature-consistency error or the autoencoders' squared reconstruction
+error. `savae_keras.metrics.series_scores` stitches the maps of a long
+series' overlapping windows into one score per time step, which locates an
+anomaly shorter than a window (`examples/anomaly.py` on the UCR series).
+
 Train on normal data only, then score; `savae_keras.metrics.roc_auc` turns
 scores and labels into a ROC-AUC.
 """
@@ -25,7 +32,8 @@ class AnomalyMixin:
     """`anomaly_components` and `anomaly_score` for a `Trainer` subclass.
 
     A subclass names its components and computes them on one batch in
-    `_anomaly_terms(x) -> {name: (N,) tensor}` (inference mode).
+    `_anomaly_terms(x) -> {name: (N,) tensor}`, and its map in
+    `_anomaly_map(x) -> (N, *spatial) tensor` (inference mode).
     """
 
     anomaly_component_names = ()
@@ -42,6 +50,21 @@ class AnomalyMixin:
             name: np.concatenate(values).astype("float64")
             for name, values in parts.items()
         }
+
+    def anomaly_map(self, x, batch_size=256):
+        """Per-position anomaly signal of `x`: numpy `(N, *spatial)`.
+
+        An image's map is `(N, H, W)`, a signal's `(N, T)`: the model's
+        primary reconstruction error at each position (channels averaged),
+        so a defect shows where it is.
+        """
+        maps = [
+            keras.ops.convert_to_numpy(
+                self._anomaly_map(keras.ops.convert_to_tensor(images))
+            )
+            for images, _ in iterate_batches(self, x, batch_size)
+        ]
+        return np.concatenate(maps).astype("float64")
 
     def anomaly_score(self, x, calibration=None, batch_size=256):
         """One anomaly score per sample of `x` (higher: more anomalous).

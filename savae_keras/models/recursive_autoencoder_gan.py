@@ -44,6 +44,7 @@ from keras import ops
 from savae_keras.data.checks import check_choice
 from savae_keras.data.checks import check_number
 from savae_keras.losses import recursive as losses
+from savae_keras.losses.savae import squared_error_map
 from savae_keras.models.anomaly import AnomalyMixin
 from savae_keras.models.inputs import check_inputs
 from savae_keras.models.trainer import Trainer
@@ -253,6 +254,10 @@ class RecursiveAutoencoderGAN(AnomalyMixin, Trainer):
                 self.discriminator(x, training=False), (-1,)
             ),
         }
+
+    def _anomaly_map(self, x):
+        """The squared error of one autoencoder pass at each position."""
+        return squared_error_map(x, self.autoencode(x, False))
 
     def call(self, inputs, training=False):
         """One pass of the autoencoder, `x'(0)`."""

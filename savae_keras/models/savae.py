@@ -372,6 +372,10 @@ class SAVAE(keras.Model):
         """Per-sample anomaly signals (`AdversarialDecoder._anomaly_terms`)."""
         return self.adversarial_decoder.anomaly_components(x, batch_size)
 
+    def anomaly_map(self, x, batch_size=256):
+        """Per-position anomaly signal (`AdversarialDecoder._anomaly_map`)."""
+        return self.adversarial_decoder.anomaly_map(x, batch_size)
+
     def anomaly_score(self, x, calibration=None, batch_size=256):
         """Anomaly scores of `x` (`savae_keras.models.anomaly`)."""
         return self.adversarial_decoder.anomaly_score(x, calibration, batch_size)

@@ -135,6 +135,11 @@ class VAE(AnomalyMixin, PosteriorMixin, ClassPriorMixin, DecoderMixin, Trainer):
         kl = losses.kl_per_sample(z_mean, z_log_var)
         return {"negative_elbo": rec + kl, "reconstruction_error": rec, "kl": kl}
 
+    def _anomaly_map(self, x):
+        """The squared error of `Dec(μ(x))` at each position (channels averaged)."""
+        z_mean, _, _ = self.encoder(x, training=False)
+        return losses.squared_error_map(x, self.decoder(z_mean, training=False))
+
     def _train_step(self, data):
         x = keras.utils.unpack_x_y_sample_weight(data)[0]
         variables = self.trainable_variables
