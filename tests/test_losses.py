@@ -99,6 +99,10 @@ def test_feature_consistency_map_per_position():
         losses.feature_consistency_map(
             [f32(np.zeros((1, 3, 3, 1)))], [f32(np.ones((1, 3, 3, 1)))], (1.0,), (4, 4)
         )
+    with pytest.raises(ValueError, match="spatial axes"):  # a dense feature layer
+        losses.feature_consistency_map(
+            [f32(np.zeros((1, 3)))], [f32(np.ones((1, 3)))], (1.0,), (4, 4)
+        )
     # The autoencoders' map: channel-mean squared error, 0 where x̂ = x.
     x = f32([[[0.0, 1.0], [0.5, 0.5]]])  # one signal, 2 steps, 2 channels
     np.testing.assert_allclose(

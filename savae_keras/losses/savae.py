@@ -164,6 +164,12 @@ def feature_consistency_map(features, reconstructed_features, weights, spatial_s
         weights, loss_tensors(*features), loss_tensors(*reconstructed_features)
     ):
         error = ops.mean(ops.square(f - f_hat), axis=-1)
+        if len(error.shape) != len(spatial_shape) + 1:
+            raise ValueError(
+                f"feature_consistency_map: every feature layer must keep the "
+                f"input's {len(spatial_shape)} spatial axes; one has shape "
+                f"{tuple(f.shape)}."
+            )
         for axis, size in enumerate(spatial_shape, start=1):
             factor = size // error.shape[axis]
             if factor * error.shape[axis] != size:
