@@ -22,6 +22,7 @@ from savae_keras.data import ImageBatches
 from savae_keras.data import load_dataset
 from savae_keras.data import make_dataset
 from savae_keras.data import mask_labels
+from savae_keras.experiments.savae import run as run_experiment
 from savae_keras.metrics import evaluate_generative
 from savae_keras.metrics import reference_classifier
 from savae_keras.saving import ModelFileError
@@ -573,6 +574,21 @@ CASES = {
         lambda: reference_classifier("cifar100"),
         ValueError,
         "cifar100",
+    ),
+    "run vec_share 1": (
+        lambda: run_experiment("mnist", seconds=10, vec_share=1.0),
+        ValueError,
+        "`vec_share` must be > 0 and < 1 \\(a number\\); received 1.0",
+    ),
+    "load_ucr_series not a UCR series": (
+        lambda: sk.data.load_ucr_series("trace"),
+        ValueError,
+        "`name` must be a UCR anomaly series",
+    ),
+    "locate_anomaly no anomaly marked": (
+        lambda: sk.metrics.locate_anomaly(np.zeros(5), np.zeros(5)),
+        ValueError,
+        "`anomalous` must mark at least one",
     ),
     "load_model missing file": (
         lambda: load_model("/no/such/model.keras"),

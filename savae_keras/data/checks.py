@@ -27,13 +27,19 @@ def to_float_images(images):
 
 
 def check_number(
-    value, name, minimum=None, maximum=None, integer=False, exclusive_minimum=False
+    value,
+    name,
+    minimum=None,
+    maximum=None,
+    integer=False,
+    exclusive_minimum=False,
+    exclusive_maximum=False,
 ):
     """Return `value` as a Python `int`/`float` after checking it.
 
     Numpy scalars are accepted; booleans, strings, NaN and infinities are
-    not. `minimum`/`maximum` bound it (the minimum is exclusive when
-    `exclusive_minimum`).
+    not. `minimum`/`maximum` bound it (each exclusive when
+    `exclusive_minimum`/`exclusive_maximum`).
     """
     kind = numbers.Integral if integer else numbers.Real
     wanted = "an integer" if integer else "a finite number"
@@ -47,15 +53,19 @@ def check_number(
     low_bad = minimum is not None and (
         value <= minimum if exclusive_minimum else value < minimum
     )
-    if low_bad or (maximum is not None and value > maximum):
+    high_bad = maximum is not None and (
+        value >= maximum if exclusive_maximum else value > maximum
+    )
+    if low_bad or high_bad:
         noun = "an integer" if integer else "a number"
         parts = []
         if minimum is not None:
             parts.append(f"{'>' if exclusive_minimum else '>='} {minimum:g}")
         if maximum is not None:
-            parts.append(f"<= {maximum:g}")
+            parts.append(f"{'<' if exclusive_maximum else '<='} {maximum:g}")
         bounds = " and ".join(parts)
-        wanted = f"{bounds} ({noun})" if exclusive_minimum else f"{noun} {bounds}"
+        exclusive = exclusive_minimum or exclusive_maximum
+        wanted = f"{bounds} ({noun})" if exclusive else f"{noun} {bounds}"
         raise ValueError(f"`{name}` must be {wanted}; received {value!r}.")
     return value
 

@@ -284,9 +284,8 @@ def run(
             minimum=0.0,
             exclusive_minimum=True,
             maximum=1.0,
+            exclusive_maximum=True,  # phase 2 needs some seconds
         )
-        if vec_share == 1.0:
-            raise ValueError("`vec_share` must be < 1: phase 2 needs some seconds.")
     elif epochs is None:
         epochs = 5
     if epochs is not None:
