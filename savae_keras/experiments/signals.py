@@ -55,10 +55,24 @@ CALIBRATION_SHARE = 0.1
 """Share of the normal training samples kept out to calibrate the scores."""
 
 
+def _training(latent_dim, epochs, decoder_epochs, batch_size, seed, recipe):
+    """`train_pair`'s keyword arguments (and `_record`'s), the recipe checked."""
+    check_choice(recipe, "recipe", sorted(RECIPES))
+    return dict(
+        latent_dim=latent_dim,
+        epochs=epochs,
+        decoder_epochs=decoder_epochs,
+        batch_size=batch_size,
+        seed=seed,
+        recipe=recipe,
+    )
+
+
 def train_pair(
     x,
     y,
     num_classes,
+    *,
     latent_dim,
     epochs,
     decoder_epochs,
@@ -112,6 +126,7 @@ def run_signals(
     Returns the `metrics.json` content as a dict.
     """
     spec = get_spec(dataset)
+    training = _training(latent_dim, epochs, decoder_epochs, batch_size, seed, recipe)
     if not spec.is_signal or spec.name == "ucr_internal_bleeding16":
         raise ValueError(
             f"`dataset` must be a labelled signal dataset (plaid, trace, "
@@ -122,17 +137,7 @@ def run_signals(
     x, y = load_dataset(dataset, "train", data_dir=data_dir)
     x_test, y_test = load_dataset(dataset, "test", data_dir=data_dir)
     class_names = load_class_names(dataset, data_dir)
-    vec, decoder, vae, seconds = train_pair(
-        x,
-        y,
-        spec.num_classes,
-        latent_dim,
-        epochs,
-        decoder_epochs,
-        batch_size,
-        seed,
-        recipe,
-    )
+    vec, decoder, vae, seconds = train_pair(x, y, spec.num_classes, **training)
     accuracy = float(np.mean(vec.classify(x_test).argmax(-1) == y_test))
     reconstructions = {
         "SAVAE": decoder.reconstruct(x_test),
@@ -162,16 +167,7 @@ def run_signals(
         class_names,
         per_class,
     )
-    results = _record(
-        dataset,
-        seed,
-        latent_dim,
-        epochs,
-        decoder_epochs,
-        batch_size,
-        recipe=recipe,
-        savae_seconds=seconds,
-    )
+    results = _record(dataset, **training, savae_seconds=seconds)
     results.update(vec_test_accuracy=accuracy, models=models)
     _write(results, out)
     return results
@@ -198,7 +194,7 @@ def add_training_arguments(parser):
     add_device_arguments(parser)
 
 
-def _record(dataset, seed, latent_dim, epochs, decoder_epochs, batch_size, **budget):
+def _record(dataset, *, seed, latent_dim, epochs, decoder_epochs, batch_size, **budget):
     """The head of `metrics.json`: the data, the backend and the budget."""
     return {
         "dataset": dataset,
@@ -265,6 +261,7 @@ def run_anomaly(
     Returns the `metrics.json` content as a dict.
     """
     spec = get_spec(dataset)
+    training = _training(latent_dim, epochs, decoder_epochs, batch_size, seed, recipe)
     ucr = dataset == "ucr_internal_bleeding16"
     bad = [k for k in held_out or () if not 0 <= k < spec.num_classes]
     if bad and not ucr:
@@ -285,17 +282,7 @@ def run_anomaly(
             anomalous, num_classes = y_test, 2
         else:
             anomalous, num_classes = (y_test == k).astype("int32"), spec.num_classes - 1
-        vec, decoder, vae, seconds = train_pair(
-            x_fit,
-            y_fit,
-            num_classes,
-            latent_dim,
-            epochs,
-            decoder_epochs,
-            batch_size,
-            seed,
-            recipe,
-        )
+        vec, decoder, vae, seconds = train_pair(x_fit, y_fit, num_classes, **training)
         row = {"held_out": k, "savae_seconds": seconds}
         for name, model in (("SAVAE", decoder), ("VAE", vae)):
             scores = _scores(model, x_test, calibration)
@@ -308,12 +295,7 @@ def run_anomaly(
         print(json.dumps(row), flush=True)
     results = _record(
         dataset,
-        seed,
-        latent_dim,
-        epochs,
-        decoder_epochs,
-        batch_size,
-        recipe=recipe,
+        **training,
         train_size=int(len(x)),
         test_size=int(len(x_test)),
         calibration=f"{CALIBRATION_SHARE:.0%} of the normal training samples",

@@ -123,20 +123,25 @@ def feature_consistency_loss(features, reconstructed_features, weights):
     )
 
 
+def _weighted_feature_pairs(features, reconstructed_features, weights, caller):
+    """`(α_i, F_i, F̂_i)` as float32 tensors, after checking the three counts."""
+    if not len(features) == len(reconstructed_features) == len(weights):
+        raise ValueError(
+            f"{caller}: {len(features)} features, "
+            f"{len(reconstructed_features)} reconstructed features and "
+            f"{len(weights)} weights; the three counts must match."
+        )
+    return zip(weights, loss_tensors(*features), loss_tensors(*reconstructed_features))
+
+
 def feature_consistency_per_sample(features, reconstructed_features, weights):
     """Equation (9) for each sample, shape `(N,)`: also an anomaly signal.
 
     `Σ_i α_i · mean_elements (F_i − F̂_i)²` per sample.
     """
-    if not len(features) == len(reconstructed_features) == len(weights):
-        raise ValueError(
-            f"feature_consistency_loss: {len(features)} features, "
-            f"{len(reconstructed_features)} reconstructed features and "
-            f"{len(weights)} weights; the three counts must match."
-        )
     total = 0.0
-    for alpha, f, f_hat in zip(
-        weights, loss_tensors(*features), loss_tensors(*reconstructed_features)
+    for alpha, f, f_hat in _weighted_feature_pairs(
+        features, reconstructed_features, weights, "feature_consistency_loss"
     ):
         error = ops.reshape(ops.square(f - f_hat), (ops.shape(f)[0], -1))
         total = total + alpha * ops.mean(error, axis=-1)
@@ -153,15 +158,9 @@ def feature_consistency_map(features, reconstructed_features, weights, spatial_s
     `feature_consistency_per_sample` when every layer keeps the input's
     resolution.
     """
-    if not len(features) == len(reconstructed_features) == len(weights):
-        raise ValueError(
-            f"feature_consistency_map: {len(features)} features, "
-            f"{len(reconstructed_features)} reconstructed features and "
-            f"{len(weights)} weights; the three counts must match."
-        )
     total = 0.0
-    for alpha, f, f_hat in zip(
-        weights, loss_tensors(*features), loss_tensors(*reconstructed_features)
+    for alpha, f, f_hat in _weighted_feature_pairs(
+        features, reconstructed_features, weights, "feature_consistency_map"
     ):
         error = ops.mean(ops.square(f - f_hat), axis=-1)
         if len(error.shape) != len(spatial_shape) + 1:
