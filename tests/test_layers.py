@@ -118,3 +118,47 @@ def test_batch_normalization_is_kerass_on_one_device_and_loads_anywhere():
     assert "synchronized" not in config
     loaded = BatchNormalization.from_config({**config, "synchronized": True})
     assert loaded.momentum == 0.9 and not loaded.synchronized
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"padding": "same"},
+        {"padding": "valid"},
+        {"padding": "same", "strides": 2},  # Keras's own op on every backend
+        {"padding": "same", "kernel_size": 2},
+    ],
+)
+def test_conv_and_pool_give_kerass_numbers_and_gradients(options):
+    # The package's Conv2D and MaxPooling2D only skip Keras 3.15's extra
+    # copies on PyTorch: outputs and gradients must be Keras's, bit for bit.
+    from savae_keras.layers import Conv2D
+    from savae_keras.layers import MaxPooling2D
+
+    options = dict(options)
+    kernel_size = options.pop("kernel_size", 3)
+    x = np.random.default_rng(0).normal(size=(2, 8, 8, 3)).astype("float32")
+    theirs = keras.layers.Conv2D(4, kernel_size, **options)
+    ours = Conv2D(4, kernel_size, **options)
+    theirs.build(x.shape)
+    ours.build(x.shape)
+    ours.set_weights(theirs.get_weights())
+    for a, b in ((theirs, ours), (keras.layers.MaxPooling2D(2), MaxPooling2D(2))):
+        np.testing.assert_array_equal(to_numpy(a(x)), to_numpy(b(x)))
+    if keras.backend.backend() == "torch":  # the one backend with its own path
+        import torch
+
+        grads = []
+        for conv in (theirs, ours):
+            inputs = torch.tensor(x, requires_grad=True)
+            outputs = (
+                MaxPooling2D(2)(conv(inputs))
+                if conv is ours
+                else (keras.layers.MaxPooling2D(2)(conv(inputs)))
+            )
+            loss = outputs.square().sum()
+            grads.append(torch.autograd.grad(loss, [inputs, conv.kernel.value]))
+        for a, b in zip(*grads):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    config = keras.saving.serialize_keras_object(ours)
+    assert type(keras.saving.deserialize_keras_object(config)) is Conv2D

@@ -5,6 +5,7 @@ from keras import layers
 from keras import ops
 
 from savae_keras.layers.batch_normalization import BatchNormalization
+from savae_keras.layers.convolution import Conv2D
 
 
 @keras.saving.register_keras_serializable(package="savae_keras")
@@ -47,7 +48,7 @@ class ResidualBlock(layers.Layer):
         # A bias before BatchNorm is cancelled by it: leave it out.
         bias = not self.batch_norm
         if len(input_shape) in (3, 4):
-            conv = layers.Conv2D if len(input_shape) == 4 else layers.Conv1D
+            conv = Conv2D if len(input_shape) == 4 else layers.Conv1D
             make = lambda init: conv(
                 width,
                 self.kernel_size,

@@ -19,6 +19,8 @@ as the BCE loss needs.
 import keras
 from keras import layers
 
+from savae_keras.layers import Conv2D
+from savae_keras.layers import MaxPooling2D
 from savae_keras.networks.savae import spatial_layers
 
 NEGATIVE_SLOPE = 0.2
@@ -49,9 +51,9 @@ def build_mnist_autoencoder(
 
     x = inputs = keras.Input(tuple(input_shape), name="image")
     for i, f in enumerate(filters, start=1):
-        x = layers.Conv2D(f, 3, padding="same", name=f"conv_{i}")(x)
+        x = Conv2D(f, 3, padding="same", name=f"conv_{i}")(x)
         x = _act(f"conv_{i}_act")(x)
-        x = layers.MaxPooling2D(2, name=f"pool_{i}")(x)  # 28 -> 14 -> 7 -> 3
+        x = MaxPooling2D(2, name=f"pool_{i}")(x)  # 28 -> 14 -> 7 -> 3
     x = layers.Flatten(name="flatten")(x)
     for i, units in enumerate((256, 64), start=1):
         x = _act(f"dense_{i}_act")(layers.Dense(units, name=f"dense_{i}")(x))

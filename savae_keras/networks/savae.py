@@ -23,7 +23,9 @@ import keras
 from keras import layers
 
 from savae_keras.layers import BatchNormalization
+from savae_keras.layers import Conv2D
 from savae_keras.layers import LogVarianceBound
+from savae_keras.layers import MaxPooling2D
 from savae_keras.layers import ResidualBlock
 from savae_keras.layers import Sampling
 
@@ -58,7 +60,7 @@ def spatial_layers(shape):
     """`(Conv, MaxPooling, UpSampling)` classes for an image or signal shape."""
     if len(shape) == 2:
         return layers.Conv1D, layers.MaxPooling1D, layers.UpSampling1D
-    return layers.Conv2D, layers.MaxPooling2D, layers.UpSampling2D
+    return Conv2D, MaxPooling2D, layers.UpSampling2D
 
 
 def _check_widths(widths, count, name):
