@@ -56,7 +56,8 @@ CALIBRATION_SHARE = 0.1
 
 
 def _training(latent_dim, epochs, decoder_epochs, batch_size, seed, recipe):
-    """`train_pair`'s keyword arguments (and `_record`'s), the recipe checked."""
+    """`train_pair`'s keyword arguments (and `_record`'s), the recipe checked
+    here too so that a bad one fails before any data loads."""
     check_choice(recipe, "recipe", sorted(RECIPES))
     return dict(
         latent_dim=latent_dim,
@@ -275,6 +276,8 @@ def run_anomaly(
     x_test, y_test = load_dataset(dataset, "test", data_dir=data_dir)
     x, y = x[:train_size], y[:train_size]
     x_test, y_test = x_test[:test_size], y_test[:test_size]
+    # The whole UCR series, to turn window maps into step scores (read once).
+    ucr_series = load_ucr_series(data_dir=data_dir) if ucr else None
     rows = []
     for k in [None] if ucr else list(held_out or range(spec.num_classes)):
         x_fit, y_fit, calibration = _split_normal(x, y, k, seed)
@@ -290,7 +293,7 @@ def run_anomaly(
                 row[f"{name}_{kind}_auc"] = roc_auc(values, anomalous)
             if ucr:
                 row[f"{name}_top_window"] = _top_window(scores["primary"], anomalous)
-                row[f"{name}_top_step"] = _top_step(model, x_test, data_dir)
+                row[f"{name}_top_step"] = _top_step(model, x_test, ucr_series)
         rows.append(row)
         print(json.dumps(row), flush=True)
     results = _record(
@@ -324,14 +327,15 @@ def _top_window(scores, anomalous):
     }
 
 
-def _top_step(model, windows, data_dir):
+def _top_step(model, windows, ucr_series):
     """Where the UCR series' highest-scoring step is, by the windows' maps.
 
+    `ucr_series` is `load_ucr_series()`'s `(series, is_anomaly, starts)`.
     Each step scores the mean of `anomaly_map` over the windows covering
     it (`series_scores`); located means within 100 steps of the labelled
     anomaly (`locate_anomaly`, the UCR archive's rule).
     """
-    series, is_anomaly, starts = load_ucr_series(data_dir=data_dir)
+    series, is_anomaly, starts = ucr_series
     steps = series_scores(model.anomaly_map(windows), starts, len(series))
     return locate_anomaly(steps, is_anomaly)
 

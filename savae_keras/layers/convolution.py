@@ -23,9 +23,15 @@ import keras
 BACKEND = keras.backend.backend()
 
 
-def _fast_on_torch(inputs):
-    """Whether `inputs` can take the copy-free path: a real 4-D torch tensor."""
-    return BACKEND == "torch" and inputs.ndim == 4 and inputs.device.type != "meta"
+def _fast_on_torch(layer, inputs):
+    """Whether `layer` can take the copy-free path on `inputs`: a real 4-D
+    torch tensor in the channels-last data format."""
+    return (
+        BACKEND == "torch"
+        and layer.data_format == "channels_last"
+        and inputs.ndim == 4
+        and inputs.device.type != "meta"
+    )
 
 
 @keras.saving.register_keras_serializable(package="savae_keras")
@@ -33,16 +39,12 @@ class Conv2D(keras.layers.Conv2D):
     """`keras.layers.Conv2D`, without the extra input copies on PyTorch."""
 
     def _copy_free(self, inputs):
-        return (
-            _fast_on_torch(inputs)
-            and self.data_format == "channels_last"
-            and (
-                self.padding == "valid"
-                or (
-                    self.padding == "same"
-                    and all(s == 1 for s in self.strides)
-                    and all(k % 2 == 1 for k in self.kernel_size)
-                )
+        return _fast_on_torch(self, inputs) and (
+            self.padding == "valid"
+            or (
+                self.padding == "same"
+                and all(s == 1 for s in self.strides)
+                and all(k % 2 == 1 for k in self.kernel_size)
             )
         )
 
@@ -75,11 +77,7 @@ class MaxPooling2D(keras.layers.MaxPooling2D):
 
     def call(self, inputs):
         inputs = keras.ops.convert_to_tensor(inputs)
-        if not (
-            _fast_on_torch(inputs)
-            and self.data_format == "channels_last"
-            and self.padding == "valid"
-        ):
+        if not (_fast_on_torch(self, inputs) and self.padding == "valid"):
             return super().call(inputs)
         import torch
 
