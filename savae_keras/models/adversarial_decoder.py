@@ -157,9 +157,13 @@ class AdversarialDecoder(
         self.num_classes = vec.num_classes
         if decoder is None and self.warm_start:
             # Dec₀'s architecture with new weights; its layers' configs say
-            # trainable=False (the VEC is frozen), the copy must train.
+            # trainable=False (the VEC is frozen), the copy must train. Each
+            # layer is unfrozen: on TensorFlow the clone itself already says
+            # trainable=True, so setting only its flag reached no layer and
+            # the copy had no trainable weights.
             decoder = keras.models.clone_model(vec.decoder)
-            decoder.trainable = True
+            for layer in decoder.layers:
+                layer.trainable = True
         elif decoder is None:
             decoder = build_decoder(
                 self.image_shape, self.latent_dim, **self.decoder_options
