@@ -30,6 +30,22 @@ def images(n=32, seed=0):
     return np.random.default_rng(seed).uniform(0, 1, (n, 28, 28, 1)).astype("float32")
 
 
+@pytest.mark.every_backend  # counted while each backend traces its step
+@pytest.mark.parametrize("game_schedule", ["alternate", "report"])
+def test_a_training_step_runs_the_recursion_once_per_update(game_schedule):
+    """The discriminator's step and the autoencoder's loss share one pass;
+    the report's schedule adds the autoencoder's own step before them."""
+    model = RecursiveAutoencoderGAN(
+        recursion_steps=2, game_schedule=game_schedule, seed=0, **small_networks()
+    )
+    model.compile()
+    calls, original = [], model.decoder.call
+    model.decoder.call = lambda *a, **k: calls.append(1) or original(*a, **k)
+    model.train_on_batch(images(8))
+    passes = 2 if game_schedule == "report" else 1
+    assert len(calls) == 3 * passes  # k + 1 decoder calls a pass
+
+
 def test_recursion_feeds_the_output_back():
     model = RecursiveAutoencoderGAN(recursion_steps=3, seed=0, **small_networks())
     calls = []

@@ -177,6 +177,65 @@ def test_decoder_losses_combine_as_equation_8(mnist_slice):
     )
 
 
+@pytest.mark.every_backend  # the per-backend staged gradients
+def test_one_decoder_pass_gives_the_gradients_of_two(mnist_slice):
+    """Phase 2 decodes once; its gradients are those of decoding again after
+    the critic's update, as Algorithm 2 writes it."""
+    (x, y), _ = mnist_slice
+    vec = trained_vec(x[:64], y[:64])
+    model = AdversarialDecoder(vec, seed=0, **DECODER_OPTIONS)
+    images = keras.ops.convert_to_tensor(x[:16].astype("float32") / 255)
+    z_mean, _, features = model.encode_features(images)
+    epsilon_hat = keras.random.normal(keras.ops.shape(z_mean), seed=1)
+    start, variables = model.get_weights(), model.decoder.trainable_variables
+
+    def interlude(x_gen):  # one critic step, then Dis(X) for L_adv
+        model._critic_update(x_gen, -1.0)
+        return keras.ops.stop_gradient(model.critic(images, training=True))
+
+    def loss_fn(x_hat, real_scores):
+        terms = model._losses_of_decoded(
+            x_hat, z_mean, features, real_scores, epsilon_hat
+        )
+        return terms["loss"], None
+
+    def gradients(staged):
+        model.set_weights(start)
+        model.compile(critic_optimizer=keras.optimizers.SGD(0.5))
+        if staged:
+            forward = lambda: model.decoder(z_mean, training=True)
+            return model.compute_staged_gradients(
+                forward, interlude, loss_fn, variables
+            )[2]
+        real_scores = interlude(
+            keras.ops.stop_gradient(model.decoder(z_mean, training=True))
+        )
+        return model.compute_gradients(
+            lambda: loss_fn(model.decoder(z_mean, training=True), real_scores),
+            variables,
+        )[2]
+
+    critic_before = snapshot(model.critic)
+    staged = gradients(staged=True)
+    assert not same(critic_before, snapshot(model.critic))  # the loss saw it move
+    for g, e in zip(staged, gradients(staged=False)):
+        np.testing.assert_allclose(to_numpy(g), to_numpy(e), rtol=1e-4, atol=1e-7)
+
+
+@pytest.mark.every_backend  # counted while each backend traces its step
+def test_decoder_step_decodes_once(mnist_slice):
+    (x, y), _ = mnist_slice
+    vec = trained_vec(x[:64], y[:64])
+    model = AdversarialDecoder(vec, n_critic=2, seed=0, **DECODER_OPTIONS)
+    model.compile()
+    calls, call = [], model.decoder.call
+    model.decoder.call = lambda *args, **kwargs: (
+        calls.append(1) or call(*args, **kwargs)
+    )
+    model.train_on_batch(x[:16])
+    assert len(calls) == 1
+
+
 @pytest.mark.slow(torch=80)
 def test_decoder_evaluate_and_generation(mnist_slice):
     (x, y), (x_test, y_test) = mnist_slice

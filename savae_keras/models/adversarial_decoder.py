@@ -4,11 +4,11 @@ The encoder `Enc` and the classifier `Class` of a trained VEC are frozen. One
 training step on a batch `X` (one `fit` step) runs:
 
     Z = μ(X) + σ(X)·ε                           Enc(X), the sampling layer
-    X_gen = Dec(Z)                              held fixed during the loop
+    X̂ = Dec(Z)                                  once; constants in the loop
     repeat n_critic times                       one round = 2 critic steps
         W_dis <- step on E[(+c − Dis(X))²]         real images, target +c
-        W_dis <- step on E[(−c − Dis(X_gen))²]     decoded images, target −c
-    X̂ = Dec(Z);  Ẑ = Enc(X̂)                     Ẑ sampled as Z is
+        W_dis <- step on E[(−c − Dis(X̂))²]         decoded images, target −c
+    Ẑ = Enc(X̂)                                  Ẑ sampled as Z is
     L_rec    = Σ_i α_i E[‖F_i(X) − F_i(X̂)‖²]     equation (9), F_i = O_i(·)
     L_adv    = E[(Dis(X) − Dis(X̂))²]             equation (10), updated Dis
     L_latent = E[‖Class(Z) − Class(Ẑ)‖²]         equation (11)
@@ -17,9 +17,10 @@ training step on a batch `X` (one `fit` step) runs:
 So per step the critic optimizer steps `2 · n_critic` times and the decoder
 optimizer once. Algorithm 2 draws a fresh mini-batch for each critic update;
 in a Keras `fit` step all of them reuse the step's batch, as keras-io's
-WGAN-GP does. The decoder runs in training mode twice per step (for `X_gen`
-and for `X̂`, same batch and weights), so its BatchNorm statistics move
-twice per step.
+WGAN-GP does. The critic's updates do not change `Dec`, so the images the
+critic sees and those the decoder's loss needs are the same `X̂`: the
+decoder runs forward once per step (`compute_staged_gradients` keeps its
+graph across the critic loop), and its BatchNorm statistics move once.
 """
 
 import keras
@@ -259,6 +260,14 @@ class AdversarialDecoder(
             `latent_loss` and the `fake_scores` `Dis(X̂)`.
         """
         x_hat = self.decoder(z, training=training)
+        return self._losses_of_decoded(
+            x_hat, z, features, real_scores, epsilon_hat, training
+        )
+
+    def _losses_of_decoded(
+        self, x_hat, z, features, real_scores, epsilon_hat=None, training=True
+    ):
+        """`compute_decoder_losses` given the decoded images `X̂ = Dec(Z)`."""
         z_hat_mean, z_hat_log_var, features_hat = self.encode_features(x_hat)
         z_hat = z_hat_mean
         if training:
@@ -339,31 +348,39 @@ class AdversarialDecoder(
         x = keras.utils.unpack_x_y_sample_weight(data)[0]
         z_mean, z_log_var, features = self.encode_features(x)
         z = reparameterize(z_mean, z_log_var, self.standard_normal(ops.shape(z_mean)))
-
-        # 1. The embedded critic loop, on decoded images of the current decoder.
-        x_gen = ops.stop_gradient(self.decoder(z, training=True))
-        c = self.critic_target
-        critic_loss = 0.0
-        for _ in range(self.n_critic):
-            critic_loss = critic_loss + self._critic_update(x, c)
-            critic_loss = critic_loss + self._critic_update(x_gen, -c)
-        critic_loss = critic_loss / self.n_critic
-
-        # 2. One decoder step against the updated critic.
-        real_scores = ops.stop_gradient(self.critic(x, training=True))
         epsilon_hat = self.standard_normal(ops.shape(z_mean))
+        c = self.critic_target
+
+        def critic_loop(x_gen):
+            """1. The embedded critic loop, on `X_gen = Dec(Z)` as constants."""
+            critic_loss = 0.0
+            for _ in range(self.n_critic):
+                critic_loss = critic_loss + self._critic_update(x, c)
+                critic_loss = critic_loss + self._critic_update(x_gen, -c)
+            real_scores = ops.stop_gradient(self.critic(x, training=True))
+            return critic_loss / self.n_critic, real_scores
+
+        def loss_fn(x_hat, loop):
+            """2. The decoder's loss against the updated critic; `X̂ = X_gen`."""
+            critic_loss, real_scores = loop
+            terms = self._losses_of_decoded(
+                x_hat, z, features, real_scores, epsilon_hat
+            )
+            return terms["loss"], {**terms, "critic_loss": critic_loss}
+
+        # Dec(Z) runs once: the critic loop sees it as constants, the
+        # decoder's gradients flow back through the same pass.
         variables = self.decoder.trainable_variables
-
-        def loss_fn():
-            terms = self.compute_decoder_losses(z, features, real_scores, epsilon_hat)
-            return terms["loss"], terms
-
-        _, terms, grads = self.compute_gradients(
-            loss_fn, variables, self.decoder_optimizer
+        _, terms, grads = self.compute_staged_gradients(
+            lambda: self.decoder(z, training=True),
+            critic_loop,
+            loss_fn,
+            variables,
+            self.decoder_optimizer,
         )
         self.apply_gradients(self.decoder_optimizer, grads, variables)
         self.optimizer.iterations.assign_add(1)
-        return {**terms, "critic_loss": critic_loss}
+        return terms
 
     def _test_step(self, data):
         x = keras.utils.unpack_x_y_sample_weight(data)[0]

@@ -309,6 +309,10 @@ class RecursiveAutoencoderGAN(AnomalyMixin, Trainer):
     def autoencoder_terms(self, x, weights, training=True):
         """`loss`, `reconstruction_loss` and `adversarial_loss` of the AE."""
         outputs = self.recursive_outputs(x, training=training)
+        return self._autoencoder_terms_of(x, outputs, weights, training)
+
+    def _autoencoder_terms_of(self, x, outputs, weights, training=True):
+        """`autoencoder_terms` given the recursive `outputs` of `x`."""
         rec = self.reconstruction_term(x, outputs, weights)
         fooled = ops.stack(
             [
@@ -345,33 +349,37 @@ class RecursiveAutoencoderGAN(AnomalyMixin, Trainer):
 
         # 1. The discriminator, on the current autoencoder's outputs
         #    ("report": only while it is right at most half of the time).
-        outputs = [
-            ops.stop_gradient(o) for o in self.recursive_outputs(x, training=True)
-        ]
         d_variables = self.discriminator.trainable_variables
 
-        def d_loss_fn():
-            return self.discriminator_terms(x, outputs, weights)
+        def discriminator_step(outputs):
+            def d_loss_fn():
+                return self.discriminator_terms(x, outputs, weights)
 
-        d_loss, d_accuracy, grads = self.compute_gradients(
-            d_loss_fn, d_variables, self.discriminator_optimizer
-        )
-        if report:
-            update = d_accuracy <= 0.5
-            self.apply_gradients_if(
-                update, self.discriminator_optimizer, grads, d_variables
+            d_loss, d_accuracy, grads = self.compute_gradients(
+                d_loss_fn, d_variables, self.discriminator_optimizer
             )
-        else:
-            self.apply_gradients(self.discriminator_optimizer, grads, d_variables)
+            update = d_accuracy <= 0.5
+            if report:
+                self.apply_gradients_if(
+                    update, self.discriminator_optimizer, grads, d_variables
+                )
+            else:
+                self.apply_gradients(self.discriminator_optimizer, grads, d_variables)
+            return d_loss, d_accuracy, update
 
-        # 2. The whole autoencoder, against the (updated) discriminator.
+        # 2. The whole autoencoder, against the (updated) discriminator, on
+        #    the same outputs: the recursion runs once, its graph kept
+        #    across the discriminator's step.
+        def ae_loss_fn(outputs, d_step):
+            terms = self._autoencoder_terms_of(x, outputs, weights)
+            return terms["loss"], (terms, d_step)
 
-        def ae_loss_fn():
-            terms = self.autoencoder_terms(x, weights)
-            return terms["loss"], terms
-
-        _, terms, grads = self.compute_gradients(
-            ae_loss_fn, ae_variables, self.autoencoder_optimizer
+        _, (terms, (d_loss, d_accuracy, update)), grads = self.compute_staged_gradients(
+            lambda: self.recursive_outputs(x, training=True),
+            discriminator_step,
+            ae_loss_fn,
+            ae_variables,
+            self.autoencoder_optimizer,
         )
         self.apply_gradients(self.autoencoder_optimizer, grads, ae_variables)
         self.optimizer.iterations.assign_add(1)

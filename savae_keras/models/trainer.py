@@ -10,7 +10,9 @@ then differ in two small places only:
   `torch.autograd.grad`; JAX differentiates a function of the variables'
   values, run in a nested `StatelessScope` that maps every other variable to
   its current value and hands back what the loss updated (BatchNorm
-  statistics, seed states).
+  statistics, seed states). `compute_staged_gradients` keeps a forward
+  pass's graph while other updates run before its loss (the tape, the
+  autograd graph, a JAX VJP): phase 2 decodes once per step.
 * **Fit's state on JAX.** JAX's `fit` jits `train_step(state, data)` over
   the tuple `(trainable, non_trainable, optimizer, metrics)` values. The
   same stateful body runs inside a `StatelessScope` seeded from that tuple,
@@ -94,6 +96,78 @@ _GRADIENTS = {
     "tensorflow": _tensorflow_gradients,
     "torch": _torch_gradients,
     "jax": _jax_gradients,
+}
+
+
+# Gradients through a forward pass whose outputs are used twice: first as
+# constants by `interlude_fn` (another network's updates), then by the loss.
+# The forward pass runs once; its graph (tape, autograd graph, JAX VJP) is
+# kept across the interlude. `loss_fn` must use `variables` only through
+# `outputs`.
+
+
+def _tensorflow_staged_gradients(forward_fn, interlude_fn, loss_fn, variables, model):
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        outputs = forward_fn()
+        with tape.stop_recording():
+            extra = interlude_fn(keras.tree.map_structure(tf.stop_gradient, outputs))
+        loss, aux = loss_fn(outputs, extra)
+    grads = tape.gradient(loss, variables)
+    return loss, aux, _zeros_for_missing(grads, variables)
+
+
+def _torch_staged_gradients(forward_fn, interlude_fn, loss_fn, variables, model):
+    import torch
+
+    outputs = forward_fn()
+    extra = interlude_fn(keras.tree.map_structure(lambda o: o.detach(), outputs))
+    loss, aux = loss_fn(outputs, extra)
+    grads = torch.autograd.grad(loss, [v.value for v in variables], allow_unused=True)
+    return loss, aux, _zeros_for_missing(list(grads), variables)
+
+
+def _jax_staged_gradients(forward_fn, interlude_fn, loss_fn, variables, model):
+    import jax
+
+    def stateless(fn, values, *args):
+        """`fn(*args)` with `variables` set to `values`; the other variables'
+        new values (BatchNorm statistics, seed states) come back as aux."""
+        wanted = {id(v) for v in variables}
+        others = [v for v in model.variables if id(v) not in wanted]
+        mapping = list(zip(variables, values)) + [(v, v.value) for v in others]
+        with keras.StatelessScope(state_mapping=mapping) as scope:
+            result = fn(*args)
+        return result, [(v, scope.get_current_value(v)) for v in others]
+
+    def assign(updates):
+        for variable, value in updates:
+            variable.assign(value)  # recorded in fit's scope
+
+    values = [v.value for v in variables]
+    outputs, vjp_fn, updates = jax.vjp(
+        lambda vals: stateless(forward_fn, vals), values, has_aux=True
+    )
+    assign(updates)
+    extra = interlude_fn(keras.tree.map_structure(jax.lax.stop_gradient, outputs))
+
+    def outputs_to_loss(outs):
+        (loss, aux), updates = stateless(loss_fn, values, outs, extra)
+        return loss, (aux, updates)
+
+    (loss, (aux, updates)), output_grads = jax.value_and_grad(
+        outputs_to_loss, has_aux=True
+    )(outputs)
+    assign(updates)
+    (grads,) = vjp_fn(output_grads)
+    return loss, aux, list(grads)
+
+
+_STAGED_GRADIENTS = {
+    "tensorflow": _tensorflow_staged_gradients,
+    "torch": _torch_staged_gradients,
+    "jax": _jax_staged_gradients,
 }
 
 
@@ -343,15 +417,7 @@ class Trainer(SavesSeedState, keras.Model):
         strategy sums over the replicas. `loss` is returned unscaled.
         """
         variables = list(variables)
-        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
-            scale = optimizer.dynamic_scale.value  # read in fit's scope
-        else:
-            scale = getattr(optimizer, "loss_scale_factor", None)
-        # A TensorFlow strategy sums its replicas' gradients: each replica's
-        # loss (a mean over its share of the batch) counts 1 / replicas.
-        replicas, _ = replica_position()
-        if replicas > 1:
-            scale = (1.0 if scale is None else scale) / replicas
+        scale = _loss_scale(optimizer)
         if scale is None:
             return _GRADIENTS[BACKEND](loss_fn, variables, self)
 
@@ -360,6 +426,35 @@ class Trainer(SavesSeedState, keras.Model):
             return loss * scale, (loss, aux)
 
         _, (loss, aux), grads = _GRADIENTS[BACKEND](scaled_loss_fn, variables, self)
+        return loss, aux, grads
+
+    def compute_staged_gradients(
+        self, forward_fn, interlude_fn, loss_fn, variables, optimizer=None
+    ):
+        """Gradients of a loss whose forward pass is also used before it.
+
+        Runs `outputs = forward_fn()` once (a tensor or a list of them), then
+        `extra = interlude_fn(o)` on the outputs as constants `o` (it may
+        step other optimizers), then
+        `loss_fn(outputs, extra) -> (loss, aux)`, and returns `loss, aux,
+        gradients` as `compute_gradients` does. The forward pass's graph is
+        kept across the interlude, so the gradients equal those of running
+        `forward_fn` again inside the loss, without the second pass.
+        `loss_fn` must use `variables` only through `outputs`.
+        """
+        variables = list(variables)
+        scale = _loss_scale(optimizer)
+        staged = _STAGED_GRADIENTS[BACKEND]
+        if scale is None:
+            return staged(forward_fn, interlude_fn, loss_fn, variables, self)
+
+        def scaled_loss_fn(outputs, extra):
+            loss, aux = loss_fn(outputs, extra)
+            return loss * scale, (loss, aux)
+
+        _, (loss, aux), grads = staged(
+            forward_fn, interlude_fn, scaled_loss_fn, variables, self
+        )
         return loss, aux, grads
 
     def apply_gradients(self, optimizer, gradients, variables):
@@ -520,6 +615,24 @@ def _check_split(model, x, args, kwargs, method):
         strategy = model.distribute_strategy
         devices = 1 if method == "predict" else strategy.num_replicas_in_sync
     check_batches_split(batch_size, num_samples, method, devices)
+
+
+def _loss_scale(optimizer):
+    """The factor `compute_gradients` multiplies the loss by, or None.
+
+    Under `mixed_float16`, the optimizer's loss scale (a `LossScaleOptimizer`'s
+    dynamic scale or a `loss_scale_factor`). A TensorFlow strategy sums its
+    replicas' gradients: each replica's loss (a mean over its share of the
+    batch) counts 1 / replicas.
+    """
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        scale = optimizer.dynamic_scale.value  # read in fit's scope
+    else:
+        scale = getattr(optimizer, "loss_scale_factor", None)
+    replicas, _ = replica_position()
+    if replicas > 1:
+        scale = (1.0 if scale is None else scale) / replicas
+    return scale
 
 
 def _stateless_apply(optimizer, gradients, variables):
