@@ -47,10 +47,7 @@ VARIANTS = {
     ),
     "zero_init": RECIPES["paper"],
     "pixel": RECIPES["pixel"],
-    "pixel_light": (
-        {"reconstruction_weight": 0.01, "kl_weight": 0.01},
-        RECIPES["pixel"][1],
-    ),
+    "pixel_light": RECIPES["pixel_light"],
     "n_critic_1": RECIPES["one_critic"],
     "pixel_n_critic_1": (RECIPES["pixel"][0], {**RECIPES["pixel"][1], "n_critic": 1}),
 }

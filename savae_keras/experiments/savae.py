@@ -110,11 +110,21 @@ def _row(model_name, latent_dim, beta, gamma, seconds, metrics):
 #   (beyond the paper): at the same seconds its critic does not saturate and
 #   every FCD halves (MNIST, latent 2);
 # * pixel: phase 1 also reconstructs pixels, phase 2 starts from its
-#   decoder (beyond the paper).
+#   decoder (beyond the paper);
+# * pixel_light: `pixel` with the pixel likelihood and the KL at a hundredth
+#   of the cross-entropy's weight (phase 1 is `0.01·(−ELBO) + L_cat`, M2's
+#   weighting): the code stays organised by class while the auxiliary
+#   decoder learns to draw from it. At latent 100 and 150 s per model it
+#   beats the VAE on every FCD on two MNIST seeds of three (beyond the
+#   paper).
 RECIPES = {
     "paper": ({}, {}),
     "one_critic": ({}, {"n_critic": 1}),
     "pixel": ({"reconstruction_weight": 1.0, "kl_weight": 1.0}, {"warm_start": True}),
+    "pixel_light": (
+        {"reconstruction_weight": 0.01, "kl_weight": 0.01},
+        {"warm_start": True},
+    ),
 }
 
 # The epoch cap of a model trained for a number of seconds: its `TimeLimit`
@@ -258,8 +268,9 @@ def run(
         reference_epochs: epochs of the reference classifier when it must be
             trained (its default otherwise).
         recipe: `"paper"` (Algorithms 1 and 2), `"one_critic"` (one critic
-            round per decoder step) or `"pixel"` (phase 1 also learns to
-            reconstruct pixels, phase 2 starts from its decoder); see
+            round per decoder step), `"pixel"` (phase 1 also learns to
+            reconstruct pixels, phase 2 starts from its decoder) or
+            `"pixel_light"` (the same at a hundredth of the weight); see
             `RECIPES`.
 
     Returns:
@@ -589,8 +600,9 @@ def example_main(dataset, argv=None):
         default="paper",
         help="paper: Algorithms 1-2 as printed (5 critic rounds per decoder "
         "step); one_critic: one critic round per decoder step; pixel: phase 1 "
-        "also reconstructs pixels and phase 2 starts from its decoder (the "
-        "last two beyond the paper)",
+        "also reconstructs pixels and phase 2 starts from its decoder; "
+        "pixel_light: pixel with the pixel and KL terms at 0.01 of the "
+        "cross-entropy's weight (the last three beyond the paper)",
     )
     parser.add_argument("--out", default=None)
     parser.add_argument("--data-dir", default=None)
