@@ -24,9 +24,10 @@ Variants (rows of docs/results.md's ablation table):
   the code stays organised by class (phase 1 is `0.01·ELBO + L_cat`, the
   weighting of Kingma et al.'s M2) while the auxiliary decoder learns to draw
   digits from it; phase 2 starts from that decoder. Beyond the paper.
-* `n_critic_1`, `pixel_n_critic_1`: the same with one critic round per
-  decoder step instead of five (a fifth of the critic's work: more decoder
-  steps in the same time). Beyond the paper, whose Algorithm 2 has `n_dis`.
+* `n_critic_1`, `pixel_n_critic_1`, `pixel_light_n_critic_1`: the same with
+  one critic round per decoder step instead of five (a fifth of the
+  critic's work: more decoder steps in the same time). Beyond the paper,
+  whose Algorithm 2 has `n_dis`.
 """
 
 import argparse
@@ -50,6 +51,10 @@ VARIANTS = {
     "pixel_light": RECIPES["pixel_light"],
     "n_critic_1": RECIPES["one_critic"],
     "pixel_n_critic_1": (RECIPES["pixel"][0], {**RECIPES["pixel"][1], "n_critic": 1}),
+    "pixel_light_n_critic_1": (
+        RECIPES["pixel_light"][0],
+        {**RECIPES["pixel_light"][1], "n_critic": 1},
+    ),
 }
 
 
