@@ -27,7 +27,8 @@ Variants (rows of docs/results.md's ablation table):
 * `n_critic_1`, `pixel_n_critic_1`, `pixel_light_n_critic_1`: the same with
   one critic round per decoder step instead of five (a fifth of the
   critic's work: more decoder steps in the same time). Beyond the paper,
-  whose Algorithm 2 has `n_dis`.
+  whose Algorithm 2 has `n_dis`. `pixel_light_n_critic_1` is the examples'
+  `--recipe pixel_light`.
 """
 
 import argparse
@@ -48,13 +49,10 @@ VARIANTS = {
     ),
     "zero_init": RECIPES["paper"],
     "pixel": RECIPES["pixel"],
-    "pixel_light": RECIPES["pixel_light"],
+    "pixel_light": (RECIPES["pixel_light"][0], RECIPES["pixel"][1]),
     "n_critic_1": RECIPES["one_critic"],
     "pixel_n_critic_1": (RECIPES["pixel"][0], {**RECIPES["pixel"][1], "n_critic": 1}),
-    "pixel_light_n_critic_1": (
-        RECIPES["pixel_light"][0],
-        {**RECIPES["pixel_light"][1], "n_critic": 1},
-    ),
+    "pixel_light_n_critic_1": RECIPES["pixel_light"],
 }
 
 

@@ -191,7 +191,8 @@ def add_training_arguments(parser):
         help="SAVAE's phases: paper (Algorithms 1-2), one_critic, pixel "
         "(phase 1 also reconstructs the input; beyond the paper, and what a "
         "one-class training set such as the UCR series needs) or pixel_light "
-        "(the pixel and KL terms at 0.01 of the cross-entropy's weight)",
+        "(the pixel and KL terms at 0.01 of the cross-entropy's weight, one "
+        "critic round)",
     )
     add_device_arguments(parser)
 
