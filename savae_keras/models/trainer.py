@@ -131,18 +131,19 @@ def _torch_staged_gradients(forward_fn, interlude_fn, loss_fn, variables, model)
 def _jax_staged_gradients(forward_fn, interlude_fn, loss_fn, variables, model):
     import jax
 
+    wanted = {id(v) for v in variables}
+    others = [v for v in model.variables if id(v) not in wanted]
+
     def stateless(fn, values, *args):
         """`fn(*args)` with `variables` set to `values`; the other variables'
         new values (BatchNorm statistics, seed states) come back as aux."""
-        wanted = {id(v) for v in variables}
-        others = [v for v in model.variables if id(v) not in wanted]
         mapping = list(zip(variables, values)) + [(v, v.value) for v in others]
         with keras.StatelessScope(state_mapping=mapping) as scope:
             result = fn(*args)
-        return result, [(v, scope.get_current_value(v)) for v in others]
+        return result, [scope.get_current_value(v) for v in others]
 
     def assign(updates):
-        for variable, value in updates:
+        for variable, value in zip(others, updates):
             variable.assign(value)  # recorded in fit's scope
 
     values = [v.value for v in variables]
