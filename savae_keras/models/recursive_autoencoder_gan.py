@@ -358,8 +358,9 @@ class RecursiveAutoencoderGAN(AnomalyMixin, Trainer):
             d_loss, d_accuracy, grads = self.compute_gradients(
                 d_loss_fn, d_variables, self.discriminator_optimizer
             )
-            update = d_accuracy <= 0.5
+            update = None
             if report:
+                update = d_accuracy <= 0.5
                 self.apply_gradients_if(
                     update, self.discriminator_optimizer, grads, d_variables
                 )

@@ -71,24 +71,45 @@ def _torch_gradients(loss_fn, variables, model):
     return loss, aux, _zeros_for_missing(list(grads), variables)
 
 
+def _jax_stateless(model, variables):
+    """JAX's way to differentiate stateful Keras code with respect to `variables`.
+
+    Returns `(others, call)`: `others` are the model's other variables, and
+    `call(fn, values, *args)` runs `fn(*args)` in a `StatelessScope` that
+    sets `variables` to `values` and every other variable to its current
+    value (read through fit's scope); it returns `fn`'s result and the new
+    values of `others` (BatchNorm statistics, seed states), in order.
+    """
+    wanted = {id(v) for v in variables}
+    others = [v for v in model.variables if id(v) not in wanted]
+
+    def call(fn, values, *args):
+        mapping = list(zip(variables, values)) + [(v, v.value) for v in others]
+        with keras.StatelessScope(state_mapping=mapping) as scope:
+            result = fn(*args)
+        return result, [scope.get_current_value(v) for v in others]
+
+    return others, call
+
+
+def _jax_assign(variables, values):
+    for variable, value in zip(variables, values):
+        variable.assign(value)  # recorded in fit's scope: BN stats, seeds
+
+
 def _jax_gradients(loss_fn, variables, model):
     import jax
 
-    wanted = {id(v) for v in variables}
-    others = [v for v in model.variables if id(v) not in wanted]
-    other_values = [v.value for v in others]  # read through fit's scope
+    others, stateless = _jax_stateless(model, variables)
 
     def values_to_loss(values):
-        mapping = list(zip(variables, values)) + list(zip(others, other_values))
-        with keras.StatelessScope(state_mapping=mapping) as scope:
-            loss, aux = loss_fn()
-        return loss, (aux, [scope.get_current_value(v) for v in others])
+        (loss, aux), updates = stateless(loss_fn, values)
+        return loss, (aux, updates)
 
     (loss, (aux, updates)), grads = jax.value_and_grad(values_to_loss, has_aux=True)(
         [v.value for v in variables]
     )
-    for variable, value in zip(others, updates):
-        variable.assign(value)  # recorded in fit's scope: BN stats, seeds
+    _jax_assign(others, updates)
     return loss, aux, list(grads)
 
 
@@ -131,26 +152,12 @@ def _torch_staged_gradients(forward_fn, interlude_fn, loss_fn, variables, model)
 def _jax_staged_gradients(forward_fn, interlude_fn, loss_fn, variables, model):
     import jax
 
-    wanted = {id(v) for v in variables}
-    others = [v for v in model.variables if id(v) not in wanted]
-
-    def stateless(fn, values, *args):
-        """`fn(*args)` with `variables` set to `values`; the other variables'
-        new values (BatchNorm statistics, seed states) come back as aux."""
-        mapping = list(zip(variables, values)) + [(v, v.value) for v in others]
-        with keras.StatelessScope(state_mapping=mapping) as scope:
-            result = fn(*args)
-        return result, [scope.get_current_value(v) for v in others]
-
-    def assign(updates):
-        for variable, value in zip(others, updates):
-            variable.assign(value)  # recorded in fit's scope
-
+    others, stateless = _jax_stateless(model, variables)
     values = [v.value for v in variables]
     outputs, vjp_fn, updates = jax.vjp(
         lambda vals: stateless(forward_fn, vals), values, has_aux=True
     )
-    assign(updates)
+    _jax_assign(others, updates)
     extra = interlude_fn(keras.tree.map_structure(jax.lax.stop_gradient, outputs))
 
     def outputs_to_loss(outs):
@@ -160,7 +167,7 @@ def _jax_staged_gradients(forward_fn, interlude_fn, loss_fn, variables, model):
     (loss, (aux, updates)), output_grads = jax.value_and_grad(
         outputs_to_loss, has_aux=True
     )(outputs)
-    assign(updates)
+    _jax_assign(others, updates)
     (grads,) = vjp_fn(output_grads)
     return loss, aux, list(grads)
 
@@ -418,16 +425,11 @@ class Trainer(SavesSeedState, keras.Model):
         strategy sums over the replicas. `loss` is returned unscaled.
         """
         variables = list(variables)
-        scale = _loss_scale(optimizer)
-        if scale is None:
-            return _GRADIENTS[BACKEND](loss_fn, variables, self)
-
-        def scaled_loss_fn():
-            loss, aux = loss_fn()
-            return loss * scale, (loss, aux)
-
-        _, (loss, aux), grads = _GRADIENTS[BACKEND](scaled_loss_fn, variables, self)
-        return loss, aux, grads
+        return _with_loss_scale(
+            lambda fn: _GRADIENTS[BACKEND](fn, variables, self),
+            loss_fn,
+            _loss_scale(optimizer),
+        )
 
     def compute_staged_gradients(
         self, forward_fn, interlude_fn, loss_fn, variables, optimizer=None
@@ -444,19 +446,12 @@ class Trainer(SavesSeedState, keras.Model):
         `loss_fn` must use `variables` only through `outputs`.
         """
         variables = list(variables)
-        scale = _loss_scale(optimizer)
         staged = _STAGED_GRADIENTS[BACKEND]
-        if scale is None:
-            return staged(forward_fn, interlude_fn, loss_fn, variables, self)
-
-        def scaled_loss_fn(outputs, extra):
-            loss, aux = loss_fn(outputs, extra)
-            return loss * scale, (loss, aux)
-
-        _, (loss, aux), grads = staged(
-            forward_fn, interlude_fn, scaled_loss_fn, variables, self
+        return _with_loss_scale(
+            lambda fn: staged(forward_fn, interlude_fn, fn, variables, self),
+            loss_fn,
+            _loss_scale(optimizer),
         )
-        return loss, aux, grads
 
     def apply_gradients(self, optimizer, gradients, variables):
         """One step of `optimizer` (increments its `iterations` by one)."""
@@ -634,6 +629,23 @@ def _loss_scale(optimizer):
     if replicas > 1:
         scale = (1.0 if scale is None else scale) / replicas
     return scale
+
+
+def _with_loss_scale(gradients_of, loss_fn, scale):
+    """`gradients_of(loss_fn)`, the loss multiplied by `scale` (if any).
+
+    `gradients_of(fn) -> (loss, aux, grads)` differentiates `fn(*args) ->
+    (loss, aux)`; the loss returned is the unscaled one.
+    """
+    if scale is None:
+        return gradients_of(loss_fn)
+
+    def scaled_loss_fn(*args):
+        loss, aux = loss_fn(*args)
+        return loss * scale, (loss, aux)
+
+    _, (loss, aux), grads = gradients_of(scaled_loss_fn)
+    return loss, aux, grads
 
 
 def _stateless_apply(optimizer, gradients, variables):
