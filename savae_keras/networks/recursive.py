@@ -21,6 +21,7 @@ from keras import layers
 
 from savae_keras.layers import Conv2D
 from savae_keras.layers import MaxPooling2D
+from savae_keras.networks.savae import float32_output
 from savae_keras.networks.savae import spatial_layers
 
 NEGATIVE_SLOPE = 0.2
@@ -70,9 +71,10 @@ def build_mnist_autoencoder(
         filters[0], 3, strides=2, padding="same", name="deconv_2"
     )(x)
     x = _act("deconv_2_act")(x)  # 7 -> 14
-    outputs = layers.Conv2DTranspose(
-        channels, 3, strides=2, padding="same", activation="sigmoid", name="deconv_3"
-    )(x)  # 14 -> 28
+    x = layers.Conv2DTranspose(channels, 3, strides=2, padding="same", name="deconv_3")(
+        x
+    )  # 14 -> 28
+    outputs = float32_output("sigmoid", "x_hat")(x)
     decoder = keras.Model(inputs, outputs, name="decoder")
     return encoder, decoder
 
@@ -114,9 +116,8 @@ def build_cifar_autoencoder(input_shape=(32, 32, 3), base_filters=8):
         x = _act(f"conv_{i}_act")(x)
         x = deconv(f, 4, strides=2, padding="same", name=f"up_{i}")(x)
         x = _act(f"up_{i}_act")(x)
-    outputs = conv(channels, 3, padding="same", activation="sigmoid", name="conv_out")(
-        x
-    )
+    x = conv(channels, 3, padding="same", name="conv_out")(x)
+    outputs = float32_output("sigmoid", "x_hat")(x)
     decoder = keras.Model(inputs, outputs, name="decoder")
     return encoder, decoder
 

@@ -78,6 +78,17 @@ def _check_positive(value, name):
     return value
 
 
+def float32_output(activation, name):
+    """The output activation, computed in float32 under mixed precision.
+
+    Keras's mixed-precision guide: the last layer (logits to probabilities)
+    in float32. A float16 probability near 0 or 1 is rounded to it, and the
+    loss's gradient through it (`1/p` for the cross-entropy) overflows
+    float16 under the loss scale, so the step is skipped.
+    """
+    return layers.Activation(activation, dtype="float32", name=name)
+
+
 def build_encoder(
     input_shape=(28, 28, 1),
     latent_dim=2,
@@ -169,7 +180,8 @@ def build_decoder(
         x = ResidualBlock(batch_norm=True, name=f"residual_{i}")(x)
         if i in (2, 4):
             x = upsample(2, name=f"upsample_{i // 2}")(x)
-    outputs = conv(channels, 3, padding="same", activation="sigmoid", name="conv_7")(x)
+    x = conv(channels, 3, padding="same", name="conv_7")(x)
+    outputs = float32_output("sigmoid", "x_hat")(x)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -239,5 +251,6 @@ def build_classifier(
         x = ResidualBlock(
             batch_norm=True, zero_init=zero_init_residual, name=f"residual_{i}"
         )(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    x = layers.Dense(num_classes, name="logits")(x)
+    outputs = float32_output("softmax", "probabilities")(x)
     return keras.Model(inputs, outputs, name=name)
