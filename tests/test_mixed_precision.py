@@ -90,12 +90,6 @@ def _steps_taken(model):
 
 # The losses and steps are the backends' shared code: the whole model set
 # runs on the full tier; the per-backend scaling mechanics on every backend.
-# PyTorch's CPU half-precision convolution (`slow_conv2d`) refuses, on this
-# project's machine since 2026-11-24, the weight gradient of the VAE and of
-# SAVAE's phase 2 when they are the second or third model a process trains
-# (the same steps pass in a fresh process). Known, not fixed: only that
-# exact error is tolerated (xfail); any other failure fails the test.
-TORCH_HALF_CONV = "slow_conv2d: grad_weight must be contiguous"
 
 
 @pytest.mark.parametrize("dtype_policy", ["mixed_bfloat16", "mixed_float16"])
@@ -120,12 +114,7 @@ def test_models_train_in_mixed_precision_close_to_float32(name, dtype_policy, po
     y = (np.arange(8) % 10).astype("int32")
     reference_model, reference = _train(name, x, y)
     policy(dtype_policy)
-    try:
-        model, logs = _train(name, x, y)
-    except RuntimeError as error:
-        if TORCH_HALF_CONV in str(error):
-            pytest.xfail(f"PyTorch CPU half-precision convolution: {error}")
-        raise
+    model, logs = _train(name, x, y)
     assert model.encoder.dtype_policy.name == dtype_policy
     assert all(w.dtype == "float32" for w in model.trainable_weights)
     for term, values in logs.items():

@@ -57,8 +57,13 @@ class Conv2D(keras.layers.Conv2D):
         kernel = keras.ops.convert_to_tensor(kernel, dtype=inputs.dtype)
         # (kh, kw, in, out) -> (out, in, kh, kw) in channels_last memory, as
         # Keras does; the input's permuted view is in that memory already.
+        # Except float16 on a CPU: PyTorch's half-precision CPU kernel
+        # (`slow_conv2d`) refuses a channels_last weight's gradient ("grad_weight
+        # must be contiguous"), so the kernel goes in standard memory there.
         kernel = kernel.permute(3, 2, 0, 1).contiguous(
-            memory_format=torch.channels_last
+            memory_format=torch.contiguous_format
+            if kernel.dtype == torch.float16 and kernel.device.type == "cpu"
+            else torch.channels_last
         )
         outputs = torch.nn.functional.conv2d(
             inputs.permute(0, 3, 1, 2),
