@@ -88,10 +88,9 @@ def _steps_taken(model):
     }
 
 
-# The losses and steps are the backends' shared code: the whole model set
-# runs on the full tier; the per-backend scaling mechanics on every backend.
-
-
+# Every backend: each compiles its half-precision kernels its own way (the
+# float16 overflow this test caught was JAX's alone).
+@pytest.mark.every_backend
 @pytest.mark.parametrize("dtype_policy", ["mixed_bfloat16", "mixed_float16"])
 @pytest.mark.parametrize("name", ["vec", "savae", "vae", "recursive_gan"])
 def test_models_train_in_mixed_precision_close_to_float32(name, dtype_policy, policy):
