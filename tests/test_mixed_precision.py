@@ -175,6 +175,34 @@ def test_float16_scales_each_optimizers_loss(policy):
         assert optimizer.loss_scale_factor == FLOAT16_LOSS_SCALE
 
 
+@pytest.mark.every_backend
+@pytest.mark.xfail(
+    keras.backend.backend() == "tensorflow",
+    reason="TensorFlow's CPU bfloat16 kernels: one SGD step's update is 100 % "
+    "off float32's (cosine 0.39), where JAX and PyTorch are 12-14 % off",
+    strict=True,
+)
+def test_bfloat16_step_moves_weights_as_float32(policy):
+    """One SGD step of the VEC in `mixed_bfloat16` within 20 % of float32's.
+
+    bfloat16 keeps 8 bits of mantissa; through this 20-layer network the
+    step's update differs from float32's by 12.5 % on JAX and 14.2 % on
+    PyTorch (measured), the gap growing from the output (4-8 %) to the
+    input. On TensorFlow's CPU kernels it is 100 %: there a two-layer conv
+    net's gradients are already 0.5-10 % off float32's (measured; the
+    cause inside TensorFlow's kernels not found), and through this network
+    the gaps compound.
+    """
+    rng = np.random.default_rng(1)
+    x = rng.random((8, 28, 28, 1)).astype("float32")
+    y = (np.arange(8) % 10).astype("int32")
+    _, update_32 = _sgd_step_update(x, y)
+    policy("mixed_bfloat16")
+    _, update_16 = _sgd_step_update(x, y)
+    gap = np.linalg.norm(update_16 - update_32) / np.linalg.norm(update_32)
+    assert np.linalg.norm(update_32) > 0 and gap < 0.2, gap
+
+
 TINY_DECODER = {k: TINY[k] for k in ("decoder_options", "critic_options")}
 
 
