@@ -10,7 +10,8 @@ export SAVAE_CACHE_DIR=${SAVAE_CACHE_DIR:-.cache}  # reference classifiers, as `
 # split; rows land in runs/results/ablation.jsonl. About 7 minutes per run at
 # 150 s and 25 at 600 s (each run trains its VAE too), about 3.5 hours in all.
 # (The MNIST latent-2 rows at 150 s in docs/results.md counted wall-clock on
-# two threads instead: `--clock wall` and no thread limit.)
+# two threads instead: `--clock wall` and no thread limit; MNIST latent 100 at
+# 150 s also has a seed 2 there.)
 if [ "${ABLATION:-0}" = 1 ]; then
   export KERAS_BACKEND=tensorflow OMP_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1
   ablation=(python benchmarks/savae_ablation.py --train-size 60000 --clock cpu --out runs/results/ablation.jsonl)
