@@ -11,6 +11,13 @@ resampled (no change of time scale), and with `--amplitude-channel` a
 second, constant channel holding the series' log10 peak current scaled
 from [-4, 3] into [0, 1] (the per-series scaling removes the amplitude;
 docs/results.md, "Why the PLAID VEC stops near 75 %").
+
+With `--window N` it trains instead on a new random window of N samples of
+every series each epoch, at the series' true length
+(`savae_keras.data.window_dataset`, whole batches), and tests one vote per
+series over its windows N // 8 apart (`classify_series`; the training
+accuracy likewise). `--cosine` lets Adam's learning rate fall from 1e-3 to
+0 along a cosine over the epochs.
 """
 
 import argparse
@@ -20,8 +27,12 @@ import time
 import keras
 import numpy as np
 
+from savae_keras.data import AMPLITUDE_RANGES
+from savae_keras.data import classify_series
+from savae_keras.data import load_series
 from savae_keras.data import resample_series
 from savae_keras.data import scale_series
+from savae_keras.data import window_dataset
 from savae_keras.data.loading import DATA_DIR_ENV
 from savae_keras.models import VariationalEncoderClassifier
 
@@ -55,37 +66,73 @@ def main():
     parser.add_argument("--reconstruction-weight", type=float, default=0.0)
     parser.add_argument("--tile", action="store_true")
     parser.add_argument("--amplitude-channel", action="store_true")
+    parser.add_argument("--window", type=int, default=0)
+    parser.add_argument("--cosine", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     if not args.data_dir:
         parser.error(f"give --data-dir or set {DATA_DIR_ENV} (the folder of plaid.npz)")
-    with np.load(os.path.join(args.data_dir, "plaid.npz")) as raw:
-        files = dict(raw)
-    x, x_test = (
-        prepare(
-            files[f"x_{s}"], files[f"length_{s}"], args.tile, args.amplitude_channel
-        )
-        for s in ("train", "test")
-    )
-    y, y_test = files["y_train"], files["y_test"]
     keras.utils.set_random_seed(args.seed)
+    if args.window:
+        amplitude = AMPLITUDE_RANGES["plaid"] if args.amplitude_channel else None
+        series, y = load_series("plaid", "train", args.data_dir)
+        test_series, y_test = load_series("plaid", "test", args.data_dir)
+        x = window_dataset(
+            series,
+            y,
+            args.window,
+            32,
+            amplitude_range=amplitude,
+            seed=args.seed,
+            drop_remainder=True,
+        )
+        shape, steps = tuple(x.element_spec[0].shape[1:]), int(x.cardinality())
+
+        def accuracy(model, which):
+            data, labels = (series, y) if which == "train" else (test_series, y_test)
+            votes = classify_series(model, data, args.window, amplitude_range=amplitude)
+            return np.mean(votes.argmax(-1) == labels)
+
+        fit, y = dict(shuffle=False), None
+    else:
+        with np.load(os.path.join(args.data_dir, "plaid.npz")) as raw:
+            files = dict(raw)
+        arrays = {
+            split: prepare(
+                files[f"x_{split}"],
+                files[f"length_{split}"],
+                args.tile,
+                args.amplitude_channel,
+            )
+            for split in ("train", "test")
+        }
+        labels = {split: files[f"y_{split}"] for split in ("train", "test")}
+        x, y, shape = arrays["train"], labels["train"], arrays["train"].shape[1:]
+        steps = -(-len(x) // 32)
+
+        def accuracy(model, which):
+            predicted = model.classify(arrays[which]).argmax(-1)
+            return np.mean(predicted == labels[which])
+
+        fit = dict(batch_size=32)
     vec = VariationalEncoderClassifier(
-        x.shape[1:],
+        shape,
         11,
         16,
         kl_weight=args.kl_weight,
         reconstruction_weight=args.reconstruction_weight,
         seed=args.seed,
     )
-    vec.compile()
+    rate = 1e-3
+    if args.cosine:
+        rate = keras.optimizers.schedules.CosineDecay(rate, args.epochs * steps)
+    vec.compile(optimizer=keras.optimizers.Adam(rate))
     start = time.perf_counter()
     for done in range(10, args.epochs + 1, 10):
-        vec.fit(x, y, epochs=10, batch_size=32, verbose=0)
-        train = np.mean(vec.classify(x).argmax(-1) == y)
-        test = np.mean(vec.classify(x_test).argmax(-1) == y_test)
+        vec.fit(x, y, epochs=10, verbose=0, **fit)
         print(
             f"epoch {done:>4}  {time.perf_counter() - start:>6.0f} s  "
-            f"train {train:.3f}  test {test:.3f}",
+            f"train {accuracy(vec, 'train'):.3f}  test {accuracy(vec, 'test'):.3f}",
             flush=True,
         )
 

@@ -7,14 +7,20 @@ Trains SAVAE's two phases on the training series and the VAE for as many
 seconds, then writes `metrics.json` (VEC test accuracy, test reconstruction
 error and log-spectral distance of both models), `reconstructions.png` and
 `generated_per_class.png` to `--out` (default `runs/<dataset>`). See
-`savae_keras.experiments.signals`; the series are resampled to a fixed
-length and scaled into [0, 1] as `savae_keras.data.SIGNALS` says.
+`savae_keras.experiments.signals`.
+
+On PLAID the models train on random windows of 200 samples of each series
+at its true length, with an amplitude channel (`savae_keras.data.windows`;
+`--window N` for another length). `--window 0`, and the other datasets,
+use the series resampled to a fixed length and scaled into [0, 1] as
+`savae_keras.data.SIGNALS` says.
 """
 
 import argparse
 import json
 
 from savae_keras.cli import device_scope
+from savae_keras.cli import nonnegative_int
 from savae_keras.cli import quiet_per_model_retracing
 from savae_keras.experiments.signals import add_training_arguments
 from savae_keras.experiments.signals import run_signals
@@ -25,16 +31,29 @@ def main(argv=None):
     parser.add_argument(
         "--dataset", default="plaid", choices=["plaid", "trace", "basic_motions"]
     )
+    parser.add_argument(
+        "--window",
+        type=nonnegative_int,
+        default=None,
+        help="train on random windows of this many samples (0: on the "
+        "resampled series; default 200 on PLAID, 0 elsewhere)",
+    )
     add_training_arguments(parser)
     args = parser.parse_args(argv)
+    if args.window is None:
+        args.window = 200 if args.dataset == "plaid" else 0
+    # (quick, full) epochs of phase 1 and phase 2. A windowed epoch is
+    # short (one window per series), so it runs more of them.
+    epochs, decoder_epochs = ((30, 300), (3, 30)) if args.window else ((8, 40), (2, 10))
     quiet_per_model_retracing()
     with device_scope(args, parser):
         results = run_signals(
             dataset=args.dataset,
             out=args.out,
             latent_dim=args.latent_dim,
-            epochs=args.epochs or (8 if args.quick else 40),
-            decoder_epochs=args.decoder_epochs or (2 if args.quick else 10),
+            window=args.window or None,
+            epochs=args.epochs or epochs[not args.quick],
+            decoder_epochs=args.decoder_epochs or decoder_epochs[not args.quick],
             batch_size=args.batch_size,
             seed=args.seed,
             data_dir=args.data_dir,

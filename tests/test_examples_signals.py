@@ -25,6 +25,23 @@ def test_signals_experiment_writes_metrics_and_figures(tmp_path, data_dir):
     assert json.loads((tmp_path / "metrics.json").read_text())["dataset"] == "trace"
 
 
+def test_signals_experiment_on_plaid_windows(tmp_path, data_dir):
+    results = run_signals(
+        "plaid",
+        out=str(tmp_path),
+        latent_dim=4,
+        epochs=1,
+        decoder_epochs=1,
+        window=200,
+    )
+    assert 0.0 <= results["vec_test_accuracy"] <= 1.0
+    assert results["budget"]["window"] == 200
+    assert "random windows of 200 samples" in results["preprocessing"]
+    for model in ("SAVAE", "VAE"):
+        assert results["models"][model]["mse"] > 0
+    assert os.path.getsize(tmp_path / "generated_per_class.png") > 0
+
+
 def test_anomaly_experiment_scores_a_held_out_class(tmp_path, data_dir):
     results = run_anomaly(
         "trace",

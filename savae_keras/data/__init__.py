@@ -18,3 +18,9 @@ from savae_keras.data.loading import scale_series
 from savae_keras.data.loading import sliding_windows
 from savae_keras.data.pipelines import ImageBatches
 from savae_keras.data.pipelines import make_dataset
+from savae_keras.data.windows import AMPLITUDE_RANGES
+from savae_keras.data.windows import classify_series
+from savae_keras.data.windows import load_series
+from savae_keras.data.windows import series_windows
+from savae_keras.data.windows import window_dataset
+from savae_keras.data.windows import window_features

@@ -169,7 +169,7 @@ def load_dataset(name, split="train", data_dir=None, download=False):
     """
     spec = get_spec(name)
     _check_split(spec, split)
-    path, tried = _find_npz(name, data_dir)
+    path, tried = find_npz(name, data_dir)
     if path is not None:
         load = _load_signal_npz if spec.is_signal else _load_npz
         return load(path, os.path.getmtime(path), spec, split)
@@ -190,7 +190,7 @@ def load_dataset(name, split="train", data_dir=None, download=False):
     )
 
 
-def _find_npz(name, data_dir):
+def find_npz(name, data_dir):
     """`(path, tried)`: the first `<name>.npz` in `data_dir`, then in
     `$SAVAE_DATA_DIR`, and why each place failed (path `None` if none had it)."""
     tried = []
@@ -224,7 +224,7 @@ def load_ucr_series(name="ucr_internal_bleeding16", data_dir=None):
             f"`name` must be a UCR anomaly series (ucr_internal_bleeding16); "
             f"received {name!r}."
         )
-    path, tried = _find_npz(name, data_dir)
+    path, tried = find_npz(name, data_dir)
     if path is None:
         raise DatasetNotFoundError(
             f"Could not find {name}.npz. Tried:\n  - " + "\n  - ".join(tried)
