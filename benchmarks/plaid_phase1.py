@@ -93,7 +93,7 @@ def main():
             votes = classify_series(model, data, args.window, amplitude_range=amplitude)
             return np.mean(votes.argmax(-1) == labels)
 
-        fit, y = dict(shuffle=False), None
+        fit, fit_labels = dict(shuffle=False), None
     else:
         with np.load(os.path.join(args.data_dir, "plaid.npz")) as raw:
             files = dict(raw)
@@ -114,7 +114,7 @@ def main():
             predicted = model.classify(arrays[which]).argmax(-1)
             return np.mean(predicted == labels[which])
 
-        fit = dict(batch_size=32)
+        fit, fit_labels = dict(batch_size=32), y
     vec = VariationalEncoderClassifier(
         shape,
         11,
@@ -129,7 +129,7 @@ def main():
     vec.compile(optimizer=keras.optimizers.Adam(rate))
     start = time.perf_counter()
     for done in range(10, args.epochs + 1, 10):
-        vec.fit(x, y, epochs=10, verbose=0, **fit)
+        vec.fit(x, fit_labels, epochs=10, verbose=0, **fit)
         print(
             f"epoch {done:>4}  {time.perf_counter() - start:>6.0f} s  "
             f"train {accuracy(vec, 'train'):.3f}  test {accuracy(vec, 'test'):.3f}",

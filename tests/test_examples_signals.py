@@ -17,9 +17,12 @@ def test_signals_experiment_writes_metrics_and_figures(tmp_path, data_dir):
         "trace", out=str(tmp_path), latent_dim=4, epochs=1, decoder_epochs=1
     )
     assert 0.0 <= results["vec_test_accuracy"] <= 1.0
+    assert 0.0 <= results["judge_test_accuracy"] <= 1.0
     for model in ("SAVAE", "VAE"):
         metrics = results["models"][model]
         assert metrics["mse"] > 0 and metrics["log_spectral_distance"] > 0
+        for key in ("label_consistency", "generation_label_consistency"):
+            assert 0.0 <= metrics[key] <= 1.0
     for name in ("metrics.json", "reconstructions.png", "generated_per_class.png"):
         assert os.path.getsize(tmp_path / name) > 0
     assert json.loads((tmp_path / "metrics.json").read_text())["dataset"] == "trace"

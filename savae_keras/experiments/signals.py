@@ -7,8 +7,11 @@ both phases took (the same wall-clock, not the same epochs).
 
 * `run_signals`: on a labelled signal dataset (`plaid`, `trace`,
   `basic_motions`), the VEC's test accuracy, each model's test
-  reconstruction error and log-spectral distance, and the figures: test
-  series against both reconstructions, generated series per class.
+  reconstruction error and log-spectral distance, the label consistency
+  of its reconstructions and of its class-conditional series (judged by a
+  second VEC trained on the same data with another seed), and the
+  figures: test series against both reconstructions, generated series per
+  class.
 * `run_anomaly`: novelty detection. Each `held_out` class in turn is
   removed from the training data (the models see only the other classes),
   and every test sample is scored by `anomaly_score` (the held-out class is
@@ -59,6 +62,10 @@ from savae_keras.plots import plot_series_reconstructions
 
 CALIBRATION_SHARE = 0.1
 """Share of the normal training samples kept out to calibrate the scores."""
+JUDGE_SEED_OFFSET = 1000
+"""`run_signals`' judge VEC trains with the seed `seed + JUDGE_SEED_OFFSET`."""
+GENERATED_PER_CLASS = 20
+"""Class-conditional series per class that the judge scores (4 are drawn)."""
 
 
 def _training(latent_dim, epochs, decoder_epochs, batch_size, seed, recipe):
@@ -73,6 +80,48 @@ def _training(latent_dim, epochs, decoder_epochs, batch_size, seed, recipe):
         seed=seed,
         recipe=recipe,
     )
+
+
+def _fit_arguments(x, batch_size):
+    """`(shape, fit keywords, batches per epoch)` of an array or a dataset."""
+    if isinstance(x, tf.data.Dataset):  # batches of (x, y): its own batch size
+        fit = dict(verbose=0, shuffle=False)
+        return tuple(x.element_spec[0].shape[1:]), fit, int(x.cardinality())
+    fit = dict(batch_size=batch_size, verbose=0)
+    return tuple(x.shape[1:]), fit, -(-len(x) // batch_size)
+
+
+def train_vec(
+    x,
+    y,
+    num_classes,
+    *,
+    latent_dim,
+    epochs,
+    batch_size,
+    seed,
+    recipe="paper",
+    cosine_decay=False,
+):
+    """Phase 1 alone: a `VariationalEncoderClassifier` trained on `(x, y)`.
+
+    `x`, `recipe` and `cosine_decay` as in `train_pair`. Returns the VEC,
+    frozen (`trainable = False`).
+    """
+    check_choice(recipe, "recipe", sorted(RECIPES))
+    shape, fit, steps = _fit_arguments(x, batch_size)
+    keras.utils.set_random_seed(seed)
+    vec = VariationalEncoderClassifier(
+        shape, num_classes, latent_dim, seed=seed, **RECIPES[recipe][0]
+    )
+    if cosine_decay:
+        decay = keras.optimizers.schedules.CosineDecay(1e-3, epochs * steps)
+        vec.compile(optimizer=keras.optimizers.Adam(decay))
+    else:
+        vec.compile()
+    vec.fit(x, y, epochs=epochs, **fit)
+    vec.trainable = False
+    return vec
 
 
 def train_pair(
@@ -101,26 +150,20 @@ def train_pair(
     `AdversarialDecoder`, the VAE, and SAVAE's training seconds.
     """
     check_choice(recipe, "recipe", sorted(RECIPES))
-    vec_options, decoder_options = RECIPES[recipe]
-    if isinstance(x, tf.data.Dataset):  # batches of (x, y): its own batch size
-        shape = tuple(x.element_spec[0].shape[1:])
-        fit, steps = dict(verbose=0, shuffle=False), int(x.cardinality())
-    else:
-        shape = x.shape[1:]
-        fit, steps = dict(batch_size=batch_size, verbose=0), -(-len(x) // batch_size)
-    keras.utils.set_random_seed(seed)
+    shape, fit, _ = _fit_arguments(x, batch_size)
     start = time.perf_counter()
-    vec = VariationalEncoderClassifier(
-        shape, num_classes, latent_dim, seed=seed, **vec_options
+    vec = train_vec(
+        x,
+        y,
+        num_classes,
+        latent_dim=latent_dim,
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
+        recipe=recipe,
+        cosine_decay=cosine_decay,
     )
-    if cosine_decay:
-        decay = keras.optimizers.schedules.CosineDecay(1e-3, epochs * steps)
-        vec.compile(optimizer=keras.optimizers.Adam(decay))
-    else:
-        vec.compile()
-    vec.fit(x, y, epochs=epochs, **fit)
-    vec.trainable = False
-    decoder = AdversarialDecoder(vec, seed=seed + 1, **decoder_options)
+    decoder = AdversarialDecoder(vec, seed=seed + 1, **RECIPES[recipe][1])
     decoder.compile()
     decoder.fit(x, epochs=decoder_epochs, **fit)
     seconds = time.perf_counter() - start
@@ -168,6 +211,7 @@ def run_signals(
     if window is None:
         x, y = load_dataset(dataset, "train", data_dir=data_dir)
         x_test, y_test = load_dataset(dataset, "test", data_dir=data_dir)
+        data, cosine_decay = (x, y), False
         vec, decoder, vae, seconds = train_pair(x, y, spec.num_classes, **training)
         accuracy = float(np.mean(vec.classify(x_test).argmax(-1) == y_test))
         preprocessing = SIGNALS[dataset]
@@ -186,8 +230,9 @@ def run_signals(
             seed=seed,
             drop_remainder=True,
         )
+        data, cosine_decay = (batches, None), True
         vec, decoder, vae, seconds = train_pair(
-            batches, None, spec.num_classes, cosine_decay=True, **training
+            *data, spec.num_classes, cosine_decay=cosine_decay, **training
         )
         votes = classify_series(vec, test_series, window, amplitude_range=amplitude)
         accuracy = float(np.mean(votes.argmax(-1) == y_test))
@@ -219,27 +264,55 @@ def run_signals(
         os.path.join(out, "reconstructions.png"),
         titles=[class_names[c] for c in y_test[shown]],
     )
-    per_class = 4
-    labels = np.repeat(np.arange(spec.num_classes), per_class)
+    # The judge of label consistency: a second VEC, trained as phase 1 on
+    # the same data with another seed (the decoder never saw it).
+    judge = train_vec(
+        *data,
+        spec.num_classes,
+        **{k: training[k] for k in ("latent_dim", "epochs", "batch_size", "recipe")},
+        seed=seed + JUDGE_SEED_OFFSET,
+        cosine_decay=cosine_decay,
+    )
     vec.fit_class_prior(x, y)
     vae.fit_class_prior(x, y)
+    labels = np.repeat(np.arange(spec.num_classes), GENERATED_PER_CLASS)
+    generated = {
+        "SAVAE": decoder.generate(len(labels), labels=labels, seed=seed),
+        "VAE": vae.generate(len(labels), labels=labels, seed=seed),
+    }
+    for name in models:
+        models[name]["label_consistency"] = _consistency(
+            judge, reconstructions[name], y_test
+        )
+        models[name]["generation_label_consistency"] = _consistency(
+            judge, generated[name], labels
+        )
+    shown_per_class = 4
     plot_generated_series(
         {
-            "SAVAE": decoder.generate(len(labels), labels=labels, seed=seed),
-            "VAE": vae.generate(len(labels), labels=labels, seed=seed),
+            name: values[:: GENERATED_PER_CLASS // shown_per_class]
+            for name, values in generated.items()
         },
         os.path.join(out, "generated_per_class.png"),
         class_names,
-        per_class,
+        shown_per_class,
     )
     results = _record(dataset, **training, savae_seconds=seconds)
     results.update(
-        preprocessing=preprocessing, vec_test_accuracy=accuracy, models=models
+        preprocessing=preprocessing,
+        vec_test_accuracy=accuracy,
+        judge_test_accuracy=_consistency(judge, x_test, y_test),
+        models=models,
     )
     if window is not None:
         results["budget"]["window"] = window
     _write(results, out)
     return results
+
+
+def _consistency(judge, x, labels):
+    """Fraction of `x` that the judge VEC assigns to `labels`."""
+    return float(np.mean(judge.classify(x).argmax(-1) == labels))
 
 
 def _first_windows(series, labels, window, amplitude):
