@@ -25,6 +25,21 @@ if [ "${ABLATION:-0}" = 1 ]; then
   done
   exit 0
 fi
+# Issue 18's PLAID rows on random windows (`SIGNALS=1 docs/make_results.sh`,
+# instead of the rest): TensorFlow, one thread per run, about 12 minutes per
+# run (both models and the judge VEC); the same-steps control on the
+# resampled series (phase 1 alone) about 3 minutes.
+if [ "${SIGNALS:-0}" = 1 ]; then
+  export KERAS_BACKEND=tensorflow OMP_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1
+  for seed in 0 1 2; do
+    python examples/plaid.py --recipe pixel_light --seed $seed --out runs/results/plaid_windows_pixel_light_s$seed
+  done
+  python examples/plaid.py --seed 0 --out runs/results/plaid_windows_paper_s0
+  for seed in 0 1; do
+    python benchmarks/plaid_phase1.py --amplitude-channel --kl-weight 0.01 --reconstruction-weight 0.01 --cosine --epochs 300 --seed $seed
+  done
+  exit 0
+fi
 # Sweeps: phase 1 once (8 epochs), one short phase 2 (1 epoch) per (β, γ).
 short=(--train-size 4096 --epochs 8 --decoder-epochs 1 --num-samples 1000 --verbose 2)
 # Comparisons against the VAE: phase 2 ten times longer (the VAE gets 8 + 10 epochs).

@@ -88,6 +88,7 @@ def test_classify_series_is_a_geometric_mean_over_windows():
     )
 
 
+@pytest.mark.every_backend
 def test_windows_train_a_vec_with_fit():
     series = [
         np.sin(np.linspace(0, (k % 2 + 1) * 12, 64 + 8 * k))[:, None] for k in range(8)
