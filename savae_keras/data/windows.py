@@ -19,12 +19,12 @@ per channel, and with `amplitude_range=(low, high)` one more constant channel
 per channel holding `log10` of the window's peak `|x|`, mapped from
 `[low, high]` into [0, 1] (clipped), so the amplitude that the min-max
 scaling removes stays visible (on PLAID it tells appliances apart).
+TensorFlow (`tf.data`) is imported on the first call, as in `pipelines`.
 A series shorter than `window` is repeated from its start up to `window`
 samples (a steady-state signal is periodic).
 """
 
 import numpy as np
-import tensorflow as tf
 
 from savae_keras.data.checks import check_labels
 from savae_keras.data.loading import DatasetNotFoundError
@@ -77,6 +77,8 @@ def window_features(windows, amplitude_range=None):
     Returns float32 `(..., window, C)`, or `(..., window, 2C)` with
     `amplitude_range`. Takes and returns tensors (numpy in, tensor out).
     """
+    import tensorflow as tf  # tf.data's ops; not imported with the package
+
     windows = tf.convert_to_tensor(windows, "float32")
     low = tf.reduce_min(windows, axis=-2, keepdims=True)
     high = tf.reduce_max(windows, axis=-2, keepdims=True)
@@ -108,6 +110,8 @@ def window_dataset(
     `shuffle`, a new order. `labels` may be None (windows alone).
     `drop_remainder` keeps whole batches only (a fixed batch dimension).
     """
+    import tensorflow as tf
+
     window = _check_window(window)
     padded, lengths = _pad(series, window)
     columns = (padded, lengths) if labels is None else (padded, lengths, labels)

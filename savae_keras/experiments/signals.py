@@ -30,7 +30,6 @@ import time
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from savae_keras.callbacks import TimeLimit
 from savae_keras.cli import add_device_arguments
@@ -83,12 +82,20 @@ def _training(latent_dim, epochs, decoder_epochs, batch_size, seed, recipe):
 
 
 def _fit_arguments(x, batch_size):
-    """`(shape, fit keywords, batches per epoch)` of an array or a dataset."""
-    if isinstance(x, tf.data.Dataset):  # batches of (x, y): its own batch size
-        fit = dict(verbose=0, shuffle=False)
-        return tuple(x.element_spec[0].shape[1:]), fit, int(x.cardinality())
-    fit = dict(batch_size=batch_size, verbose=0)
-    return tuple(x.shape[1:]), fit, -(-len(x) // batch_size)
+    """`(shape, fit keywords, batches per epoch)` of an array or a dataset
+    (a `tf.data.Dataset` of `(x, y)` batches brings its own batch size)."""
+    if isinstance(x, np.ndarray):
+        fit = dict(batch_size=batch_size, verbose=0)
+        return tuple(x.shape[1:]), fit, -(-len(x) // batch_size)
+    import tensorflow as tf
+
+    if not isinstance(x, tf.data.Dataset):
+        raise TypeError(
+            f"`x` must be a numpy array or a tf.data.Dataset; received "
+            f"{type(x).__name__}."
+        )
+    fit = dict(verbose=0, shuffle=False)  # the dataset shuffles
+    return tuple(x.element_spec[0].shape[1:]), fit, int(x.cardinality())
 
 
 def train_vec(
