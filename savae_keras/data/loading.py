@@ -142,7 +142,7 @@ def get_spec(name):
     return DATASETS[name]
 
 
-def _check_split(spec, split):
+def check_split(spec, split):
     if split not in spec.splits:
         raise ValueError(
             f"Dataset {spec.name!r} has no split {split!r}. Available "
@@ -168,7 +168,7 @@ def load_dataset(name, split="train", data_dir=None, download=False):
         calls; copy them before changing them in place.
     """
     spec = get_spec(name)
-    _check_split(spec, split)
+    check_split(spec, split)
     path, tried = find_npz(name, data_dir)
     if path is not None:
         load = _load_signal_npz if spec.is_signal else _load_npz
@@ -209,6 +209,16 @@ def find_npz(name, data_dir):
     return None, tried
 
 
+def require_npz(name, data_dir=None):
+    """`find_npz`'s path, or a `DatasetNotFoundError` listing where it looked."""
+    path, tried = find_npz(name, data_dir)
+    if path is None:
+        raise DatasetNotFoundError(
+            f"Could not find {name}.npz. Tried:\n  - " + "\n  - ".join(tried)
+        )
+    return path
+
+
 def load_ucr_series(name="ucr_internal_bleeding16", data_dir=None):
     """The UCR anomaly series whole: `(series, is_anomaly, starts)`.
 
@@ -224,12 +234,7 @@ def load_ucr_series(name="ucr_internal_bleeding16", data_dir=None):
             f"`name` must be a UCR anomaly series (ucr_internal_bleeding16); "
             f"received {name!r}."
         )
-    path, tried = find_npz(name, data_dir)
-    if path is None:
-        raise DatasetNotFoundError(
-            f"Could not find {name}.npz. Tried:\n  - " + "\n  - ".join(tried)
-        )
-    with np.load(path) as archive:
+    with np.load(require_npz(name, data_dir)) as archive:
         files = dict(archive)
     scaled = _scale_ucr(files, "test")
     is_anomaly = files["is_anomaly_test"].astype("int32")

@@ -27,9 +27,9 @@ samples (a steady-state signal is periodic).
 import numpy as np
 
 from savae_keras.data.checks import check_labels
-from savae_keras.data.loading import DatasetNotFoundError
-from savae_keras.data.loading import find_npz
+from savae_keras.data.loading import check_split
 from savae_keras.data.loading import get_spec
+from savae_keras.data.loading import require_npz
 
 AMPLITUDE_RANGES = {"plaid": (-4.0, 3.0)}
 """`log10` peak range of each dataset's amplitude channel (PLAID: amperes;
@@ -49,17 +49,8 @@ def load_series(name, split="train", data_dir=None):
             f"`name` must be a labelled signal dataset (plaid, trace, "
             f"basic_motions); received {name!r}."
         )
-    if split not in spec.splits:
-        raise ValueError(
-            f"Dataset {name!r} has no split {split!r}. Available splits: "
-            f"{', '.join(spec.splits)}."
-        )
-    path, tried = find_npz(name, data_dir)
-    if path is None:
-        raise DatasetNotFoundError(
-            f"Could not find {name}.npz. Tried:\n  - " + "\n  - ".join(tried)
-        )
-    with np.load(path) as archive:
+    check_split(spec, split)
+    with np.load(require_npz(name, data_dir)) as archive:
         padded = archive[f"x_{split}"].astype("float32")
         labels = archive[f"y_{split}"]
         lengths = (
