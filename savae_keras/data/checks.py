@@ -70,6 +70,17 @@ def check_number(
     return value
 
 
+def check_positive_int(value, name):
+    """Return `value` as a Python `int` >= 1 (numpy integers too, not bools)."""
+    if (
+        isinstance(value, (bool, np.bool_))
+        or not isinstance(value, (int, np.integer))
+        or value < 1
+    ):
+        raise ValueError(f"`{name}` must be a positive integer; received {value!r}.")
+    return int(value)
+
+
 def check_choice(value, name, choices):
     """Return `value` after checking that it is one of `choices`."""
     if not isinstance(value, str) or value not in choices:

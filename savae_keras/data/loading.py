@@ -120,9 +120,13 @@ def resample_series(series, lengths, length):
 
 
 def sliding_windows(series, window, stride):
-    """`(N, window, 1)` windows of a 1-D series, every `stride` samples."""
+    """`(N, window, C)` windows of a `(T, C)` series (`C = 1` for a 1-D
+    one), every `stride` samples, and where each starts."""
+    series = np.asarray(series)
+    if series.ndim == 1:
+        series = series[:, None]
     starts = np.arange(0, len(series) - window + 1, stride)
-    return np.stack([series[s : s + window] for s in starts])[..., None], starts
+    return np.stack([series[s : s + window] for s in starts]), starts
 
 
 _NPZ_KEYS = {"train": "train", "test": "test", "validation": "val"}

@@ -20,6 +20,7 @@ import numpy as np
 
 from savae_keras.data.checks import check_images
 from savae_keras.data.checks import check_labels
+from savae_keras.data.checks import check_positive_int
 from savae_keras.data.checks import mask_labels
 from savae_keras.data.checks import to_float_images
 
@@ -69,18 +70,6 @@ def labeled_per_batch(labeled_share, batch_size, labels):
     return k
 
 
-def _check_batch_size(batch_size):
-    if (
-        isinstance(batch_size, (bool, np.bool_))
-        or not isinstance(batch_size, (int, np.integer))
-        or batch_size < 1
-    ):
-        raise ValueError(
-            f"`batch_size` must be a positive integer; received {batch_size!r}."
-        )
-    return int(batch_size)
-
-
 def make_dataset(
     images,
     labels=None,
@@ -114,7 +103,7 @@ def make_dataset(
     """
     import tensorflow as tf
 
-    batch_size = _check_batch_size(batch_size)
+    batch_size = check_positive_int(batch_size, "batch_size")
     images, labels = _prepare(images, labels, num_classes, labeled_fraction, seed)
 
     def batches(elements, count, size, repeat=False, drop=drop_remainder):
@@ -171,7 +160,7 @@ class ImageBatches(keras.utils.PyDataset):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        batch_size = _check_batch_size(batch_size)
+        batch_size = check_positive_int(batch_size, "batch_size")
         self.images, self.labels = _prepare(
             images, labels, num_classes, labeled_fraction, seed
         )

@@ -27,9 +27,11 @@ samples (a steady-state signal is periodic).
 import numpy as np
 
 from savae_keras.data.checks import check_labels
+from savae_keras.data.checks import check_positive_int
 from savae_keras.data.loading import check_split
 from savae_keras.data.loading import get_spec
 from savae_keras.data.loading import require_npz
+from savae_keras.data.loading import sliding_windows
 
 AMPLITUDE_RANGES = {"plaid": (-4.0, 3.0)}
 """`log10` peak range of each dataset's amplitude channel (PLAID: amperes;
@@ -103,7 +105,7 @@ def window_dataset(
     """
     import tensorflow as tf
 
-    window = _check_window(window)
+    window = check_positive_int(window, "window")
     padded, lengths = _pad(series, window)
     columns = (padded, lengths) if labels is None else (padded, lengths, labels)
     data = tf.data.Dataset.from_tensor_slices(columns)
@@ -132,16 +134,15 @@ def series_windows(series, window, stride, amplitude_range=None):
     Returns `(windows, index)`: float32 numpy `(M, window, C or 2C)` scaled
     by `window_features`, and which series each window comes from.
     """
-    window = _check_window(window)
-    stride = _check_window(stride, "stride")
+    window = check_positive_int(window, "window")
+    stride = check_positive_int(stride, "stride")
     padded, lengths = _pad(series, window)
-    crops, index = [], []
-    for i, (values, length) in enumerate(zip(padded, lengths)):
-        for start in range(0, int(length) - window + 1, stride):
-            crops.append(values[start : start + window])
-            index.append(i)
-    features = window_features(np.stack(crops), amplitude_range).numpy()
-    return features, np.asarray(index)
+    crops = [
+        sliding_windows(values[:length], window, stride)[0]
+        for values, length in zip(padded, lengths)
+    ]
+    index = np.repeat(np.arange(len(crops)), [len(c) for c in crops])
+    return window_features(np.concatenate(crops), amplitude_range).numpy(), index
 
 
 def classify_series(
@@ -191,14 +192,6 @@ def _pad(series, window):
     for row, out in zip(rows, padded):
         out[: len(row)] = row
     return padded, lengths
-
-
-def _check_window(value, name="window"):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"`{name}` must be a positive integer; received {value!r}.")
-    if value < 1:
-        raise ValueError(f"`{name}` must be a positive integer; received {value!r}.")
-    return int(value)
 
 
 def _check_range(amplitude_range):

@@ -156,10 +156,9 @@ def train_pair(
     Returns `(vec, decoder, vae, seconds)`: the frozen VEC, the trained
     `AdversarialDecoder`, the VAE, and SAVAE's training seconds.
     """
-    check_choice(recipe, "recipe", sorted(RECIPES))
     shape, fit, _ = _fit_arguments(x, batch_size)
     start = time.perf_counter()
-    vec = train_vec(
+    vec = train_vec(  # checks `recipe` first
         x,
         y,
         num_classes,
@@ -218,10 +217,7 @@ def run_signals(
     if window is None:
         x, y = load_dataset(dataset, "train", data_dir=data_dir)
         x_test, y_test = load_dataset(dataset, "test", data_dir=data_dir)
-        data, cosine_decay = (x, y), False
-        vec, decoder, vae, seconds = train_pair(x, y, spec.num_classes, **training)
-        accuracy = float(np.mean(vec.classify(x_test).argmax(-1) == y_test))
-        preprocessing = SIGNALS[dataset]
+        data = (x, y)
     else:
         amplitude = AMPLITUDE_RANGES.get(dataset)
         series, y = load_series(dataset, "train", data_dir)
@@ -237,10 +233,15 @@ def run_signals(
             seed=seed,
             drop_remainder=True,
         )
-        data, cosine_decay = (batches, None), True
-        vec, decoder, vae, seconds = train_pair(
-            *data, spec.num_classes, cosine_decay=cosine_decay, **training
-        )
+        data = (batches, None)
+    cosine_decay = window is not None
+    vec, decoder, vae, seconds = train_pair(
+        *data, spec.num_classes, cosine_decay=cosine_decay, **training
+    )
+    if window is None:
+        accuracy = _consistency(vec, x_test, y_test)
+        preprocessing = SIGNALS[dataset]
+    else:
         votes = classify_series(vec, test_series, window, amplitude_range=amplitude)
         accuracy = float(np.mean(votes.argmax(-1) == y_test))
         x, y = _first_windows(series, y, window, amplitude)
@@ -317,9 +318,9 @@ def run_signals(
     return results
 
 
-def _consistency(judge, x, labels):
-    """Fraction of `x` that the judge VEC assigns to `labels`."""
-    return float(np.mean(judge.classify(x).argmax(-1) == labels))
+def _consistency(vec, x, labels):
+    """Fraction of `x` that a VEC assigns to `labels` (its accuracy)."""
+    return float(np.mean(vec.classify(x).argmax(-1) == labels))
 
 
 def _first_windows(series, labels, window, amplitude):
