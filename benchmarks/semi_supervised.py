@@ -11,7 +11,8 @@ training images of which a seeded, class-balanced `--labeled-fraction` (or
 exactly `--labels-per-class`) keep their labels (the rest are -1), with the
 labels batched as they come (`none`) or with a `labeled_share` of every
 batch, with and without the FixMatch term (`--consistency-weights`) and the
-pixel term (`--reconstruction-weight`, with `--kl-weight`), for
+pixel term (`--reconstruction-weight`, with `--kl-weight`) and with every
+batch augmented (`--augmentation`), for
 exactly `--steps` optimizer steps of `--batch-size` or for `--seconds` (the
 same time for every variant: a FixMatch step costs more). Scored on
 `--test-size` test images. One JSON line per (share, weight, seed).
@@ -51,6 +52,7 @@ def run(share, consistency_weight, args, seed):
         confidence_threshold=args.confidence_threshold,
         reconstruction_weight=args.reconstruction_weight,
         kl_weight=args.kl_weight,
+        augmentation=args.augmentation,
         seed=seed,
     )
     vec.compile()
@@ -76,6 +78,7 @@ def run(share, consistency_weight, args, seed):
         "consistency_weight": consistency_weight,
         "reconstruction_weight": args.reconstruction_weight,
         "kl_weight": args.kl_weight,
+        "augmentation": args.augmentation,
         # the term's pseudo-labels passing τ in the last epoch (None without it)
         "confident_share": round(float(logs["confident_share"][-1]), 3)
         if "confident_share" in logs
@@ -105,6 +108,12 @@ def main(argv=None):
         "labeled or not, then teaches the encoder)",
     )
     parser.add_argument("--kl-weight", type=float, default=0.1, help="λ")
+    parser.add_argument(
+        "--augmentation",
+        choices=["weak", "strong"],
+        default=None,
+        help="augment every training batch (beyond the paper)",
+    )
     parser.add_argument("--seconds", type=float, default=None, help="not --steps")
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall")
     parser.add_argument("--latent-dim", type=int, default=2)

@@ -14,6 +14,7 @@ from tests.conftest import to_numpy
 from tests.helpers import DECODER_OPTIONS
 from tests.helpers import TINY
 from tests.helpers import VEC_OPTIONS
+from tests.helpers import deterministic_weights
 from tests.helpers import on_every_backend
 from tests.helpers import same
 from tests.helpers import snapshot
@@ -410,6 +411,68 @@ def test_vec_consistency_term_lets_unlabeled_images_teach_the_classifier(
     # Algorithm 1 (μ = 0) builds no augmentation.
     paper = VariationalEncoderClassifier(latent_dim=2, **VEC_OPTIONS)
     assert paper.weak_augmentation is None and "consistency_loss" not in paper.trackers
+
+
+@pytest.mark.every_backend  # a Keras layer inside each backend's train step
+def test_vec_augmentation_transforms_every_training_batch(mnist_slice, tmp_path):
+    """`augmentation` maps each training batch before all terms of the step.
+
+    A deterministic layer (halving the images) makes the check exact: the
+    VEC that halves its batches steps as a plain VEC fitted on halved
+    images, with the same weights and the same sampling noise. Inference
+    and `evaluate` see the images as given.
+    """
+    (x, y), _ = mnist_slice
+    images = x[:16].astype("float32") / 255
+
+    def fitted(augmentation, inputs):
+        vec = VariationalEncoderClassifier(
+            latent_dim=2,
+            augmentation=augmentation,
+            reconstruction_weight=0.5,  # the pixel term sees the batch too
+            seed=0,
+            **VEC_OPTIONS,
+        )
+        deterministic_weights(vec)
+        vec.compile(optimizer=keras.optimizers.SGD(0.1))
+        vec.fit(inputs, y[:16], batch_size=8, shuffle=False, verbose=0)
+        return vec
+
+    halving = fitted(keras.layers.Rescaling(0.5), images)
+    plain = fitted(None, 0.5 * images)
+    unaugmented = fitted(None, images)
+    for a, b in zip(halving.get_weights(), plain.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    moved = [
+        np.abs(a - c).max()
+        for a, c in zip(plain.get_weights(), unaugmented.get_weights())
+    ]
+    assert max(moved) > 1e-3  # halving the images does change the step
+    np.testing.assert_allclose(
+        halving.evaluate(images, y[:16], verbose=0),
+        plain.evaluate(images, y[:16], verbose=0),
+        rtol=1e-5,
+    )
+    path = str(tmp_path / "vec.keras")
+    halving.save(path)
+    loaded = keras.models.load_model(path)
+    assert loaded.augmentation.get_config()["scale"] == 0.5
+
+    weak = VariationalEncoderClassifier(
+        latent_dim=2, augmentation="weak", **VEC_OPTIONS
+    )
+    assert [type(layer).__name__ for layer in weak.augmentation.layers] == [
+        "RandomTranslation"
+    ]
+    assert (
+        VariationalEncoderClassifier(latent_dim=2, **VEC_OPTIONS).augmentation is None
+    )
+    with pytest.raises(ValueError, match="`augmentation` must be one of"):
+        VariationalEncoderClassifier(latent_dim=2, augmentation="medium")
+    with pytest.raises(ValueError, match="transforms images"):
+        VariationalEncoderClassifier((32, 2), 3, augmentation="weak")
+    with pytest.raises(TypeError, match="`augmentation` must be a Keras layer"):
+        VariationalEncoderClassifier(latent_dim=2, augmentation=lambda x: x)
 
 
 def test_vec_reconstruction_weight_adds_the_pixel_likelihood(mnist_slice):

@@ -34,6 +34,12 @@ image is augmented twice, weakly (`weak`) and strongly (`strong`), and
 with μ_t ramped up over `consistency_rampup_steps`. Labeled images enter
 `L_cat` as before, without augmentation. μ = 0, the default, is
 Algorithm 1 and builds no augmentation.
+
+Also beyond the paper, `augmentation` ("weak", "strong" or a Keras layer)
+augments every training batch before the step, for all of its terms: with
+100 labels each labeled image is otherwise seen unchanged about a
+thousand times, and the classifier learns those images rather than their
+classes (docs/results.md, "Few labels"). None, the default, is Algorithm 1.
 """
 
 import keras
@@ -110,6 +116,13 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
             (images to images, applied with `training=True`) for that term;
             `build_augmentation("weak" | "strong", input_shape)` when
             omitted and `consistency_weight > 0`.
+        augmentation: augments every training batch before the step (all
+            terms see the augmented images; beyond the paper, see the
+            module docstring): `"weak"` or `"strong"`
+            (`build_augmentation`, images only) or a Keras layer mapping
+            inputs to inputs of the same shape, called with
+            `training=True`. `evaluate` and inference never augment. None,
+            the default, is Algorithm 1.
         reconstruction_weight: ω of the pixel term `ω·L_pix` of an auxiliary
             decoder (beyond the paper, see the module docstring); 0 (the
             paper) trains no decoder. `fit` then also logs
@@ -128,6 +141,7 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
         "decoder",
         "weak_augmentation",
         "strong_augmentation",
+        "augmentation",
     )
     capabilities = frozenset({"encode", "posterior", "classify"})
     requires_labels = True
@@ -149,6 +163,7 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
         consistency_rampup_steps=0,
         weak_augmentation=None,
         strong_augmentation=None,
+        augmentation=None,
         reconstruction_weight=0.0,
         decoder=None,
         decoder_options=None,
@@ -205,11 +220,25 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
         augmentations = self._augmentations(
             weak_augmentation, strong_augmentation, seed
         )
-        self._check_networks(encoder, classifier, decoder, augmentations)
+        if isinstance(augmentation, str):
+            check_choice(augmentation, "augmentation", ("weak", "strong"))
+            if len(self.image_shape) != 3:
+                raise ValueError(
+                    f"`augmentation={augmentation!r}` transforms images (H, W, C); "
+                    f"`input_shape` is {self.image_shape}. Pass a Keras layer "
+                    "for other inputs, or None."
+                )
+            augmentation = build_augmentation(
+                augmentation, self.image_shape, None if seed is None else seed + 20
+            )
+        self._check_networks(
+            encoder, classifier, decoder, (*augmentations, augmentation)
+        )
         self.encoder = encoder
         self.classifier = classifier
         self.decoder = decoder
         self.weak_augmentation, self.strong_augmentation = augmentations
+        self.augmentation = augmentation
         if self.consistency_weight > 0:
             for name in ("consistency_loss", "confident_share"):
                 self.trackers[name] = keras.metrics.Mean(name=name)
@@ -290,18 +319,19 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
                 f"{(None, *self.image_shape)}; it maps {decoder.input_shape} to "
                 f"{decoder.output_shape}."
             )
-        for name, augmentation in zip(("weak", "strong"), augmentations):
+        names = ("weak_augmentation", "strong_augmentation", "augmentation")
+        for name, augmentation in zip(names, augmentations):
             if augmentation is None:
                 continue
             if not isinstance(augmentation, keras.layers.Layer):
                 raise TypeError(
-                    f"`{name}_augmentation` must be a Keras layer mapping images "
+                    f"`{name}` must be a Keras layer mapping images "
                     f"to images; received {type(augmentation).__name__}."
                 )
             shape = augmentation.compute_output_shape((None, *self.image_shape))
             if tuple(shape) != (None, *self.image_shape):
                 raise ValueError(
-                    f"`{name}_augmentation` must keep the image shape "
+                    f"`{name}` must keep the image shape "
                     f"{(None, *self.image_shape)}; it gives {tuple(shape)}."
                 )
         names = [layer.name for layer in encoder.layers]
@@ -320,7 +350,11 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
     def _saved_seed_generators(self):
         """The model's generator and its augmentations' (restored on load)."""
         generators = super()._saved_seed_generators()
-        for augmentation in (self.weak_augmentation, self.strong_augmentation):
+        for augmentation in (
+            self.weak_augmentation,
+            self.strong_augmentation,
+            self.augmentation,
+        ):
             if augmentation is not None:
                 for layer in augmentation._flatten_layers():
                     generators += layer._seed_generators
@@ -438,6 +472,9 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
                 "for example because an AdversarialDecoder trains on it. Set "
                 "`vec.trainable = True` and compile again to train phase 1."
             )
+
+        if self.augmentation is not None:
+            x = self.augmentation(x, training=True)
 
         def loss_fn():
             terms = self.compute_losses(x, labels, training=True)
