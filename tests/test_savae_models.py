@@ -467,6 +467,10 @@ def test_vec_augmentation_transforms_every_training_batch(mnist_slice, tmp_path)
     assert (
         VariationalEncoderClassifier(latent_dim=2, **VEC_OPTIONS).augmentation is None
     )
+    savae = SAVAE(augmentation=keras.layers.Rescaling(0.5), **TINY)
+    clone = SAVAE.from_config(savae.get_config())
+    assert clone.vec.augmentation.get_config()["scale"] == 0.5
+    assert SAVAE(augmentation="weak", **TINY).get_config()["augmentation"] == "weak"
     with pytest.raises(ValueError, match="`augmentation` must be one of"):
         VariationalEncoderClassifier(latent_dim=2, augmentation="medium")
     with pytest.raises(ValueError, match="transforms images"):

@@ -231,6 +231,7 @@ def run(
     labeled_share=None,
     consistency_weight=0.0,
     confidence_threshold=0.95,
+    augmentation=None,
     compare_vae=True,
     reference_epochs=None,
     data_dir=None,
@@ -265,6 +266,9 @@ def run(
         consistency_weight, confidence_threshold: the VEC's semi-supervised
             term on unlabeled images (FixMatch, beyond the paper; 0 is
             Algorithm 1).
+        augmentation: `"weak"` or `"strong"` augments every phase-1 batch
+            (`VariationalEncoderClassifier(augmentation=...)`, beyond the
+            paper); None is Algorithm 1.
         compare_vae: train the VAE baseline too.
         reference_epochs: epochs of the reference classifier when it must be
             trained (its default otherwise).
@@ -287,6 +291,8 @@ def run(
             "consistency_weight": consistency_weight,
             "confidence_threshold": confidence_threshold,
         }
+    if augmentation is not None:
+        vec_options = {**vec_options, "augmentation": augmentation}
     num_samples = check_num_samples(num_samples)
     if seconds is not None:
         seconds = check_number(seconds, "seconds", minimum=0.0, exclusive_minimum=True)
@@ -480,6 +486,7 @@ def run(
             "labeled_share": labeled_share,
             "consistency_weight": consistency_weight,
             "confidence_threshold": confidence_threshold,
+            "augmentation": augmentation,
             "vec_epochs": epochs,
             "decoder_epochs": decoder_epochs,
             "savae_seconds": seconds,
@@ -593,6 +600,12 @@ def example_main(dataset, argv=None):
         default=0.95,
         help="the FixMatch term's pseudo-label threshold",
     )
+    parser.add_argument(
+        "--augmentation",
+        choices=["weak", "strong"],
+        default=None,
+        help="phase 1: augment every batch (weak: random shifts; beyond the paper)",
+    )
     parser.add_argument("--no-vae", action="store_true", help="skip the VAE baseline")
     parser.add_argument("--reference-epochs", type=positive_int, default=None)
     parser.add_argument(
@@ -648,6 +661,7 @@ def example_main(dataset, argv=None):
             labeled_share=args.labeled_share,
             consistency_weight=args.consistency_weight,
             confidence_threshold=args.confidence_threshold,
+            augmentation=args.augmentation,
             compare_vae=not args.no_vae,
             reference_epochs=args.reference_epochs,
             recipe=args.recipe,

@@ -86,6 +86,9 @@ class SAVAE(keras.Model):
             the VEC's semi-supervised term on unlabeled images (FixMatch,
             beyond the paper; `consistency_weight=0`, the default, is
             Algorithm 1).
+        augmentation: the VEC's augmentation of every phase-1 batch
+            (`"weak"`, `"strong"` or a Keras layer; beyond the paper; None,
+            the default, is Algorithm 1). Phase 2 never augments.
         reconstruction_weight: ω of the VEC's pixel term (beyond the paper;
             0, the default, is the paper's recipe).
         warm_start: phase 2 starts its decoder from the VEC's (needs
@@ -110,6 +113,7 @@ class SAVAE(keras.Model):
         consistency_weight=0.0,
         confidence_threshold=0.95,
         consistency_rampup_steps=0,
+        augmentation=None,
         reconstruction_weight=0.0,
         warm_start=False,
         encoder_options=None,
@@ -120,6 +124,8 @@ class SAVAE(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if isinstance(augmentation, dict):  # a layer, from `get_config`
+            augmentation = keras.saving.deserialize_keras_object(augmentation)
         self.vec = VariationalEncoderClassifier(
             input_shape,
             num_classes,
@@ -132,6 +138,7 @@ class SAVAE(keras.Model):
             consistency_weight=consistency_weight,
             confidence_threshold=confidence_threshold,
             consistency_rampup_steps=consistency_rampup_steps,
+            augmentation=augmentation,
             reconstruction_weight=reconstruction_weight,
             decoder_options=decoder_options,
             seed=seed,
@@ -167,6 +174,9 @@ class SAVAE(keras.Model):
             "consistency_weight": consistency_weight,
             "confidence_threshold": confidence_threshold,
             "consistency_rampup_steps": consistency_rampup_steps,
+            "augmentation": augmentation
+            if augmentation is None or isinstance(augmentation, str)
+            else keras.saving.serialize_keras_object(augmentation),
             "reconstruction_weight": reconstruction_weight,
             "warm_start": warm_start,
             "encoder_options": encoder_options,
