@@ -16,7 +16,6 @@ call, the ratio, and the sum over the encoder's eighteen convolutions.
 """
 
 import argparse
-import inspect
 import time
 
 import jax
@@ -27,16 +26,19 @@ from jax import lax
 from savae_keras.networks import build_encoder
 
 
-def encoder_convolutions(image_size=28, channels=1):
-    """`(size, in, out)` of each default encoder convolution, in order."""
-    filters = inspect.signature(build_encoder).parameters["conv_filters"].default
-    shapes, size = [], image_size
-    for stage, width in enumerate(filters, start=1):
-        shapes.append((size, channels, width))  # the stage convolution
-        shapes += [(size, width, width)] * 2  # the residual block's two
-        channels = width
-        if stage in (2, 4):
-            size //= 2
+def encoder_convolutions():
+    """`(size, in, out)` of each convolution of the default encoder, in order.
+
+    Read off the built network (its 3×3 kernels, nested ones in the
+    residual blocks included, and their "same" outputs' size), so the list
+    follows the defaults when they change.
+    """
+    shapes = []
+    for layer in build_encoder().layers:
+        for weight in layer.weights:
+            if weight.path.endswith("kernel") and len(weight.shape) == 4:
+                _, _, cin, cout = weight.shape
+                shapes.append((layer.output.shape[1], cin, cout))
     return shapes
 
 

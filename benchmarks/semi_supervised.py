@@ -26,6 +26,7 @@ import time
 from common import stop_after
 
 from savae_keras.cli import quiet_per_model_retracing
+from savae_keras.layers.augmentation import STRENGTHS
 
 
 def run(share, consistency_weight, args, seed):
@@ -110,7 +111,7 @@ def main(argv=None):
     parser.add_argument("--kl-weight", type=float, default=0.1, help="λ")
     parser.add_argument(
         "--augmentation",
-        choices=["weak", "strong"],
+        choices=STRENGTHS,
         default=None,
         help="augment every training batch (beyond the paper)",
     )

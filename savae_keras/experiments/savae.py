@@ -43,6 +43,7 @@ from savae_keras.data import mask_labels
 from savae_keras.data.checks import check_choice
 from savae_keras.data.checks import check_number
 from savae_keras.distribution import device_count
+from savae_keras.layers.augmentation import STRENGTHS
 from savae_keras.metrics import check_num_samples
 from savae_keras.metrics import evaluate_generative
 from savae_keras.metrics import reference_classifier
@@ -602,7 +603,7 @@ def example_main(dataset, argv=None):
     )
     parser.add_argument(
         "--augmentation",
-        choices=["weak", "strong"],
+        choices=STRENGTHS,
         default=None,
         help="phase 1: augment every batch (weak: random shifts; beyond the paper)",
     )

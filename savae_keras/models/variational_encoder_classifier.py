@@ -32,14 +32,15 @@ image is augmented twice, weakly (`weak`) and strongly (`strong`), and
         W_VEC <- one optimizer step on λ·L_kl + L_cat + μ_t·L_u
 
 with μ_t ramped up over `consistency_rampup_steps`. Labeled images enter
-`L_cat` as before, without augmentation. μ = 0, the default, is
+`L_cat` as before, not augmented by this term. μ = 0, the default, is
 Algorithm 1 and builds no augmentation.
 
 Also beyond the paper, `augmentation` ("weak", "strong" or a Keras layer)
-augments every training batch before the step, for all of its terms: with
-100 labels each labeled image is otherwise seen unchanged about a
-thousand times, and the classifier learns those images rather than their
-classes (docs/results.md, "Few labels"). None, the default, is Algorithm 1.
+augments every training batch before the step, for all of its terms (the
+consistency term then augments the augmented batch): with 100 labels each
+labeled image is otherwise seen unchanged over a thousand times, and the
+classifier learns those images rather than their classes (docs/results.md,
+"With every batch augmented"). None, the default, is Algorithm 1.
 """
 
 import keras
@@ -52,6 +53,7 @@ from savae_keras.data.checks import check_number
 from savae_keras.layers import ClassConditionalPrior
 from savae_keras.layers import build_augmentation
 from savae_keras.layers import reparameterize
+from savae_keras.layers.augmentation import STRENGTHS
 from savae_keras.losses import savae as losses
 from savae_keras.models.generative import ClassPriorMixin
 from savae_keras.models.generative import PosteriorMixin
@@ -221,7 +223,7 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
             weak_augmentation, strong_augmentation, seed
         )
         if isinstance(augmentation, str):
-            check_choice(augmentation, "augmentation", ("weak", "strong"))
+            check_choice(augmentation, "augmentation", STRENGTHS)
             if len(self.image_shape) != 3:
                 raise ValueError(
                     f"`augmentation={augmentation!r}` transforms images (H, W, C); "
