@@ -479,6 +479,79 @@ def test_vec_augmentation_transforms_every_training_batch(mnist_slice, tmp_path)
         VariationalEncoderClassifier(latent_dim=2, augmentation=lambda x: x)
 
 
+@pytest.mark.every_backend  # what each backend's train step passes on
+def test_vec_denoising_reconstructs_the_batch_as_given(mnist_slice, tmp_path):
+    """`denoising=True`: the pixel term's target is the unaugmented batch.
+
+    The codes (and so KL, cross-entropy and the decoder's input) come from
+    the augmented batch; only the pixel term's target changes.
+    """
+    (x, y), _ = mnist_slice
+    images = x[:8].astype("float32") / 255
+
+    def vec(denoising):
+        return VariationalEncoderClassifier(
+            latent_dim=2,
+            augmentation=keras.layers.Rescaling(0.5),
+            denoising=denoising,
+            reconstruction_weight=0.5,
+            decoder_options=TINY["decoder_options"],
+            seed=0,
+            **VEC_OPTIONS,
+        )
+
+    # L_pix by hand, from the code of the halved images to the images.
+    model = vec(True)
+    halves = 0.5 * images
+    terms = model.compute_losses(halves, y[:8], training=False, target=images)
+    x_hat = np.clip(to_numpy(model.decoder(model.encode(halves))), 1e-7, 1 - 1e-7)
+    nll = -(images * np.log(x_hat) + (1 - images) * np.log(1 - x_hat))
+    np.testing.assert_allclose(
+        to_numpy(terms["reconstruction_loss"]),
+        nll.reshape(8, -1).sum(axis=1).mean(),
+        rtol=1e-4,
+    )
+    untouched = model.compute_losses(halves, y[:8], training=False)
+    for name in ("kl_loss", "classification_loss"):
+        np.testing.assert_array_equal(to_numpy(terms[name]), to_numpy(untouched[name]))
+
+    # The step hands the terms the augmented batch and the batch as given.
+    seen = []
+    compute_losses = model.compute_losses
+
+    def spy(inputs, labels, **kwargs):
+        seen.append((to_numpy(inputs), to_numpy(kwargs["target"])))
+        return compute_losses(inputs, labels, **kwargs)
+
+    model.compute_losses = spy
+    model.compile(optimizer=keras.optimizers.SGD(0.1))
+    model.run_eagerly = True  # the spy reads the batches
+    model.fit(images, y[:8], batch_size=8, shuffle=False, verbose=0)
+    np.testing.assert_allclose(seen[0][0], halves, rtol=1e-6)
+    np.testing.assert_allclose(seen[0][1], images, rtol=1e-6)
+
+    # It changes the step: the same VEC without it reconstructs the halves.
+    a, b = vec(True), vec(False)
+    for m in (a, b):
+        deterministic_weights(m)
+        m.compile(optimizer=keras.optimizers.SGD(0.1))
+        m.fit(images, y[:8], batch_size=8, shuffle=False, verbose=0)
+    decoders = zip(a.decoder.get_weights(), b.decoder.get_weights())
+    assert max(np.abs(u - v).max() for u, v in decoders) > 1e-4
+
+    path = str(tmp_path / "vec.keras")
+    a.save(path)
+    assert keras.models.load_model(path).denoising is True
+    savae = SAVAE(augmentation="weak", denoising=True, reconstruction_weight=1, **TINY)
+    assert savae.vec.denoising and SAVAE.from_config(savae.get_config()).vec.denoising
+    with pytest.raises(ValueError, match="`denoising=True` .* needs `augmentation`"):
+        VariationalEncoderClassifier(
+            latent_dim=2, denoising=True, reconstruction_weight=1
+        )
+    with pytest.raises(ValueError, match="`reconstruction_weight > 0`"):
+        VariationalEncoderClassifier(latent_dim=2, augmentation="weak", denoising=True)
+
+
 def test_vec_reconstruction_weight_adds_the_pixel_likelihood(mnist_slice):
     (x, y), _ = mnist_slice
     images = x[:8].astype("float32") / 255
