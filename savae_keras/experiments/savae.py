@@ -233,7 +233,6 @@ def run(
     consistency_weight=0.0,
     confidence_threshold=0.95,
     augmentation=None,
-    denoising=False,
     compare_vae=True,
     reference_epochs=None,
     data_dir=None,
@@ -271,9 +270,6 @@ def run(
         augmentation: `"weak"` or `"strong"` augments every phase-1 batch
             (`VariationalEncoderClassifier(augmentation=...)`, beyond the
             paper); None is Algorithm 1.
-        denoising: with `augmentation` and a recipe with the pixel term,
-            phase 1's decoder reconstructs the batch as given from its
-            augmentation (`VariationalEncoderClassifier(denoising=True)`).
         compare_vae: train the VAE baseline too.
         reference_epochs: epochs of the reference classifier when it must be
             trained (its default otherwise).
@@ -298,8 +294,6 @@ def run(
         }
     if augmentation is not None:
         vec_options = {**vec_options, "augmentation": augmentation}
-    if denoising:
-        vec_options = {**vec_options, "denoising": True}
     num_samples = check_num_samples(num_samples)
     if seconds is not None:
         seconds = check_number(seconds, "seconds", minimum=0.0, exclusive_minimum=True)
@@ -494,7 +488,6 @@ def run(
             "consistency_weight": consistency_weight,
             "confidence_threshold": confidence_threshold,
             "augmentation": augmentation,
-            "denoising": denoising,
             "vec_epochs": epochs,
             "decoder_epochs": decoder_epochs,
             "savae_seconds": seconds,
@@ -614,12 +607,6 @@ def example_main(dataset, argv=None):
         default=None,
         help="phase 1: augment every batch (weak: random shifts; beyond the paper)",
     )
-    parser.add_argument(
-        "--denoising",
-        action="store_true",
-        help="with --augmentation and a pixel recipe, phase 1's decoder "
-        "reconstructs the unaugmented images (beyond the paper)",
-    )
     parser.add_argument("--no-vae", action="store_true", help="skip the VAE baseline")
     parser.add_argument("--reference-epochs", type=positive_int, default=None)
     parser.add_argument(
@@ -676,7 +663,6 @@ def example_main(dataset, argv=None):
             consistency_weight=args.consistency_weight,
             confidence_threshold=args.confidence_threshold,
             augmentation=args.augmentation,
-            denoising=args.denoising,
             compare_vae=not args.no_vae,
             reference_epochs=args.reference_epochs,
             recipe=args.recipe,

@@ -89,9 +89,6 @@ class SAVAE(keras.Model):
         augmentation: the VEC's augmentation of every phase-1 batch
             (`"weak"`, `"strong"` or a Keras layer; beyond the paper; None,
             the default, is Algorithm 1). Phase 2 never augments.
-        denoising: the VEC's pixel term reconstructs the batch as given from
-            its augmentation (needs `augmentation` and
-            `reconstruction_weight > 0`; beyond the paper).
         reconstruction_weight: ω of the VEC's pixel term (beyond the paper;
             0, the default, is the paper's recipe).
         warm_start: phase 2 starts its decoder from the VEC's (needs
@@ -117,7 +114,6 @@ class SAVAE(keras.Model):
         confidence_threshold=0.95,
         consistency_rampup_steps=0,
         augmentation=None,
-        denoising=False,
         reconstruction_weight=0.0,
         warm_start=False,
         encoder_options=None,
@@ -143,7 +139,6 @@ class SAVAE(keras.Model):
             confidence_threshold=confidence_threshold,
             consistency_rampup_steps=consistency_rampup_steps,
             augmentation=augmentation,
-            denoising=denoising,
             reconstruction_weight=reconstruction_weight,
             decoder_options=decoder_options,
             seed=seed,
@@ -182,7 +177,6 @@ class SAVAE(keras.Model):
             "augmentation": augmentation
             if augmentation is None or isinstance(augmentation, str)
             else keras.saving.serialize_keras_object(augmentation),
-            "denoising": denoising,
             "reconstruction_weight": reconstruction_weight,
             "warm_start": warm_start,
             "encoder_options": encoder_options,

@@ -40,10 +40,7 @@ augments every training batch before the step, for all of its terms (the
 consistency term then augments the augmented batch): with 100 labels each
 labeled image is otherwise seen unchanged over a thousand times, and the
 classifier learns those images rather than their classes (docs/results.md,
-"With every batch augmented"). None, the default, is Algorithm 1. With
-`denoising=True` the pixel term reconstructs the batch as given from the
-augmented batch's code instead, so the auxiliary decoder (phase 2's start
-with `warm_start`) learns to draw unaugmented images.
+"With every batch augmented"). None, the default, is Algorithm 1.
 """
 
 import keras
@@ -128,12 +125,6 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
             inputs to inputs of the same shape, called with
             `training=True`. `evaluate` and inference never augment. None,
             the default, is Algorithm 1.
-        denoising: with `augmentation` and the pixel term, the auxiliary
-            decoder reconstructs the batch as given from the augmented
-            batch's code (a denoising autoencoder), so it learns to draw
-            unaugmented images; False, the default, reconstructs the
-            augmented batch (beyond the paper; docs/results.md, "Both
-            phases with every batch augmented").
         reconstruction_weight: ω of the pixel term `ω·L_pix` of an auxiliary
             decoder (beyond the paper, see the module docstring); 0 (the
             paper) trains no decoder. `fit` then also logs
@@ -175,7 +166,6 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
         weak_augmentation=None,
         strong_augmentation=None,
         augmentation=None,
-        denoising=False,
         reconstruction_weight=0.0,
         decoder=None,
         decoder_options=None,
@@ -251,14 +241,6 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
         self.decoder = decoder
         self.weak_augmentation, self.strong_augmentation = augmentations
         self.augmentation = augmentation
-        if denoising and (augmentation is None or decoder is None):
-            raise ValueError(
-                "`denoising=True` reconstructs the batch as given from its "
-                "augmentation: it needs `augmentation` and the pixel term "
-                f"(`reconstruction_weight > 0`); received augmentation="
-                f"{augmentation!r}, reconstruction_weight={self.reconstruction_weight}."
-            )
-        self.denoising = bool(denoising)
         if self.consistency_weight > 0:
             for name in ("consistency_loss", "confident_share"):
                 self.trackers[name] = keras.metrics.Mean(name=name)
@@ -406,12 +388,11 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
         """Class probabilities `Class(z)`, `z` sampled in training else `μ(x)`."""
         return self.classifier(self.latent(inputs, training)[2], training=training)
 
-    def compute_losses(self, x, labels, epsilon=None, training=True, target=None):
+    def compute_losses(self, x, labels, epsilon=None, training=True):
         """The terms of `L_VEC` on one batch.
 
         `epsilon` is the reparameterization noise (drawn when `None`);
         without `training` the posterior mean is used and no noise drawn.
-        `target` is what the pixel term reconstructs (`x` when `None`).
 
         Returns:
             A dict with `loss`, `kl_loss`, `classification_loss`, the class
@@ -430,9 +411,7 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
         }
         if self.decoder is not None:
             x_hat = self.decoder(z, training=training)
-            pix = losses.pixel_reconstruction_loss(
-                x if target is None else target, x_hat, self.reconstruction_loss
-            )
+            pix = losses.pixel_reconstruction_loss(x, x_hat, self.reconstruction_loss)
             terms["loss"] = terms["loss"] + self.reconstruction_weight * pix
             terms["reconstruction_loss"] = pix
         if self.consistency_weight > 0:
@@ -496,13 +475,11 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
                 "`vec.trainable = True` and compile again to train phase 1."
             )
 
-        target = None
         if self.augmentation is not None:
-            target = x if self.denoising else None
             x = self.augmentation(x, training=True)
 
         def loss_fn():
-            terms = self.compute_losses(x, labels, training=True, target=target)
+            terms = self.compute_losses(x, labels, training=True)
             return terms["loss"], terms
 
         _, terms, grads = self.compute_gradients(loss_fn, variables, self.optimizer)
@@ -592,7 +569,6 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
             "consistency_weight": self.consistency_weight,
             "confidence_threshold": self.confidence_threshold,
             "consistency_rampup_steps": self.consistency_rampup_steps,
-            "denoising": self.denoising,
             "reconstruction_weight": self.reconstruction_weight,
             "decoder_options": self.decoder_options,
             "reconstruction_loss": self.reconstruction_loss,
