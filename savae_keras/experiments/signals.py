@@ -16,7 +16,10 @@ both phases took (the same wall-clock, not the same epochs).
   removed from the training data (the models see only the other classes),
   and every test sample is scored by `anomaly_score` (the held-out class is
   the anomaly); ROC-AUC per held-out class and model, both for the primary
-  score and for the calibrated combination of components. On
+  score and for the calibrated combination of components. With `window`
+  (PLAID, Trace, BasicMotions) the models train on random windows of the
+  series, as `run_signals(window=...)`, and a series scores the mean of its
+  windows' components. On
   `ucr_internal_bleeding16` (train windows are all normal) it also reports
   whether the highest-scoring test window falls on the labelled anomaly,
   and whether the highest-scoring *step* does (the windows' `anomaly_map`s
@@ -222,18 +225,7 @@ def run_signals(
         amplitude = AMPLITUDE_RANGES.get(dataset)
         series, y = load_series(dataset, "train", data_dir)
         test_series, y_test = load_series(dataset, "test", data_dir)
-        # Whole batches only: a last, smaller one gives TensorFlow's step a
-        # dynamic batch dimension (and oneDNN an error line in phase 2).
-        batches = window_dataset(
-            series,
-            y,
-            window,
-            batch_size,
-            amplitude_range=amplitude,
-            seed=seed,
-            drop_remainder=True,
-        )
-        data = (batches, None)
+        data = (_windows(series, y, window, batch_size, amplitude, seed), None)
     cosine_decay = window is not None
     vec, decoder, vae, seconds = train_pair(
         *data, spec.num_classes, cosine_decay=cosine_decay, **training
@@ -246,12 +238,8 @@ def run_signals(
         accuracy = float(np.mean(votes.argmax(-1) == y_test))
         x, y = _first_windows(series, y, window, amplitude)
         x_test, y_test = _first_windows(test_series, y_test, window, amplitude)
-        preprocessing = (
-            f"random windows of {window} samples of each series at its true "
-            "length (shorter ones repeated), min-max scaled per window"
-            + (f", log10 peak channel from {amplitude}" if amplitude else "")
-            + "; phase 1 with a cosine learning-rate decay; VEC accuracy by "
-            f"a vote over windows {max(1, window // 8)} samples apart"
+        preprocessing = _window_preprocessing(window, amplitude) + (
+            f"; VEC accuracy by a vote over windows {max(1, window // 8)} samples apart"
         )
     reconstructions = {
         "SAVAE": decoder.reconstruct(x_test),
@@ -318,6 +306,33 @@ def run_signals(
     return results
 
 
+def _windows(series, labels, window, batch_size, amplitude, seed):
+    """The training batches of random windows (`window_dataset`).
+
+    Whole batches only: a last, smaller one gives TensorFlow's step a
+    dynamic batch dimension (and oneDNN an error line in phase 2).
+    """
+    return window_dataset(
+        series,
+        labels,
+        window,
+        batch_size,
+        amplitude_range=amplitude,
+        seed=seed,
+        drop_remainder=True,
+    )
+
+
+def _window_preprocessing(window, amplitude):
+    """`metrics.json`'s account of the windowed training data."""
+    return (
+        f"random windows of {window} samples of each series at its true "
+        "length (shorter ones repeated), min-max scaled per window"
+        + (f", log10 peak channel from {amplitude}" if amplitude else "")
+        + "; phase 1 with a cosine learning-rate decay"
+    )
+
+
 def _consistency(vec, x, labels):
     """Fraction of `x` that a VEC assigns to `labels` (its accuracy)."""
     return float(np.mean(vec.classify(x).argmax(-1) == labels))
@@ -371,17 +386,20 @@ def _record(dataset, *, seed, latent_dim, epochs, decoder_epochs, batch_size, **
     }
 
 
-def _split_normal(x, y, held_out, seed):
-    """Training and calibration samples without `held_out`, labels 0..C-2.
+def _split_normal(y, held_out, seed):
+    """Which samples train and which calibrate, leaving out `held_out`.
 
-    `held_out=None` keeps every sample (all are normal).
+    Returns `(train, labels, calibration)`: indices of the training
+    samples, their labels renumbered 0..C-2 (the held-out class removed),
+    and indices of the calibration samples. `held_out=None` keeps every
+    sample (all are normal).
     """
-    if held_out is not None:
-        keep = y != held_out
-        x, y = x[keep], np.where(y[keep] > held_out, y[keep] - 1, y[keep])
-    order = np.random.default_rng(seed).permutation(len(x))
-    cut = max(1, int(round(CALIBRATION_SHARE * len(x))))
-    return x[order[cut:]], y[order[cut:]], x[order[:cut]]
+    keep = np.arange(len(y)) if held_out is None else np.flatnonzero(y != held_out)
+    order = keep[np.random.default_rng(seed).permutation(len(keep))]
+    cut = max(1, int(round(CALIBRATION_SHARE * len(keep))))
+    train, calibration = order[cut:], order[:cut]
+    labels = y[train] if held_out is None else y[train] - (y[train] > held_out)
+    return train, labels, calibration
 
 
 def _scores(model, x, calibration):
@@ -392,6 +410,32 @@ def _scores(model, x, calibration):
         "calibrated": calibrated_score(
             components, model.anomaly_components(calibration)
         ),
+    }
+
+
+def series_components(model, series, window, amplitude_range=None, stride=None):
+    """`model.anomaly_components` of whole series, from their windows.
+
+    Every window `stride` samples apart (default `window // 8`, as
+    `classify_series`) is scored, and each series gets the mean of its
+    windows' components: `{name: (len(series),) numpy array}`.
+    """
+    stride = stride or max(1, window // 8)
+    windows, index = series_windows(series, window, stride, amplitude_range)
+    counts = np.bincount(index, minlength=len(series))
+    return {
+        name: np.bincount(index, weights=values, minlength=len(series)) / counts
+        for name, values in model.anomaly_components(windows).items()
+    }
+
+
+def _series_scores(model, series, calibration, window, amplitude_range):
+    """`_scores` of whole series (`series_components`)."""
+    components = series_components(model, series, window, amplitude_range)
+    reference = series_components(model, calibration, window, amplitude_range)
+    return {
+        "primary": components[model.primary_anomaly_component],
+        "calibrated": calibrated_score(components, reference),
     }
 
 
@@ -408,6 +452,7 @@ def run_anomaly(
     seed=0,
     data_dir=None,
     recipe="paper",
+    window=None,
 ):
     """Novelty detection with SAVAE and the VAE (module docstring).
 
@@ -416,6 +461,12 @@ def run_anomaly(
             the UCR series, whose training windows are all normal).
         train_size, test_size: use only the first samples of each split.
         recipe: SAVAE's phase options (`train_pair`).
+        window: on a labelled signal dataset, train on random windows of
+            this many samples of the series at their true lengths, as
+            `run_signals(window=...)` does (phase 1 with `cosine_decay`),
+            and score each series by the mean of its windows' components
+            (`series_components`), calibrated on the calibration series'
+            means. Default: the series `load_dataset` resamples.
 
     Returns the `metrics.json` content as a dict.
     """
@@ -428,25 +479,46 @@ def run_anomaly(
             f"`held_out` classes must lie in [0, {spec.num_classes}) for "
             f"{dataset}; received {bad}."
         )
+    if window is not None and (ucr or not spec.is_signal):
+        raise ValueError(
+            "`window` applies to the labelled signal datasets (plaid, trace, "
+            f"basic_motions); received dataset={dataset!r}, window={window!r}."
+        )
     out = out or os.path.join("runs", f"anomaly_{dataset}")
     os.makedirs(out, exist_ok=True)
-    x, y = load_dataset(dataset, "train", data_dir=data_dir)
-    x_test, y_test = load_dataset(dataset, "test", data_dir=data_dir)
+    if window is None:
+        x, y = load_dataset(dataset, "train", data_dir=data_dir)
+        x_test, y_test = load_dataset(dataset, "test", data_dir=data_dir)
+    else:  # lists of series at their true lengths
+        x, y = load_series(dataset, "train", data_dir)
+        x_test, y_test = load_series(dataset, "test", data_dir)
+        amplitude = AMPLITUDE_RANGES.get(dataset)
     x, y = x[:train_size], y[:train_size]
     x_test, y_test = x_test[:test_size], y_test[:test_size]
     # The whole UCR series, to turn window maps into step scores (read once).
     ucr_series = load_ucr_series(data_dir=data_dir) if ucr else None
     rows = []
     for k in [None] if ucr else list(held_out or range(spec.num_classes)):
-        x_fit, y_fit, calibration = _split_normal(x, y, k, seed)
+        train, y_fit, kept = _split_normal(y, k, seed)
         if ucr:  # every training window is normal; the classifier has one class
             anomalous, num_classes = y_test, 2
         else:
             anomalous, num_classes = (y_test == k).astype("int32"), spec.num_classes - 1
-        vec, decoder, vae, seconds = train_pair(x_fit, y_fit, num_classes, **training)
+        if window is None:
+            x_fit, calibration = x[train], x[kept]
+            data = (x_fit, y_fit)
+        else:
+            x_fit, calibration = [x[i] for i in train], [x[i] for i in kept]
+            data = (_windows(x_fit, y_fit, window, batch_size, amplitude, seed), None)
+        vec, decoder, vae, seconds = train_pair(
+            *data, num_classes, cosine_decay=window is not None, **training
+        )
         row = {"held_out": k, "savae_seconds": seconds}
         for name, model in (("SAVAE", decoder), ("VAE", vae)):
-            scores = _scores(model, x_test, calibration)
+            if window is None:
+                scores = _scores(model, x_test, calibration)
+            else:
+                scores = _series_scores(model, x_test, calibration, window, amplitude)
             for kind, values in scores.items():
                 row[f"{name}_{kind}_auc"] = roc_auc(values, anomalous)
             if ucr:
@@ -461,6 +533,11 @@ def run_anomaly(
         test_size=int(len(x_test)),
         calibration=f"{CALIBRATION_SHARE:.0%} of the normal training samples",
     )
+    if window is not None:
+        results["budget"]["window"] = window
+        results["preprocessing"] = _window_preprocessing(window, amplitude) + (
+            "; a series' anomaly components are the means over its windows"
+        )
     results.update(
         rows=rows,
         mean={
