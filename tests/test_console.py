@@ -39,6 +39,23 @@ def test_training_a_residual_network_logs_no_remapper_error(capfd):
     assert tf.config.optimizer.get_experimental_options()["remapping"] is True
 
 
+@pytest.mark.every_backend
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="oneDNN's log is TensorFlow's"
+)
+def test_a_labeled_share_logs_no_onednn_int32_error(capfd):
+    """A dynamic batch dimension makes oneDNN log `E0000 ... DT_INT32`."""
+    labels = np.full(len(X), -1)
+    labels[:4] = Y[:4]
+    vec = VariationalEncoderClassifier(
+        latent_dim=2, reconstruction_weight=0.01, seed=0, **VEC_OPTIONS
+    )
+    vec.compile()
+    vec.fit(X, labels, batch_size=8, labeled_share=0.25, epochs=1, verbose=0)
+    assert int(keras.ops.convert_to_numpy(vec.trained_steps.value)) == 4  # 28 // 6
+    assert "DT_INT32" not in capfd.readouterr().err
+
+
 def test_the_command_lines_drop_only_the_per_model_retracing_warning():
     logger = logging.getLogger("tensorflow")
     before, level = list(logger.filters), logger.level

@@ -228,6 +228,20 @@ def test_labeled_share_puts_exactly_k_labels_in_every_batch(pipeline, shuffle):
 
 
 @pytest.mark.parametrize("pipeline", PIPELINES)
+def test_labeled_share_with_drop_remainder_keeps_whole_batches(pipeline):
+    images = np.arange(100, dtype=np.uint8)[:, None, None] * np.ones((1, 28, 28), "u1")
+    labels = np.full(100, -1)
+    labels[:7] = np.arange(7)
+    options = dict(batch_size=16, seed=1, labeled_share=0.25, drop_remainder=True)
+    batches = _first_epoch(pipeline(images, labels, **options))
+    # 93 unlabeled // 12 a batch: 7 batches of 12 unlabeled and 4 labeled.
+    assert [len(b[0]) for b in batches] == [16] * 7
+    assert all(np.sum(b[1] >= 0) == 4 for b in batches)
+    with pytest.raises(ValueError, match="whole batches of 12 unlabeled images"):
+        pipeline(images[:16], labels[:16], **options)  # 9 unlabeled
+
+
+@pytest.mark.parametrize("pipeline", PIPELINES)
 @pytest.mark.parametrize(
     "labels, share, message",
     [

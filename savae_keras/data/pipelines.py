@@ -42,8 +42,9 @@ def _prepare(images, labels, num_classes, labeled_fraction, seed):
     return images, mask_labels(labels, labeled_fraction, seed)
 
 
-def labeled_per_batch(labeled_share, batch_size, labels):
-    """`k = round(labeled_share · batch_size)`, checked: 1 <= k < batch_size."""
+def labeled_per_batch(labeled_share, batch_size, labels, drop_remainder=False):
+    """`k = round(labeled_share · batch_size)`, checked: 1 <= k < batch_size
+    (and, with `drop_remainder`, at least one whole batch of unlabeled images)."""
     if labels is None:
         raise ValueError("`labeled_share` needs `labels`; received labels=None.")
     if (
@@ -66,6 +67,12 @@ def labeled_per_batch(labeled_share, batch_size, labels):
         raise ValueError(
             f"`labeled_share` mixes labeled and unlabeled images, but "
             f"{labeled} of the {len(labels)} labels are set (-1 = unlabeled)."
+        )
+    if drop_remainder and len(labels) - labeled < batch_size - k:
+        raise ValueError(
+            f"`drop_remainder` keeps whole batches of {batch_size - k} unlabeled "
+            f"images (`batch_size`={batch_size} less {k} labeled), but there "
+            f"are only {len(labels) - labeled}: lower `batch_size`."
         )
     return k
 
@@ -118,7 +125,7 @@ def make_dataset(
         elements = images if labels is None else (images, labels)
         dataset = batches(elements, len(images), batch_size)
     else:
-        k = labeled_per_batch(labeled_share, batch_size, labels)
+        k = labeled_per_batch(labeled_share, batch_size, labels, drop_remainder)
         rows = labels >= 0
         unlabeled = batches(
             (images[~rows], labels[~rows]), int(np.sum(~rows)), batch_size - k
@@ -173,7 +180,9 @@ class ImageBatches(keras.utils.PyDataset):
         self._k = 0
         self._rows = np.arange(len(self.images))
         if labeled_share is not None:
-            self._k = labeled_per_batch(labeled_share, batch_size, self.labels)
+            self._k = labeled_per_batch(
+                labeled_share, batch_size, self.labels, drop_remainder
+            )
             self._rows = np.flatnonzero(self.labels < 0)
             self._labeled = np.flatnonzero(self.labels >= 0)
         self._order = self._rows.copy()

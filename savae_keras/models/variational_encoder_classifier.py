@@ -48,6 +48,7 @@ import numpy as np
 from keras import ops
 
 from savae_keras.data import ImageBatches
+from savae_keras.data import make_dataset
 from savae_keras.data.checks import check_choice
 from savae_keras.data.checks import check_number
 from savae_keras.layers import ClassConditionalPrior
@@ -519,9 +520,14 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
         Args:
             labeled_share: with numpy `x` and `y` (-1 = unlabeled), every
                 batch holds exactly `round(labeled_share · batch_size)`
-                labeled images (`ImageBatches(labeled_share=...)`, seeded by
-                the model's seed), so no step is pure KL; an epoch is one
-                pass over the unlabeled images. A dataset brings its own
+                labeled images, so no step is pure KL; an epoch is one pass
+                over the unlabeled images, in whole batches (the last few
+                unlabeled images, a different few each epoch, wait for the
+                next). The batches are `make_dataset(labeled_share=...)`'s
+                on TensorFlow (a `PyDataset` reaches its step with a dynamic
+                batch dimension, under which oneDNN logs an `E0000 ...
+                DT_INT32` error line) and `ImageBatches`' elsewhere, both
+                seeded by the model's seed. A dataset brings its own
                 batches: build it with `labeled_share` instead.
         """
         if labeled_share is not None:
@@ -533,7 +539,12 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
                 )
             if args:
                 raise TypeError("Pass `batch_size` and what follows by keyword.")
-            x = ImageBatches(
+            batches = (
+                make_dataset
+                if keras.backend.backend() == "tensorflow"
+                else ImageBatches
+            )
+            x = batches(
                 x,
                 y,
                 batch_size=kwargs.pop("batch_size", None) or 32,
@@ -541,8 +552,9 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
                 seed=self.seed,
                 num_classes=self.num_classes,
                 labeled_share=labeled_share,
+                drop_remainder=True,
             )
-            y = None
+            y, kwargs["shuffle"] = None, False  # the batches shuffle
         return super().fit(x, y, *args, **kwargs)
 
     # -- inference --------------------------------------------------------
