@@ -47,7 +47,9 @@ def test_signals_experiment_on_plaid_windows(tmp_path, data_dir):
     assert os.path.getsize(tmp_path / "generated_per_class.png") > 0
 
 
-def test_anomaly_experiment_scores_a_held_out_class(tmp_path, data_dir):
+@pytest.mark.parametrize("window", [None, 64])
+def test_anomaly_experiment_scores_a_held_out_class(tmp_path, data_dir, window):
+    """On the resampled series, or on windows (a series: its windows' mean)."""
     results = run_anomaly(
         "trace",
         held_out=[0],
@@ -55,30 +57,17 @@ def test_anomaly_experiment_scores_a_held_out_class(tmp_path, data_dir):
         latent_dim=4,
         epochs=1,
         decoder_epochs=1,
+        window=window,
     )
     (row,) = results["rows"]
     for key in ("SAVAE_primary_auc", "SAVAE_calibrated_auc", "VAE_primary_auc"):
         assert 0.0 <= row[key] <= 1.0
     assert results["mean"]["VAE_calibrated_auc"] == row["VAE_calibrated_auc"]
+    assert results["budget"].get("window") == window
+    windows = "random windows of 64 samples" in results["preprocessing"]
+    assert windows == (window is not None)
     with pytest.raises(ValueError, match=r"`held_out` classes must lie in \[0, 4\)"):
-        run_anomaly("trace", held_out=[4], out=str(tmp_path))
-
-
-def test_anomaly_experiment_on_windows_scores_whole_series(tmp_path, data_dir):
-    results = run_anomaly(
-        "trace",
-        held_out=[1],
-        out=str(tmp_path),
-        latent_dim=4,
-        epochs=1,
-        decoder_epochs=1,
-        window=64,
-    )
-    (row,) = results["rows"]
-    for key in ("SAVAE_primary_auc", "SAVAE_calibrated_auc", "VAE_primary_auc"):
-        assert 0.0 <= row[key] <= 1.0
-    assert results["budget"]["window"] == 64
-    assert "random windows of 64 samples" in results["preprocessing"]
+        run_anomaly("trace", held_out=[4], out=str(tmp_path), window=window)
     with pytest.raises(ValueError, match="`window` applies to the labelled signal"):
         run_anomaly("mnist", held_out=[0], out=str(tmp_path), window=64)
 
