@@ -5,12 +5,10 @@ import os
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 from savae_keras.experiments.signals import run_anomaly
 from savae_keras.experiments.signals import run_signals
-from savae_keras.experiments.signals import series_components
 from tests.conftest import REPO
 
 
@@ -70,31 +68,6 @@ def test_anomaly_experiment_scores_a_held_out_class(tmp_path, data_dir, window):
         run_anomaly("trace", held_out=[4], out=str(tmp_path), window=window)
     with pytest.raises(ValueError, match="`window` applies to the labelled signal"):
         run_anomaly("mnist", held_out=[0], out=str(tmp_path), window=64)
-
-
-class _MeanModel:
-    """A stand-in for a trained model: a window's components are its mean
-    and its maximum."""
-
-    primary_anomaly_component = "mean"
-
-    def anomaly_components(self, windows):
-        return {"mean": windows.mean(axis=(1, 2)), "max": windows.max(axis=(1, 2))}
-
-
-def test_series_components_are_the_means_over_each_series_windows():
-    series = [np.arange(12, dtype="float32")[:, None], np.ones((5, 1), "float32")]
-    components = series_components(_MeanModel(), series, window=4, stride=4)
-    # Unscaled windows would be [0..3], [4..7], [8..11]; each is min-max
-    # scaled into [0, 1] (mean 0.5, max 1), the constant one to 0.
-    np.testing.assert_allclose(components["mean"], [0.5, 0.0])
-    np.testing.assert_allclose(components["max"], [1.0, 0.0])
-    # A series of 12 samples has windows at 0, 2, ..., 8 with stride 2: five.
-    ramp = [np.concatenate([np.zeros(8), np.arange(4)]).astype("float32")[:, None]]
-    (mean,) = series_components(_MeanModel(), ramp, window=4, stride=2)["mean"]
-    # Windows: [0,0,0,0] -> 0; [0,0,0,0] -> 0; [0,0,0,0] -> 0 (starts 0, 2, 4);
-    # start 6: [0,0,0,1] -> 0.25; start 8: [0,1,2,3] -> 0.5.
-    np.testing.assert_allclose(mean, (0.25 + 0.5) / 5)
 
 
 @pytest.mark.long

@@ -203,6 +203,15 @@ def test_roc_auc_on_a_hand_computed_case():
         roc_auc([1, 2], [0, 2])
 
 
+def test_calibrated_score_sums_components_standardised_on_the_reference():
+    reference = {"a": np.array([1.0, 3.0]), "b": np.array([10.0, 10.0])}
+    components = {"a": np.array([2.0, 5.0]), "b": np.array([12.0, 10.0])}
+    # a: mean 2, std 1 -> 0, 3; b: mean 10, std 0 (divided by 1) -> 2, 0.
+    np.testing.assert_allclose(
+        sk.metrics.calibrated_score(components, reference), [2.0, 3.0]
+    )
+
+
 def test_signal_metrics_on_hand_computed_cases():
     x = np.random.default_rng(0).standard_normal((2, 16, 1))  # power everywhere
     assert log_spectral_distance(x, x) == 0.0

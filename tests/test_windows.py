@@ -6,6 +6,7 @@ import pytest
 import savae_keras as sk
 from savae_keras.data.windows import classify_series
 from savae_keras.data.windows import load_series
+from savae_keras.data.windows import series_components
 from savae_keras.data.windows import series_windows
 from savae_keras.data.windows import window_dataset
 from savae_keras.data.windows import window_features
@@ -128,3 +129,28 @@ def test_bad_windows_and_series_are_named(data_dir):
         load_series("mnist")
     with pytest.raises(ValueError, match="no split 'validation'"):
         load_series("plaid", "validation")
+
+
+class _MeanModel:
+    """A stand-in for a trained model: a window's components are its mean
+    and its maximum."""
+
+    primary_anomaly_component = "mean"
+
+    def anomaly_components(self, windows):
+        return {"mean": windows.mean(axis=(1, 2)), "max": windows.max(axis=(1, 2))}
+
+
+def test_series_components_are_the_means_over_each_series_windows():
+    series = [np.arange(12, dtype="float32")[:, None], np.ones((5, 1), "float32")]
+    components = series_components(_MeanModel(), series, window=4, stride=4)
+    # Unscaled windows would be [0..3], [4..7], [8..11]; each is min-max
+    # scaled into [0, 1] (mean 0.5, max 1), the constant one to 0.
+    np.testing.assert_allclose(components["mean"], [0.5, 0.0])
+    np.testing.assert_allclose(components["max"], [1.0, 0.0])
+    # A series of 12 samples has windows at 0, 2, ..., 8 with stride 2: five.
+    ramp = [np.concatenate([np.zeros(8), np.arange(4)]).astype("float32")[:, None]]
+    (mean,) = series_components(_MeanModel(), ramp, window=4, stride=2)["mean"]
+    # Windows: [0,0,0,0] -> 0; [0,0,0,0] -> 0; [0,0,0,0] -> 0 (starts 0, 2, 4);
+    # start 6: [0,0,0,1] -> 0.25; start 8: [0,1,2,3] -> 0.5.
+    np.testing.assert_allclose(mean, (0.25 + 0.5) / 5)

@@ -21,6 +21,7 @@ from savae_keras.data.pipelines import make_dataset
 from savae_keras.data.windows import AMPLITUDE_RANGES
 from savae_keras.data.windows import classify_series
 from savae_keras.data.windows import load_series
+from savae_keras.data.windows import series_components
 from savae_keras.data.windows import series_windows
 from savae_keras.data.windows import window_dataset
 from savae_keras.data.windows import window_features

@@ -13,6 +13,8 @@ time scale and train on windows.
 * `series_windows`: every window at a given stride, for evaluation.
 * `classify_series`: one prediction per series, the geometric mean of the
   classifier's probabilities over its windows.
+* `series_components`: a model's anomaly components per series, the mean
+  over its windows (`anomaly_score`'s signals for whole series).
 
 Each window is scaled on its own (`window_features`): min-max into [0, 1]
 per channel, and with `amplitude_range=(low, high)` one more constant channel
@@ -162,6 +164,22 @@ def classify_series(
     mean = total / np.bincount(index, minlength=len(series))[:, None]
     probabilities = np.exp(mean - mean.max(-1, keepdims=True))
     return probabilities / probabilities.sum(-1, keepdims=True)
+
+
+def series_components(model, series, window, amplitude_range=None, stride=None):
+    """`model.anomaly_components` of whole series, from their windows.
+
+    Every window `stride` samples apart (default `window // 8`, as
+    `classify_series`) is scored, and each series gets the mean of its
+    windows' components: `{name: (len(series),) numpy array}`.
+    """
+    stride = stride or max(1, window // 8)
+    windows, index = series_windows(series, window, stride, amplitude_range)
+    counts = np.bincount(index, minlength=len(series))
+    return {
+        name: np.bincount(index, weights=values, minlength=len(series)) / counts
+        for name, values in model.anomaly_components(windows).items()
+    }
 
 
 def _pad(series, window):

@@ -48,9 +48,11 @@ from savae_keras.data.loading import UCR_WINDOW_STRIDE
 from savae_keras.data.windows import AMPLITUDE_RANGES
 from savae_keras.data.windows import classify_series
 from savae_keras.data.windows import load_series
+from savae_keras.data.windows import series_components
 from savae_keras.data.windows import series_windows
 from savae_keras.data.windows import window_dataset
 from savae_keras.experiments.savae import RECIPES
+from savae_keras.metrics import calibrated_score
 from savae_keras.metrics import locate_anomaly
 from savae_keras.metrics import roc_auc
 from savae_keras.metrics import series_scores
@@ -58,7 +60,6 @@ from savae_keras.metrics import signal_metrics
 from savae_keras.models import VAE
 from savae_keras.models import AdversarialDecoder
 from savae_keras.models import VariationalEncoderClassifier
-from savae_keras.models.anomaly import calibrated_score
 from savae_keras.plots import plot_generated_series
 from savae_keras.plots import plot_series_reconstructions
 
@@ -410,22 +411,6 @@ def _scores(model, x, calibration):
         "calibrated": calibrated_score(
             components, model.anomaly_components(calibration)
         ),
-    }
-
-
-def series_components(model, series, window, amplitude_range=None, stride=None):
-    """`model.anomaly_components` of whole series, from their windows.
-
-    Every window `stride` samples apart (default `window // 8`, as
-    `classify_series`) is scored, and each series gets the mean of its
-    windows' components: `{name: (len(series),) numpy array}`.
-    """
-    stride = stride or max(1, window // 8)
-    windows, index = series_windows(series, window, stride, amplitude_range)
-    counts = np.bincount(index, minlength=len(series))
-    return {
-        name: np.bincount(index, weights=values, minlength=len(series)) / counts
-        for name, values in model.anomaly_components(windows).items()
     }
 
 

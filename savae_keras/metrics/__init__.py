@@ -1,5 +1,6 @@
 """Evaluation metrics: reconstruction and generation quality, signals, anomalies."""
 
+from savae_keras.metrics.anomaly import calibrated_score
 from savae_keras.metrics.anomaly import locate_anomaly
 from savae_keras.metrics.anomaly import roc_auc
 from savae_keras.metrics.anomaly import series_scores

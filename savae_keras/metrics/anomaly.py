@@ -1,4 +1,4 @@
-"""Scoring anomaly detectors: ROC-AUC from scores and labels."""
+"""Scoring anomaly detectors: ROC-AUC, calibrated sums, scores per step."""
 
 import numpy as np
 
@@ -123,3 +123,15 @@ def locate_anomaly(step_scores, anomalous, tolerance=100):
             np.sum(scores > scores[anomalous].max()) + 1
         ),
     }
+
+
+def calibrated_score(components, reference):
+    """The sum of `components`, each standardised by its mean and standard
+    deviation in `reference` (the components of normal samples)."""
+    score = 0.0
+    for name, values in components.items():
+        scale = reference[name].std()
+        score = score + (values - reference[name].mean()) / (
+            scale if scale > 0 else 1.0
+        )
+    return score

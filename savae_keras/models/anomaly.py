@@ -25,6 +25,7 @@ scores and labels into a ROC-AUC.
 import keras
 import numpy as np
 
+from savae_keras.metrics.anomaly import calibrated_score
 from savae_keras.models.generative import iterate_batches
 
 
@@ -81,15 +82,3 @@ class AnomalyMixin:
         return calibrated_score(
             components, self.anomaly_components(calibration, batch_size)
         )
-
-
-def calibrated_score(components, reference):
-    """The sum of `components`, each standardised by its mean and standard
-    deviation in `reference` (the components of normal samples)."""
-    score = 0.0
-    for name, values in components.items():
-        scale = reference[name].std()
-        score = score + (values - reference[name].mean()) / (
-            scale if scale > 0 else 1.0
-        )
-    return score
