@@ -3,8 +3,8 @@
     python examples/anomaly.py --dataset ucr_internal_bleeding16 --quick
     python examples/anomaly.py --dataset ucr_internal_bleeding16 \
         --epochs 100 --decoder-epochs 40 --recipe pixel
-    python examples/anomaly.py --dataset plaid            # random windows of 200
-    python examples/anomaly.py --dataset plaid --window 0 # the resampled series
+    python examples/anomaly.py --dataset plaid
+    python examples/anomaly.py --dataset plaid --window 200   # random windows
     python examples/anomaly.py --dataset mnist --held-out 0 1 --train-size 10000
 
 Each held-out class in turn is removed from the training data; the models,
@@ -42,17 +42,15 @@ def main(argv=None):
     parser.add_argument(
         "--window",
         type=nonnegative_int,
-        default=None,
+        default=0,
         help="train on random windows of this many samples of each series "
-        "and score a series by the mean over its windows (0: the resampled "
-        "series; default 200 on PLAID, 0 elsewhere; signals only)",
+        "and score a series by the mean over its windows (signals only; "
+        "default 0: the resampled series, which scored as well on PLAID)",
     )
     add_training_arguments(parser)
     parser.add_argument("--train-size", type=positive_int, default=None)
     parser.add_argument("--test-size", type=positive_int, default=None)
     args = parser.parse_args(argv)
-    if args.window is None:
-        args.window = 200 if args.dataset == "plaid" else 0
     # (quick, full) epochs of phase 1 and phase 2. A windowed epoch is
     # short (one window per series), so it runs more of them.
     epochs, decoder_epochs = ((10, 100), (2, 10)) if args.window else ((5, 30), (1, 10))
