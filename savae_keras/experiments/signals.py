@@ -403,24 +403,19 @@ def _split_normal(y, held_out, seed):
     return train, labels, calibration
 
 
-def _scores(model, x, calibration):
-    """The primary and the calibrated score, from one pass over `x`."""
-    components = model.anomaly_components(x)
-    return {
-        "primary": components[model.primary_anomaly_component],
-        "calibrated": calibrated_score(
-            components, model.anomaly_components(calibration)
-        ),
-    }
+def _scores(model, x, calibration, window=None, amplitude=None):
+    """The primary and the calibrated score of `x`. With `window`, `x` and
+    `calibration` are lists of series, scored by `series_components`."""
 
+    def components(samples):
+        if window is None:
+            return model.anomaly_components(samples)
+        return series_components(model, samples, window, amplitude)
 
-def _series_scores(model, series, calibration, window, amplitude_range):
-    """`_scores` of whole series (`series_components`)."""
-    components = series_components(model, series, window, amplitude_range)
-    reference = series_components(model, calibration, window, amplitude_range)
+    values = components(x)
     return {
-        "primary": components[model.primary_anomaly_component],
-        "calibrated": calibrated_score(components, reference),
+        "primary": values[model.primary_anomaly_component],
+        "calibrated": calibrated_score(values, components(calibration)),
     }
 
 
@@ -471,13 +466,13 @@ def run_anomaly(
         )
     out = out or os.path.join("runs", f"anomaly_{dataset}")
     os.makedirs(out, exist_ok=True)
+    amplitude = AMPLITUDE_RANGES.get(dataset)
     if window is None:
         x, y = load_dataset(dataset, "train", data_dir=data_dir)
         x_test, y_test = load_dataset(dataset, "test", data_dir=data_dir)
     else:  # lists of series at their true lengths
         x, y = load_series(dataset, "train", data_dir)
         x_test, y_test = load_series(dataset, "test", data_dir)
-        amplitude = AMPLITUDE_RANGES.get(dataset)
     x, y = x[:train_size], y[:train_size]
     x_test, y_test = x_test[:test_size], y_test[:test_size]
     # The whole UCR series, to turn window maps into step scores (read once).
@@ -500,10 +495,7 @@ def run_anomaly(
         )
         row = {"held_out": k, "savae_seconds": seconds}
         for name, model in (("SAVAE", decoder), ("VAE", vae)):
-            if window is None:
-                scores = _scores(model, x_test, calibration)
-            else:
-                scores = _series_scores(model, x_test, calibration, window, amplitude)
+            scores = _scores(model, x_test, calibration, window, amplitude)
             for kind, values in scores.items():
                 row[f"{name}_{kind}_auc"] = roc_auc(values, anomalous)
             if ucr:
