@@ -159,9 +159,7 @@ def classify_series(
     stride = stride or max(1, window // 8)
     windows, index = series_windows(series, window, stride, amplitude_range)
     log_p = np.log(model.classify(windows, batch_size=batch_size) + 1e-12)
-    total = np.zeros((len(series), log_p.shape[-1]))
-    np.add.at(total, index, log_p)
-    mean = total / np.bincount(index, minlength=len(series))[:, None]
+    mean = _series_means(log_p, index, len(series))
     probabilities = np.exp(mean - mean.max(-1, keepdims=True))
     return probabilities / probabilities.sum(-1, keepdims=True)
 
@@ -175,11 +173,19 @@ def series_components(model, series, window, amplitude_range=None, stride=None):
     """
     stride = stride or max(1, window // 8)
     windows, index = series_windows(series, window, stride, amplitude_range)
-    counts = np.bincount(index, minlength=len(series))
     return {
-        name: np.bincount(index, weights=values, minlength=len(series)) / counts
+        name: _series_means(values, index, len(series))
         for name, values in model.anomaly_components(windows).items()
     }
+
+
+def _series_means(values, index, count):
+    """Per series, the mean of its windows' `values` `(M, ...)`, where
+    `index` says which of the `count` series each window comes from."""
+    total = np.zeros((count, *np.shape(values)[1:]))
+    np.add.at(total, index, values)
+    counts = np.bincount(index, minlength=count)
+    return total / counts.reshape(-1, *[1] * (total.ndim - 1))
 
 
 def _pad(series, window):
