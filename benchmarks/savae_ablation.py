@@ -29,6 +29,9 @@ Variants (rows of docs/results.md's ablation table):
   critic's work: more decoder steps in the same time). Beyond the paper,
   whose Algorithm 2 has `n_dis`. `pixel_light_n_critic_1` is the examples'
   `--recipe pixel_light`.
+* `pixel_light_sn`: `pixel_light_n_critic_1` with a spectrally normalised
+  critic (`critic_options={"spectral_normalization": True}`, Miyato et al.,
+  2018): a stabiliser of the adversarial game. Beyond the paper.
 """
 
 import argparse
@@ -53,6 +56,13 @@ VARIANTS = {
     "n_critic_1": RECIPES["one_critic"],
     "pixel_n_critic_1": (RECIPES["pixel"][0], {**RECIPES["pixel"][1], "n_critic": 1}),
     "pixel_light_n_critic_1": RECIPES["pixel_light"],
+    "pixel_light_sn": (
+        RECIPES["pixel_light"][0],
+        {
+            **RECIPES["pixel_light"][1],
+            "critic_options": {"spectral_normalization": True},
+        },
+    ),
 }
 
 

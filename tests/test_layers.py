@@ -1,4 +1,4 @@
-"""The custom layers: ResidualBlock and Sampling."""
+"""The custom layers: ResidualBlock, Sampling, Conv2D, SpectralNormalization."""
 
 import keras
 import numpy as np
@@ -162,3 +162,54 @@ def test_conv_and_pool_give_kerass_numbers_and_gradients(options):
             np.testing.assert_array_equal(a.numpy(), b.numpy())
     config = keras.saving.serialize_keras_object(ours)
     assert type(keras.saving.deserialize_keras_object(config)) is Conv2D
+
+
+def test_spectral_normalization_hand_computed_dense_case():
+    # W = diag(3, 1), u = (1, 1)/√2. One power step: v = n(u Wᵀ) = (3, 1)/√10,
+    # u ← n(v W) = (9, 1)/√82; σ = ‖u Wᵀ‖ = √730/√82. Inference keeps u.
+    from savae_keras.layers import SpectralNormalization
+
+    layer = SpectralNormalization(keras.layers.Dense(2))
+    layer.build((None, 2))
+    w = np.diag([3.0, 1.0]).astype("float32")
+    layer.layer.kernel.assign(w)
+    layer.layer.bias.assign(np.array([0.5, -1.0], "float32"))
+    layer.vector_u.assign(np.array([[1.0, 1.0]], "float32"))
+    x = np.array([[1.0, 2.0], [-1.0, 0.5]], "float32")
+    sigma = np.sqrt(730 / 82)
+    expected = x @ (w / sigma) + np.array([0.5, -1.0])
+    np.testing.assert_allclose(to_numpy(layer(x, training=True)), expected, rtol=1e-5)
+    np.testing.assert_allclose(
+        to_numpy(layer.vector_u), [[9 / np.sqrt(82), 1 / np.sqrt(82)]], rtol=1e-6
+    )
+    np.testing.assert_allclose(to_numpy(layer(x)), expected, rtol=1e-5)  # u kept
+    np.testing.assert_allclose(to_numpy(layer.layer.kernel), w)  # never rewritten
+    # The power method converges on the largest singular value: σ → 3.
+    for _ in range(20):
+        layer(x, training=True)
+    np.testing.assert_allclose(float(to_numpy(layer.spectral_norm())), 3.0, rtol=1e-5)
+
+
+def test_spectral_normalization_conv_matches_the_divided_kernel_and_round_trips():
+    from savae_keras.layers import Conv2D
+    from savae_keras.layers import SpectralNormalization
+
+    x = np.random.default_rng(0).normal(size=(2, 6, 6, 3)).astype("float32")
+    layer = SpectralNormalization(Conv2D(4, 3, padding="same"), power_iterations=3)
+    layer(x, training=True)
+    kernel = to_numpy(layer.layer.kernel)
+    sigma = float(to_numpy(layer.spectral_norm()))
+    plain = Conv2D(4, 3, padding="same")
+    plain.build(x.shape)
+    plain.set_weights([kernel / sigma, to_numpy(layer.layer.bias)])
+    np.testing.assert_allclose(
+        to_numpy(layer(x)), to_numpy(plain(x)), rtol=1e-5, atol=1e-6
+    )
+    clone = keras.saving.deserialize_keras_object(
+        keras.saving.serialize_keras_object(layer)
+    )
+    assert type(clone) is SpectralNormalization and clone.power_iterations == 3
+    with pytest.raises(TypeError, match="`layer` must be a Dense, Conv1D or Conv2D"):
+        SpectralNormalization(keras.layers.LeakyReLU())
+    with pytest.raises(ValueError, match="`power_iterations`"):
+        SpectralNormalization(keras.layers.Dense(2), power_iterations=0)

@@ -556,6 +556,43 @@ def test_warm_start_copies_the_vec_decoder_on_the_first_fit_only(mnist_slice):
         AdversarialDecoder(trained_vec(x[:64], y[:64]), warm_start=True)
 
 
+@pytest.mark.every_backend  # the critic's non-trainable state inside each step
+def test_spectrally_normalised_critic_trains_and_saves(mnist_slice, tmp_path):
+    from savae_keras.layers import SpectralNormalization
+
+    (x, y), _ = mnist_slice
+    critic_options = {**TINY["critic_options"], "spectral_normalization": True}
+    decoder = AdversarialDecoder(
+        trained_vec(x[:64], y[:64]),
+        n_critic=2,
+        seed=0,
+        decoder_options=TINY["decoder_options"],
+        critic_options=critic_options,
+    )
+    wrapped = [
+        layer
+        for layer in decoder.critic.layers
+        if isinstance(layer, SpectralNormalization)
+    ]
+    assert len(wrapped) == 8  # three convolutions, four Dense layers, the score
+    before = [to_numpy(layer.vector_u) for layer in wrapped]
+    decoder.compile()
+    history = decoder.fit(x[:64], batch_size=32, epochs=1, verbose=0)
+    for values in history.history.values():
+        assert np.all(np.isfinite(values))
+    for layer, start in zip(wrapped, before):
+        u = to_numpy(layer.vector_u)
+        assert not np.allclose(u, start)  # the power method ran in the steps
+        np.testing.assert_allclose(np.linalg.norm(u), 1.0, rtol=1e-5)
+    path = tmp_path / "decoder.keras"
+    decoder.save(path)
+    loaded = keras.saving.load_model(path)
+    images = x[:8].astype("float32") / 255
+    np.testing.assert_array_equal(
+        to_numpy(loaded.critic(images)), to_numpy(decoder.critic(images))
+    )
+
+
 def test_savae_passes_the_pixel_term_and_warm_start_to_its_phases(mnist_slice):
     (x, y), _ = mnist_slice
     model = SAVAE(

@@ -9,3 +9,4 @@ from savae_keras.layers.residual_block import ResidualBlock
 from savae_keras.layers.sampling import LogVarianceBound
 from savae_keras.layers.sampling import Sampling
 from savae_keras.layers.sampling import reparameterize
+from savae_keras.layers.spectral_normalization import SpectralNormalization
