@@ -16,6 +16,7 @@ import sys
 import keras
 import pytest
 
+import savae_keras as sk
 from savae_keras.experiments.savae import example_main
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -48,11 +49,12 @@ DATASETS = {
         "0.1",
     ],
     # the options beyond the paper: the pixel recipe (pixel term in phase 1,
-    # warm start), and few labels with the FixMatch term
+    # warm start), few labels with the FixMatch term, a 1-Lipschitz critic
     "fashion_mnist": [
         *ONE_DECODER,
         "--recipe",
         "pixel",
+        "--critic-spectral-norm",
         "--labels-per-class",
         "5",
         "--consistency-weight",
@@ -110,6 +112,15 @@ def test_example_runs_end_to_end(dataset, tmp_path, data_dir):
     if dataset == "fashion_mnist":
         assert metrics["budget"]["labeled_images"] == 50
         assert metrics["budget"]["consistency_weight"] == 1.0
+        assert metrics["critic_spectral_norm"]
+        critic = keras.saving.load_model(out / "z2" / "savae.keras").critic
+        assert (
+            sum(
+                isinstance(layer, sk.layers.SpectralNormalization)
+                for layer in critic.layers
+            )
+            == 8
+        )
     for run in metrics["runs"]:
         assert run["num_samples"] == 300 and run["fcd_reconstructions"] > 0
         if run["model"] == "SAVAE":  # one epoch of 256 images, batch 64

@@ -233,6 +233,7 @@ def run(
     consistency_weight=0.0,
     confidence_threshold=0.95,
     augmentation=None,
+    critic_spectral_norm=False,
     compare_vae=True,
     reference_epochs=None,
     data_dir=None,
@@ -270,6 +271,11 @@ def run(
         augmentation: `"weak"` or `"strong"` augments every phase-1 batch
             (`VariationalEncoderClassifier(augmentation=...)`, beyond the
             paper); None is Algorithm 1.
+        critic_spectral_norm: spectrally normalise every layer of phase 2's
+            critic (`build_critic(spectral_normalization=True)`, Miyato et
+            al., 2018; beyond the paper): a 1-Lipschitz critic, which steadies
+            the adversarial game (docs/results.md, "A spectrally normalised
+            critic").
         compare_vae: train the VAE baseline too.
         reference_epochs: epochs of the reference classifier when it must be
             trained (its default otherwise).
@@ -294,6 +300,10 @@ def run(
         }
     if augmentation is not None:
         vec_options = {**vec_options, "augmentation": augmentation}
+    if critic_spectral_norm:
+        critic_options = {**decoder_options.get("critic_options", {})}
+        critic_options["spectral_normalization"] = True
+        decoder_options = {**decoder_options, "critic_options": critic_options}
     num_samples = check_num_samples(num_samples)
     if seconds is not None:
         seconds = check_number(seconds, "seconds", minimum=0.0, exclusive_minimum=True)
@@ -479,6 +489,7 @@ def run(
         "devices": device_count(),
         "seed": seed,
         "recipe": recipe,
+        "critic_spectral_norm": bool(critic_spectral_norm),
         "budget": {
             "train_size": int(len(x)),
             "labeled_fraction": labeled_fraction,
@@ -607,6 +618,11 @@ def example_main(dataset, argv=None):
         default=None,
         help="phase 1: augment every batch (weak: random shifts; beyond the paper)",
     )
+    parser.add_argument(
+        "--critic-spectral-norm",
+        action="store_true",
+        help="phase 2: a spectrally normalised (1-Lipschitz) critic (beyond the paper)",
+    )
     parser.add_argument("--no-vae", action="store_true", help="skip the VAE baseline")
     parser.add_argument("--reference-epochs", type=positive_int, default=None)
     parser.add_argument(
@@ -663,6 +679,7 @@ def example_main(dataset, argv=None):
             consistency_weight=args.consistency_weight,
             confidence_threshold=args.confidence_threshold,
             augmentation=args.augmentation,
+            critic_spectral_norm=args.critic_spectral_norm,
             compare_vae=not args.no_vae,
             reference_epochs=args.reference_epochs,
             recipe=args.recipe,
