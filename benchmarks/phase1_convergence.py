@@ -29,8 +29,37 @@ VARIANTS = {
         {"zero_init_residual": True},
         {"kl_warmup_steps": 100},
     ),
+    # zero_init with the encoder's stage convolutions and Dense layers drawn
+    # He-normal for LeakyReLU(0.2) instead of Glorot-uniform (the residual
+    # blocks and the two heads keep theirs): an encoder without normalisation
+    # whose signal no longer shrinks layer by layer at initialisation
+    "he_init": ({"zero_init_residual": True}, {}),
+    "he_init_kl_warmup_100_low_noise": (
+        {"zero_init_residual": True},
+        {"kl_warmup_steps": 100},
+    ),
 }
-LOG_VAR_BIAS = {"kl_warmup_100_low_noise": -4.0}
+LOG_VAR_BIAS = {
+    "kl_warmup_100_low_noise": -4.0,
+    "he_init_kl_warmup_100_low_noise": -4.0,
+}
+HE_INIT = {"he_init", "he_init_kl_warmup_100_low_noise"}
+
+
+def he_initialise(encoder, seed):
+    """Redraw the encoder's stage kernels from N(0, 2 / ((1 + 0.2²) fan_in))."""
+    import keras
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    for layer in encoder.layers:
+        if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense)) and (
+            layer.name not in ("z_mean", "z_log_var")
+        ):
+            kernel, *rest = layer.get_weights()
+            std = np.sqrt(2 / (1 + 0.2**2) / np.prod(kernel.shape[:-1]))
+            kernel = rng.normal(0, std, kernel.shape).astype("float32")
+            layer.set_weights([kernel, *rest])
 
 
 def run(variant, steps, latent_dim, batch_size, learning_rate, test_size, seed):
@@ -54,6 +83,8 @@ def run(variant, steps, latent_dim, batch_size, learning_rate, test_size, seed):
         seed=seed,
         **vec_options,
     )
+    if variant in HE_INIT:
+        he_initialise(vec.encoder, seed)
     if variant in LOG_VAR_BIAS:
         head = vec.encoder.get_layer("z_log_var")
         kernel, bias = head.get_weights()
