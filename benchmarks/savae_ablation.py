@@ -29,9 +29,11 @@ Variants (rows of docs/results.md's ablation table):
   critic's work: more decoder steps in the same time). Beyond the paper,
   whose Algorithm 2 has `n_dis`. `pixel_light_n_critic_1` is the examples'
   `--recipe pixel_light`.
-* `pixel_light_sn`: `pixel_light_n_critic_1` with a spectrally normalised
-  critic (`critic_options={"spectral_normalization": True}`, Miyato et al.,
-  2018): a stabiliser of the adversarial game. Beyond the paper.
+* `pixel_light_sn`, `n_critic_1_sn`: `pixel_light_n_critic_1` and
+  `n_critic_1` with a spectrally normalised critic (`critic_options=
+  {"spectral_normalization": True}`, Miyato et al., 2018; the examples'
+  `--critic-spectral-norm`): a stabiliser of the adversarial game. Beyond
+  the paper.
 """
 
 import argparse
@@ -45,6 +47,7 @@ from savae_keras.experiments.savae import fit_for
 from savae_keras.experiments.savae import optimizer_steps
 
 # (phase-1 options, phase-2 options) of each variant, from the examples' recipes.
+SPECTRAL = {"critic_options": {"spectral_normalization": True}}
 VARIANTS = {
     "paper": (
         {**RECIPES["paper"][0], "zero_init_residual": False},
@@ -56,12 +59,13 @@ VARIANTS = {
     "n_critic_1": RECIPES["one_critic"],
     "pixel_n_critic_1": (RECIPES["pixel"][0], {**RECIPES["pixel"][1], "n_critic": 1}),
     "pixel_light_n_critic_1": RECIPES["pixel_light"],
+    "n_critic_1_sn": (
+        RECIPES["one_critic"][0],
+        {**RECIPES["one_critic"][1], **SPECTRAL},
+    ),
     "pixel_light_sn": (
         RECIPES["pixel_light"][0],
-        {
-            **RECIPES["pixel_light"][1],
-            "critic_options": {"spectral_normalization": True},
-        },
+        {**RECIPES["pixel_light"][1], **SPECTRAL},
     ),
 }
 
