@@ -139,7 +139,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_run_arguments(parser)
     parser.add_argument(
-        "--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS)
+        "--variants",
+        nargs="*",
+        choices=list(VARIANTS),
+        default=list(VARIANTS),
+        help="SAVAE variants to train (none: the VAE alone, for --seconds)",
     )
     parser.add_argument("--latent-dim", type=int, nargs="+", default=[2, 100])
     parser.add_argument("--train-size", type=int, default=8192)
@@ -161,6 +165,8 @@ def main(argv=None):
     )
     parser.add_argument("--no-vae", action="store_true")
     args = parser.parse_args(argv)
+    if not args.variants and (args.no_vae or args.seconds is None):
+        parser.error("without --variants, give the VAE's --seconds (and no --no-vae)")
     quiet_per_model_retracing()
 
     from savae_keras.data import get_spec
