@@ -45,9 +45,9 @@ from savae_keras.cli import quiet_per_model_retracing
 from savae_keras.experiments.savae import RECIPES
 from savae_keras.experiments.savae import fit_for
 from savae_keras.experiments.savae import optimizer_steps
+from savae_keras.experiments.savae import spectral_critic
 
 # (phase-1 options, phase-2 options) of each variant, from the examples' recipes.
-SPECTRAL = {"critic_options": {"spectral_normalization": True}}
 VARIANTS = {
     "paper": (
         {**RECIPES["paper"][0], "zero_init_residual": False},
@@ -61,11 +61,11 @@ VARIANTS = {
     "pixel_light_n_critic_1": RECIPES["pixel_light"],
     "n_critic_1_sn": (
         RECIPES["one_critic"][0],
-        {**RECIPES["one_critic"][1], **SPECTRAL},
+        spectral_critic(RECIPES["one_critic"][1]),
     ),
     "pixel_light_sn": (
         RECIPES["pixel_light"][0],
-        {**RECIPES["pixel_light"][1], **SPECTRAL},
+        spectral_critic(RECIPES["pixel_light"][1]),
     ),
 }
 

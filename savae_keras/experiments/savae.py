@@ -129,6 +129,15 @@ RECIPES = {
     ),
 }
 
+
+def spectral_critic(decoder_options):
+    """`decoder_options` with a spectrally normalised critic (beyond the
+    paper; `--critic-spectral-norm`), its other critic options kept."""
+    critic_options = decoder_options.get("critic_options", {})
+    critic_options = {**critic_options, "spectral_normalization": True}
+    return {**decoder_options, "critic_options": critic_options}
+
+
 # The epoch cap of a model trained for a number of seconds: its `TimeLimit`
 # ends it first.
 MAX_EPOCHS = 10_000
@@ -301,9 +310,7 @@ def run(
     if augmentation is not None:
         vec_options = {**vec_options, "augmentation": augmentation}
     if critic_spectral_norm:
-        critic_options = {**decoder_options.get("critic_options", {})}
-        critic_options["spectral_normalization"] = True
-        decoder_options = {**decoder_options, "critic_options": critic_options}
+        decoder_options = spectral_critic(decoder_options)
     num_samples = check_num_samples(num_samples)
     if seconds is not None:
         seconds = check_number(seconds, "seconds", minimum=0.0, exclusive_minimum=True)
