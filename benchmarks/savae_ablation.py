@@ -34,6 +34,11 @@ Variants (rows of docs/results.md's ablation table):
   {"spectral_normalization": True}`, Miyato et al., 2018; the examples'
   `--critic-spectral-norm`): a stabiliser of the adversarial game. Beyond
   the paper.
+* `pixel_light_sn_beta4`, `pixel_light_sn_n_critic_5`: `pixel_light_sn`
+  with four times the adversarial weight (β = 0.02) or with Algorithm 2's
+  five critic rounds per decoder step: the normalised critic's `L_adv` is
+  small (0.15 against 0.4 unnormalised), so its pull on the decoder may be
+  too weak at the default β. Beyond the paper.
 """
 
 import argparse
@@ -66,6 +71,14 @@ VARIANTS = {
     "pixel_light_sn": (
         RECIPES["pixel_light"][0],
         spectral_critic(RECIPES["pixel_light"][1]),
+    ),
+    "pixel_light_sn_beta4": (
+        RECIPES["pixel_light"][0],
+        spectral_critic({**RECIPES["pixel_light"][1], "beta": 0.02}),
+    ),
+    "pixel_light_sn_n_critic_5": (
+        RECIPES["pixel_light"][0],
+        spectral_critic({**RECIPES["pixel_light"][1], "n_critic": 5}),
     ),
 }
 
