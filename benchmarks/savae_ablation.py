@@ -48,6 +48,7 @@ from common import row_writer
 
 from savae_keras.cli import quiet_per_model_retracing
 from savae_keras.experiments.savae import RECIPES
+from savae_keras.experiments.savae import adam
 from savae_keras.experiments.savae import fit_for
 from savae_keras.experiments.savae import optimizer_steps
 from savae_keras.experiments.savae import spectral_critic
@@ -108,13 +109,13 @@ def train_savae(variant, spec, latent_dim, x, y, args):
         seed=args.seed,
         **options,
     )
-    vec.compile()
+    vec.compile(optimizer=adam(args.ema))
     vec_budget = None if args.seconds is None else args.seconds * args.vec_share
     vec_seconds, vec_epochs = fit(vec, x, y, args.vec_epochs, vec_budget, args)
     vec.trainable = False
     vec.fit_class_prior(x, labels=y)
     decoder = AdversarialDecoder(vec, seed=args.seed + 1, **decoder_options)
-    decoder.compile()
+    decoder.compile(decoder_optimizer=adam(args.ema))
     budget = None if args.seconds is None else max(args.seconds - vec_seconds, 1.0)
     dec_seconds, dec_epochs = fit(decoder, x, None, args.decoder_epochs, budget, args)
     steps = {
@@ -142,7 +143,7 @@ def train_vae(spec, latent_dim, x, y, seconds, args):
     vae = VAE(
         spec.image_shape, latent_dim, num_classes=spec.num_classes, seed=args.seed
     )
-    vae.compile()
+    vae.compile(optimizer=adam(args.ema))
     elapsed, epochs = fit(vae, x, None, None, seconds, args)
     vae.fit_class_prior(x, labels=y)
     return vae, elapsed, epochs, optimizer_steps(vae)
@@ -176,6 +177,12 @@ def main(argv=None):
         help="what --seconds counts: wall-clock, or this process's CPU time "
         "(fair on a machine shared with other work)",
     )
+    parser.add_argument(
+        "--ema",
+        action="store_true",
+        help="every model ends on the moving average of its weights (the "
+        "VEC, the decoder, the VAE: the examples' --ema)",
+    )
     parser.add_argument("--no-vae", action="store_true")
     args = parser.parse_args(argv)
     if not args.variants and (args.no_vae or args.seconds is None):
@@ -191,7 +198,10 @@ def main(argv=None):
     x, y = load_dataset(args.dataset, "train")
     x, y = x[: args.train_size], y[: args.train_size]
     reference = reference_classifier(args.dataset)
-    emit = row_writer(args, len(x), reference)
+    write = row_writer(args, len(x), reference)
+
+    def emit(row):
+        write({**row, "ema": args.ema})
 
     def scores(model):
         return evaluate_generative(

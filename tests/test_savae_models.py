@@ -593,6 +593,79 @@ def test_spectrally_normalised_critic_trains_and_saves(mnist_slice, tmp_path):
     )
 
 
+def _ema(trajectory, momentum):
+    """Keras's weight average by hand: the first step's weights, then
+    `a ← m·a + (1 − m)·w` after every later step."""
+    average = trajectory[0]
+    for weights in trajectory[1:]:
+        average = [momentum * a + (1 - momentum) * w for a, w in zip(average, weights)]
+    return average
+
+
+def _trainable(network):
+    return [to_numpy(w) for w in network.trainable_weights]
+
+
+@pytest.mark.every_backend  # the optimizers' state inside each backend's step
+def test_weight_averaging_ends_both_phases_on_the_averaged_weights(
+    mnist_slice, tmp_path
+):
+    """`Adam(use_ema=True)` in either phase: every step moves the average
+    (the JAX step carries it as optimizer state), and `fit` ends on it. In
+    phase 2 only the decoder's optimizer averages; the critic keeps its
+    last weights."""
+    (x, y), _ = mnist_slice
+    x, y = x[:96], y[:96]
+    adam = lambda ema: keras.optimizers.Adam(1e-3, use_ema=ema, ema_momentum=0.5)  # noqa: E731
+
+    def vec(ema):
+        keras.utils.set_random_seed(0)
+        model = VariationalEncoderClassifier(latent_dim=2, seed=0, **VEC_OPTIONS)
+        model.compile(optimizer=adam(ema))
+        return model
+
+    plain, trajectory = vec(False), []
+    for start in range(0, 96, 32):  # the same three steps, one per fit
+        plain.fit(
+            x[start : start + 32], y[start : start + 32], shuffle=False, verbose=0
+        )
+        trajectory.append(_trainable(plain))
+    averaged = vec(True)
+    averaged.fit(x, y, batch_size=32, shuffle=False, verbose=0)
+    expected = _ema(trajectory, 0.5)  # ¼·w₁ + ¼·w₂ + ½·w₃
+    assert not same(expected, trajectory[-1])
+    for got, want in zip(_trainable(averaged), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+
+    plain.trainable = False
+
+    def decoder(ema):
+        keras.utils.set_random_seed(0)
+        model = AdversarialDecoder(plain, n_critic=1, seed=0, **DECODER_OPTIONS)
+        model.compile(decoder_optimizer=adam(ema), critic_optimizer=adam(False))
+        return model
+
+    raw, decoders, critics = decoder(False), [], []
+    for start in range(0, 96, 32):
+        raw.fit(x[start : start + 32], shuffle=False, verbose=0)
+        decoders.append(_trainable(raw.decoder))
+        critics.append(_trainable(raw.critic))
+    averaged = decoder(True)
+    averaged.fit(x, batch_size=32, shuffle=False, verbose=0)
+    for got, want in zip(_trainable(averaged.decoder), _ema(decoders, 0.5)):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+    for got, want in zip(_trainable(averaged.critic), critics[-1]):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+    path = tmp_path / "averaged.keras"  # the average is saved with the optimizer
+    averaged.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.decoder_optimizer.use_ema and not loaded.critic_optimizer.use_ema
+    for got, want in zip(
+        loaded.decoder_optimizer.variables, averaged.decoder_optimizer.variables
+    ):
+        np.testing.assert_array_equal(to_numpy(got), to_numpy(want))
+
+
 def test_savae_passes_the_pixel_term_and_warm_start_to_its_phases(mnist_slice):
     (x, y), _ = mnist_slice
     model = SAVAE(

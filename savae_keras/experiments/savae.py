@@ -138,6 +138,14 @@ def spectral_critic(decoder_options):
     return {**decoder_options, "critic_options": critic_options}
 
 
+def adam(ema=False):
+    """The models' optimizer, Keras's Adam (learning rate 1e-3). With `ema`,
+    it also keeps an exponential moving average of the weights it updates
+    (`use_ema=True`, Keras's momentum 0.99: Polyak averaging, beyond the
+    paper), and `fit` ends with the model on that average."""
+    return keras.optimizers.Adam(use_ema=bool(ema))
+
+
 # The epoch cap of a model trained for a number of seconds: its `TimeLimit`
 # ends it first.
 MAX_EPOCHS = 10_000
@@ -210,12 +218,13 @@ def _train_vec(
     verbose,
     options,
     labeled_share,
+    ema,
 ):
     keras.utils.set_random_seed(seed)
     vec = VariationalEncoderClassifier(
         spec.image_shape, spec.num_classes, latent_dim, seed=seed, **options
     )
-    vec.compile()
+    vec.compile(optimizer=adam(ema))
     seconds, _ = fit_for(
         vec, x, y, epochs, seconds, batch_size, verbose, labeled_share=labeled_share
     )
@@ -243,6 +252,7 @@ def run(
     confidence_threshold=0.95,
     augmentation=None,
     critic_spectral_norm=False,
+    ema=False,
     compare_vae=True,
     reference_epochs=None,
     data_dir=None,
@@ -285,6 +295,10 @@ def run(
             al., 2018; beyond the paper): a 1-Lipschitz critic, which steadies
             the adversarial game (docs/results.md, "A spectrally normalised
             critic").
+        ema: every model ends its training on the exponential moving
+            average of its weights (`adam(ema=True)`): the VEC in phase 1,
+            the decoder in phase 2 (not its critic) and the VAE. Beyond the
+            paper.
         compare_vae: train the VAE baseline too.
         reference_epochs: epochs of the reference classifier when it must be
             trained (its default otherwise).
@@ -399,6 +413,7 @@ def run(
             verbose,
             vec_options,
             labeled_share,
+            ema,
         )
         vec.trainable = False  # phase 2 trains on the frozen VEC
         vec.fit_class_prior(x, labels=y_phase_1)  # shared by every decoder
@@ -415,7 +430,7 @@ def run(
                     seed=seed + 1,
                     **decoder_options,
                 )
-                decoder.compile()
+                decoder.compile(decoder_optimizer=adam(ema))
                 decoder_seconds, _ = fit_for(
                     decoder,
                     x,
@@ -467,7 +482,7 @@ def run(
             vae = VAE(
                 spec.image_shape, latent_dim, num_classes=spec.num_classes, seed=seed
             )
-            vae.compile()
+            vae.compile(optimizer=adam(ema))
             vae_seconds, _ = fit_for(
                 vae, x, None, None, main_seconds, batch_size, verbose
             )
@@ -497,6 +512,7 @@ def run(
         "seed": seed,
         "recipe": recipe,
         "critic_spectral_norm": bool(critic_spectral_norm),
+        "ema": bool(ema),
         "budget": {
             "train_size": int(len(x)),
             "labeled_fraction": labeled_fraction,
@@ -630,6 +646,12 @@ def example_main(dataset, argv=None):
         action="store_true",
         help="phase 2: a spectrally normalised (1-Lipschitz) critic (beyond the paper)",
     )
+    parser.add_argument(
+        "--ema",
+        action="store_true",
+        help="every model ends on the moving average of its weights (Adam's "
+        "use_ema: the VEC, the decoder, the VAE; beyond the paper)",
+    )
     parser.add_argument("--no-vae", action="store_true", help="skip the VAE baseline")
     parser.add_argument("--reference-epochs", type=positive_int, default=None)
     parser.add_argument(
@@ -687,6 +709,7 @@ def example_main(dataset, argv=None):
             confidence_threshold=args.confidence_threshold,
             augmentation=args.augmentation,
             critic_spectral_norm=args.critic_spectral_norm,
+            ema=args.ema,
             compare_vae=not args.no_vae,
             reference_epochs=args.reference_epochs,
             recipe=args.recipe,
