@@ -35,7 +35,8 @@ TINY_BUDGET = [
 ONE_DECODER = ["--latent-dim", "2", "--betas", "0.005", "--gammas", "0.1"]
 DATASETS = {
     # as `make main` runs it: a seconds budget (the epoch caps it here), one
-    # critic round per decoder step and a spectrally normalised critic
+    # critic round per decoder step, a spectrally normalised critic and
+    # weight averaging
     "mnist": [
         *ONE_DECODER,
         "--seconds",
@@ -43,6 +44,7 @@ DATASETS = {
         "--recipe",
         "one_critic",
         "--critic-spectral-norm",
+        "--ema",
     ],
     # the sweep's order over both latent sizes (6 models, PyTorch only)
     "mnist_sweep": [
@@ -126,6 +128,10 @@ def test_example_runs_end_to_end(dataset, tmp_path, data_dir):
             if isinstance(layer, sk.layers.SpectralNormalization)
         ]
         assert len(wrapped) == 8
+    assert metrics["ema"] == (dataset == "mnist")
+    if dataset == "mnist":  # the decoder's optimizer keeps its average
+        saved = keras.saving.load_model(out / "z2" / "savae.keras")
+        assert saved.decoder_optimizer.use_ema
     if dataset == "fashion_mnist":
         assert metrics["budget"]["labeled_images"] == 50
         assert metrics["budget"]["consistency_weight"] == 1.0
