@@ -39,6 +39,10 @@ Variants (rows of docs/results.md's ablation table):
   five critic rounds per decoder step: the normalised critic's `L_adv` is
   small (0.15 against 0.4 unnormalised), so its pull on the decoder may be
   too weak at the default β. Beyond the paper.
+
+`--ema` compiles every model (the VEC, phase 2's decoder, the VAE) with
+Keras's `Adam(use_ema=True)`: each ends on the moving average of its
+weights (the examples' `--ema`; beyond the paper).
 """
 
 import argparse
