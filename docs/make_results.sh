@@ -38,6 +38,7 @@ if [ "${ABLATION:-0}" = 1 ]; then
       "${ablation[@]}" --dataset mnist --latent-dim 100 --seconds 600 --vec-share 0.5 --variants pixel_light_sn --seed $seed $ema
     done
   done
+  "${ablation[@]}" --dataset fashion_mnist --latent-dim 100 --seconds 600 --vec-share 0.5 --variants pixel_light_sn --seed 0 --ema
   "${ablation[@]}" --dataset mnist --latent-dim 100 --seconds 600 --vec-share 0.5 --variants pixel_light_sn_beta4 pixel_light_sn_n_critic_5 --no-vae --seed 2
   exit 0
 fi
