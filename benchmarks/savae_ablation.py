@@ -85,6 +85,14 @@ VARIANTS = {
         RECIPES["pixel_light"][0],
         spectral_critic({**RECIPES["pixel_light"][1], "n_critic": 5}),
     ),
+    "pixel_light_sn_pixel_1": (
+        RECIPES["pixel_light"][0],
+        spectral_critic({**RECIPES["pixel_light"][1], "pixel_weight": 1.0}),
+    ),
+    "pixel_light_sn_pixel_10": (
+        RECIPES["pixel_light"][0],
+        spectral_critic({**RECIPES["pixel_light"][1], "pixel_weight": 10.0}),
+    ),
 }
 
 

@@ -10,6 +10,7 @@ training step on a batch `X` (one `fit` step) runs:
         W_dis <- step on E[(−c − Dis(X̂))²]         decoded images, target −c
     Ẑ = Enc(X̂)                                  Ẑ sampled as Z is
     L_rec    = Σ_i α_i E[‖F_i(X) − F_i(X̂)‖²]     equation (9), F_i = O_i(·)
+               (+ α_0 E[‖X − X̂‖²] with `pixel_weight` α_0 > 0, beyond it)
     L_adv    = E[(Dis(X) − Dis(X̂))²]             equation (10), updated Dis
     L_latent = E[‖Class(Z) − Class(Ẑ)‖²]         equation (11)
     W_dec <- step on L_rec + β·L_adv + γ·L_latent   equation (8)
@@ -79,6 +80,12 @@ class AdversarialDecoder(
             Hou et al.).
         feature_weights: the weights `α_i` of the feature terms, one per
             feature layer of the VEC.
+        pixel_weight: `α_0`, the weight of the image itself as a feature
+            layer `F_0(X) = X` in equation (9): a per-pixel squared error
+            (beyond the paper, whose terms start at the first hidden layer;
+            0, the default, is equation 9). At latent 100 the code holds
+            enough of the input for the decoder to redraw it pixel by pixel
+            (docs/results.md, "A pixel term in phase 2").
         warm_start: the first `fit` starts the decoder from the weights of
             the VEC's auxiliary decoder `Dec₀` (a VEC trained with
             `reconstruction_weight > 0`; beyond the paper, whose decoder
@@ -110,6 +117,7 @@ class AdversarialDecoder(
         n_critic=5,
         critic_target=1.0,
         feature_weights=(1.0, 0.1, 0.01),
+        pixel_weight=0.0,
         warm_start=False,
         decoder_options=None,
         critic_options=None,
@@ -143,6 +151,7 @@ class AdversarialDecoder(
                 f"the VEC's {len(vec.feature_layer_names)} feature layers "
                 f"{list(vec.feature_layer_names)}."
             )
+        self.pixel_weight = check_number(pixel_weight, "pixel_weight", minimum=0.0)
         self.decoder_options = dict(decoder_options or {})
         self.critic_options = dict(critic_options or {})
         self.warm_start = bool(warm_start)
@@ -230,6 +239,21 @@ class AdversarialDecoder(
         features = [outputs[name] for name in self.vec.feature_layer_names]
         return outputs["z_mean"], outputs["z_log_var"], features
 
+    @property
+    def reconstruction_weights(self):
+        """The weights of equation (9)'s terms: `(α_0, α_1, …)` with a pixel
+        term, else `feature_weights`."""
+        pixel = (self.pixel_weight,) if self.pixel_weight else ()
+        return pixel + self.feature_weights
+
+    def reconstruction_features(self, x):
+        """`encode_features(x)` with `x` itself first among the features when
+        `pixel_weight > 0`: the terms `reconstruction_weights` weigh."""
+        z_mean, z_log_var, features = self.encode_features(x)
+        if self.pixel_weight:
+            features = [ops.cast(x, features[0].dtype), *features]
+        return z_mean, z_log_var, features
+
     def call(self, inputs, training=False):
         """Reconstructions `Dec(μ(x))`."""
         z_mean = self.vec.features(inputs, training=False)["z_mean"]
@@ -268,7 +292,7 @@ class AdversarialDecoder(
         self, x_hat, z, features, real_scores, epsilon_hat=None, training=True
     ):
         """`compute_decoder_losses` given the decoded images `X̂ = Dec(Z)`."""
-        z_hat_mean, z_hat_log_var, features_hat = self.encode_features(x_hat)
+        z_hat_mean, z_hat_log_var, features_hat = self.reconstruction_features(x_hat)
         z_hat = z_hat_mean
         if training:
             if epsilon_hat is None:
@@ -276,7 +300,7 @@ class AdversarialDecoder(
             z_hat = reparameterize(z_hat_mean, z_hat_log_var, epsilon_hat)
         fake_scores = self.critic(x_hat, training=training)
         rec = losses.feature_consistency_loss(
-            features, features_hat, self.feature_weights
+            features, features_hat, self.reconstruction_weights
         )
         adv = losses.adversarial_loss(real_scores, fake_scores)
         lat = losses.latent_loss(
@@ -309,13 +333,13 @@ class AdversarialDecoder(
           images near `+c`;
         * `classifier_uncertainty`: `1 − max_k Class(μ(x))_k`.
         """
-        z_mean, _, features = self.encode_features(x)
+        z_mean, _, features = self.reconstruction_features(x)
         x_hat = self.decoder(z_mean, training=False)
-        _, _, features_hat = self.encode_features(x_hat)
+        _, _, features_hat = self.reconstruction_features(x_hat)
         probabilities = self.vec.classifier(z_mean, training=False)
         return {
             "feature_error": losses.feature_consistency_per_sample(
-                features, features_hat, self.feature_weights
+                features, features_hat, self.reconstruction_weights
             ),
             "critic_unreality": -ops.reshape(self.critic(x, training=False), (-1,)),
             "classifier_uncertainty": 1.0 - ops.max(probabilities, axis=-1),
@@ -324,10 +348,11 @@ class AdversarialDecoder(
     def _anomaly_map(self, x):
         """`feature_error` per position: equation (9) between `x` and
         `Dec(μ(x))` at each pixel or time step (`feature_consistency_map`)."""
-        z_mean, _, features = self.encode_features(x)
-        _, _, features_hat = self.encode_features(self.decoder(z_mean, training=False))
+        z_mean, _, features = self.reconstruction_features(x)
+        x_hat = self.decoder(z_mean, training=False)
+        _, _, features_hat = self.reconstruction_features(x_hat)
         return losses.feature_consistency_map(
-            features, features_hat, self.feature_weights, self.image_shape[:-1]
+            features, features_hat, self.reconstruction_weights, self.image_shape[:-1]
         )
 
     # -- training ---------------------------------------------------------
@@ -346,7 +371,7 @@ class AdversarialDecoder(
 
     def _train_step(self, data):
         x = keras.utils.unpack_x_y_sample_weight(data)[0]
-        z_mean, z_log_var, features = self.encode_features(x)
+        z_mean, z_log_var, features = self.reconstruction_features(x)
         z = reparameterize(z_mean, z_log_var, self.standard_normal(ops.shape(z_mean)))
         epsilon_hat = self.standard_normal(ops.shape(z_mean))
         c = self.critic_target
@@ -384,7 +409,7 @@ class AdversarialDecoder(
 
     def _test_step(self, data):
         x = keras.utils.unpack_x_y_sample_weight(data)[0]
-        z_mean, _, features = self.encode_features(x)
+        z_mean, _, features = self.reconstruction_features(x)
         real_scores = self.critic(x, training=False)
         terms = self.compute_decoder_losses(
             z_mean, features, real_scores, training=False
@@ -423,6 +448,7 @@ class AdversarialDecoder(
             "n_critic": self.n_critic,
             "critic_target": self.critic_target,
             "feature_weights": list(self.feature_weights),
+            "pixel_weight": self.pixel_weight,
             "warm_start": self.warm_start,
             "decoder_options": self.decoder_options,
             "critic_options": self.critic_options,
