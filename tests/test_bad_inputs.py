@@ -230,6 +230,11 @@ CASES = {
         ValueError,
         "`feature_weights`",
     ),
+    "decoder pixel_weight negative": (
+        lambda: AdversarialDecoder(m("frozen"), pixel_weight=-1.0),
+        ValueError,
+        "`pixel_weight`",
+    ),
     "decoder vec trainable": (
         lambda: AdversarialDecoder(m("vec")),
         ValueError,

@@ -178,6 +178,40 @@ def test_decoder_losses_combine_as_equation_8(mnist_slice):
     )
 
 
+def test_pixel_weight_adds_the_images_squared_error_to_equation_9(mnist_slice):
+    """`pixel_weight=α₀` makes the image itself a feature layer: L_rec gains
+    α₀·mean((X − X̂)²), in training and in the anomaly score alike."""
+    (x, y), _ = mnist_slice
+    vec = trained_vec(x[:64], y[:64])
+    plain = AdversarialDecoder(vec, seed=0, **DECODER_OPTIONS)
+    pixel = AdversarialDecoder(
+        vec, decoder=plain.decoder, critic=plain.critic, pixel_weight=2.0, seed=0
+    )
+    assert pixel.reconstruction_weights == (2.0, 1.0, 0.1, 0.01)
+    assert plain.reconstruction_weights == plain.feature_weights
+    images = x[:16].astype("float32") / 255
+    x_hat = to_numpy(plain.decoder(plain.encode_features(images)[0]))
+    pixel_term = 2.0 * np.mean((images - x_hat) ** 2)
+    per_sample = 2.0 * np.mean((images - x_hat) ** 2, axis=(1, 2, 3))
+
+    def reconstruction_loss(model):
+        z_mean, _, features = model.reconstruction_features(images)
+        terms = model.compute_decoder_losses(
+            z_mean, features, model.critic(images), training=False
+        )
+        return to_numpy(terms["reconstruction_loss"])
+
+    np.testing.assert_allclose(
+        reconstruction_loss(pixel), reconstruction_loss(plain) + pixel_term, rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        pixel.anomaly_components(images)["feature_error"],
+        plain.anomaly_components(images)["feature_error"] + per_sample,
+        rtol=1e-5,
+    )
+    assert AdversarialDecoder.from_config(pixel.get_config()).pixel_weight == 2.0
+
+
 @pytest.mark.every_backend  # the per-backend staged gradients
 def test_one_decoder_pass_gives_the_gradients_of_two(mnist_slice):
     """Phase 2 decodes once; its gradients are those of decoding again after

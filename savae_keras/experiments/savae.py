@@ -252,6 +252,7 @@ def run(
     confidence_threshold=0.95,
     augmentation=None,
     critic_spectral_norm=False,
+    pixel_weight=0.0,
     ema=False,
     compare_vae=True,
     reference_epochs=None,
@@ -295,6 +296,10 @@ def run(
             al., 2018; beyond the paper): a 1-Lipschitz critic, which steadies
             the adversarial game (docs/results.md, "A spectrally normalised
             critic").
+        pixel_weight: `α_0` of phase 2's pixel term, the image itself as
+            a feature layer of equation (9) (`AdversarialDecoder(
+            pixel_weight=...)`; beyond the paper; 0, the default, is
+            equation 9).
         ema: every model ends its training on the exponential moving
             average of its weights (`adam(ema=True)`): the VEC in phase 1,
             the decoder in phase 2 (not its critic) and the VAE. Beyond the
@@ -325,6 +330,9 @@ def run(
         vec_options = {**vec_options, "augmentation": augmentation}
     if critic_spectral_norm:
         decoder_options = spectral_critic(decoder_options)
+    pixel_weight = check_number(pixel_weight, "pixel_weight", minimum=0.0)
+    if pixel_weight:
+        decoder_options = {**decoder_options, "pixel_weight": pixel_weight}
     num_samples = check_num_samples(num_samples)
     if seconds is not None:
         seconds = check_number(seconds, "seconds", minimum=0.0, exclusive_minimum=True)
@@ -512,6 +520,7 @@ def run(
         "seed": seed,
         "recipe": recipe,
         "critic_spectral_norm": bool(critic_spectral_norm),
+        "pixel_weight": pixel_weight,
         "ema": bool(ema),
         "budget": {
             "train_size": int(len(x)),
@@ -647,6 +656,13 @@ def example_main(dataset, argv=None):
         help="phase 2: a spectrally normalised (1-Lipschitz) critic (beyond the paper)",
     )
     parser.add_argument(
+        "--pixel-weight",
+        type=nonnegative_float,
+        default=0.0,
+        help="phase 2: weight of a per-pixel squared error beside the feature "
+        "terms of equation (9) (beyond the paper; 0 is equation 9)",
+    )
+    parser.add_argument(
         "--ema",
         action="store_true",
         help="every model ends on the moving average of its weights (Adam's "
@@ -709,6 +725,7 @@ def example_main(dataset, argv=None):
             confidence_threshold=args.confidence_threshold,
             augmentation=args.augmentation,
             critic_spectral_norm=args.critic_spectral_norm,
+            pixel_weight=args.pixel_weight,
             ema=args.ema,
             compare_vae=not args.no_vae,
             reference_epochs=args.reference_epochs,
