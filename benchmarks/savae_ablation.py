@@ -89,6 +89,13 @@ VARIANTS = {
         RECIPES["pixel_light"][0],
         spectral_critic({**RECIPES["pixel_light"][1], "pixel_weight": 1.0}),
     ),
+    # the critic also judges images decoded from N(0, I) (VAE/GAN style)
+    "pixel_light_sn_pixel_1_prior_1": (
+        RECIPES["pixel_light"][0],
+        spectral_critic(
+            {**RECIPES["pixel_light"][1], "pixel_weight": 1.0, "prior_weight": 1.0}
+        ),
+    ),
     # phase 1 with the paper's KL weight λ = 0.1 (codes nearer N(0, I))
     "pixel_light_kl_sn_pixel_1": (
         {**RECIPES["pixel_light"][0], "kl_weight": 0.1},

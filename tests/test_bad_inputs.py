@@ -235,6 +235,11 @@ CASES = {
         ValueError,
         "`pixel_weight`",
     ),
+    "decoder prior_weight nan": (
+        lambda: AdversarialDecoder(m("frozen"), prior_weight=NAN),
+        ValueError,
+        "`prior_weight`",
+    ),
     "decoder vec trainable": (
         lambda: AdversarialDecoder(m("vec")),
         ValueError,

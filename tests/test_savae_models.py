@@ -213,6 +213,37 @@ def test_pixel_weight_adds_the_images_squared_error_to_equation_9(mnist_slice):
 
 
 @pytest.mark.every_backend  # the per-backend staged gradients
+@pytest.mark.parametrize("prior_weight", [0.0, 2.0])
+def test_prior_weight_adds_the_prior_samples_adversarial_term(
+    mnist_slice, prior_weight
+):
+    """With `prior_weight=ρ` the step's loss is equation (8) plus
+    β·ρ·E[(Dis(X) − Dis(Dec(Z_p)))²] > 0; without it, equation (8) alone."""
+    (x, y), _ = mnist_slice
+    vec = trained_vec(x[:64], y[:64])
+    model = AdversarialDecoder(
+        vec, beta=5.0, n_critic=1, prior_weight=prior_weight, seed=0, **DECODER_OPTIONS
+    )
+    model.compile()
+    logs = model.fit(x[:32], batch_size=32, epochs=1, verbose=0).history
+    logs = {name: values[0] for name, values in logs.items()}
+    assert int(to_numpy(model.critic_optimizer.iterations)) == 2
+    equation_8 = (
+        logs["reconstruction_loss"]
+        + 5.0 * logs["adversarial_loss"]
+        + 0.1 * logs["latent_loss"]
+    )
+    extra = logs["loss"] - equation_8
+    if prior_weight:
+        assert extra > 1e-4 * abs(logs["loss"])
+    else:
+        np.testing.assert_allclose(logs["loss"], equation_8, rtol=1e-5)
+    assert AdversarialDecoder.from_config(model.get_config()).prior_weight == (
+        prior_weight
+    )
+
+
+@pytest.mark.every_backend  # the per-backend staged gradients
 def test_one_decoder_pass_gives_the_gradients_of_two(mnist_slice):
     """Phase 2 decodes once; its gradients are those of decoding again after
     the critic's update, as Algorithm 2 writes it."""

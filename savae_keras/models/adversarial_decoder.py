@@ -15,6 +15,12 @@ training step on a batch `X` (one `fit` step) runs:
     L_latent = E[‖Class(Z) − Class(Ẑ)‖²]         equation (11)
     W_dec <- step on L_rec + β·L_adv + γ·L_latent   equation (8)
 
+With `prior_weight` ρ > 0 (beyond the paper; VAE/GAN, Larsen et al., 2016)
+the decoder also draws `X̃ = Dec(Z_p)` from codes `Z_p ~ N(0, I)` in the
+same pass: the critic's decoded-image step sees `[X̂, X̃]`, and equation (8)
+gains `β·ρ·E[(Dis(X) − Dis(X̃))²]`, so images drawn from the prior are
+judged too, not only reconstructions.
+
 So per step the critic optimizer steps `2 · n_critic` times and the decoder
 optimizer once. Algorithm 2 draws a fresh mini-batch for each critic update;
 in a Keras `fit` step all of them reuse the step's batch, as keras-io's
@@ -86,6 +92,10 @@ class AdversarialDecoder(
             0, the default, is equation 9). At latent 100 the code holds
             enough of the input for the decoder to redraw it pixel by pixel
             (docs/results.md, "A pixel term in phase 2").
+        prior_weight: `ρ`, the weight of the adversarial term on images
+            decoded from prior codes `Z_p ~ N(0, I)` (beyond the paper; 0,
+            the default, is Algorithm 2). Each step then decodes twice the
+            batch.
         warm_start: the first `fit` starts the decoder from the weights of
             the VEC's auxiliary decoder `Dec₀` (a VEC trained with
             `reconstruction_weight > 0`; beyond the paper, whose decoder
@@ -118,6 +128,7 @@ class AdversarialDecoder(
         critic_target=1.0,
         feature_weights=(1.0, 0.1, 0.01),
         pixel_weight=0.0,
+        prior_weight=0.0,
         warm_start=False,
         decoder_options=None,
         critic_options=None,
@@ -152,6 +163,7 @@ class AdversarialDecoder(
                 f"{list(vec.feature_layer_names)}."
             )
         self.pixel_weight = check_number(pixel_weight, "pixel_weight", minimum=0.0)
+        self.prior_weight = check_number(prior_weight, "prior_weight", minimum=0.0)
         self.decoder_options = dict(decoder_options or {})
         self.critic_options = dict(critic_options or {})
         self.warm_start = bool(warm_start)
@@ -375,6 +387,10 @@ class AdversarialDecoder(
         z = reparameterize(z_mean, z_log_var, self.standard_normal(ops.shape(z_mean)))
         epsilon_hat = self.standard_normal(ops.shape(z_mean))
         c = self.critic_target
+        decoded = z
+        if self.prior_weight:  # Z_p ~ N(0, I), decoded in the same pass
+            decoded = ops.concatenate([z, self.standard_normal(ops.shape(z))])
+        n = ops.shape(z)[0]
 
         def critic_loop(x_gen):
             """1. The embedded critic loop, on `X_gen = Dec(Z)` as constants."""
@@ -385,19 +401,25 @@ class AdversarialDecoder(
             real_scores = ops.stop_gradient(self.critic(x, training=True))
             return critic_loss / self.n_critic, real_scores
 
-        def loss_fn(x_hat, loop):
+        def loss_fn(x_gen, loop):
             """2. The decoder's loss against the updated critic; `X̂ = X_gen`."""
             critic_loss, real_scores = loop
+            x_hat = x_gen[:n] if self.prior_weight else x_gen
             terms = self._losses_of_decoded(
                 x_hat, z, features, real_scores, epsilon_hat
             )
-            return terms["loss"], {**terms, "critic_loss": critic_loss}
+            loss = terms["loss"]
+            if self.prior_weight:  # X̃ = Dec(Z_p) judged as X̂ is
+                prior_scores = self.critic(x_gen[n:], training=True)
+                prior_adv = losses.adversarial_loss(real_scores, prior_scores)
+                loss = loss + self.beta * self.prior_weight * prior_adv
+            return loss, {**terms, "loss": loss, "critic_loss": critic_loss}
 
         # Dec(Z) runs once: the critic loop sees it as constants, the
         # decoder's gradients flow back through the same pass.
         variables = self.decoder.trainable_variables
         _, terms, grads = self.compute_staged_gradients(
-            lambda: self.decoder(z, training=True),
+            lambda: self.decoder(decoded, training=True),
             critic_loop,
             loss_fn,
             variables,
@@ -449,6 +471,7 @@ class AdversarialDecoder(
             "critic_target": self.critic_target,
             "feature_weights": list(self.feature_weights),
             "pixel_weight": self.pixel_weight,
+            "prior_weight": self.prior_weight,
             "warm_start": self.warm_start,
             "decoder_options": self.decoder_options,
             "critic_options": self.critic_options,
