@@ -59,13 +59,15 @@ DATASETS = {
     ],
     # the options beyond the paper: the pixel recipe (pixel term in phase 1,
     # warm start), few labels with the FixMatch term, a 1-Lipschitz critic,
-    # a pixel term in phase 2
+    # a pixel term in phase 2 and its critic judging prior samples
     "fashion_mnist": [
         *ONE_DECODER,
         "--recipe",
         "pixel",
         "--critic-spectral-norm",
         "--pixel-weight",
+        "1",
+        "--prior-weight",
         "1",
         "--labels-per-class",
         "5",
@@ -125,6 +127,7 @@ def test_example_runs_end_to_end(dataset, tmp_path, data_dir):
     assert metrics["critic_spectral_norm"] == spectral
     assert metrics["ema"] == (dataset == "mnist")
     assert metrics["pixel_weight"] == (1.0 if dataset == "fashion_mnist" else 0.0)
+    assert metrics["prior_weight"] == metrics["pixel_weight"]
     if spectral:
         saved = keras.saving.load_model(out / "z2" / "savae.keras")
         wrapped = [
@@ -136,6 +139,7 @@ def test_example_runs_end_to_end(dataset, tmp_path, data_dir):
         # the decoder's optimizer keeps its average where --ema was given
         assert saved.decoder_optimizer.use_ema == (dataset == "mnist")
         assert saved.pixel_weight == metrics["pixel_weight"]
+        assert saved.prior_weight == metrics["prior_weight"]
     if dataset == "fashion_mnist":
         assert metrics["budget"]["labeled_images"] == 50
         assert metrics["budget"]["consistency_weight"] == 1.0

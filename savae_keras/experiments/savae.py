@@ -253,6 +253,7 @@ def run(
     augmentation=None,
     critic_spectral_norm=False,
     pixel_weight=0.0,
+    prior_weight=0.0,
     ema=False,
     compare_vae=True,
     reference_epochs=None,
@@ -300,6 +301,9 @@ def run(
             a feature layer of equation (9) (`AdversarialDecoder(
             pixel_weight=...)`; beyond the paper; 0, the default, is
             equation 9).
+        prior_weight: `ρ` of phase 2's adversarial term on images decoded
+            from `N(0, I)` (`AdversarialDecoder(prior_weight=...)`; beyond
+            the paper; 0, the default, is Algorithm 2).
         ema: every model ends its training on the exponential moving
             average of its weights (`adam(ema=True)`): the VEC in phase 1,
             the decoder in phase 2 (not its critic) and the VAE. Beyond the
@@ -331,8 +335,13 @@ def run(
     if critic_spectral_norm:
         decoder_options = spectral_critic(decoder_options)
     pixel_weight = check_number(pixel_weight, "pixel_weight", minimum=0.0)
-    if pixel_weight:
-        decoder_options = {**decoder_options, "pixel_weight": pixel_weight}
+    prior_weight = check_number(prior_weight, "prior_weight", minimum=0.0)
+    for name, weight in (
+        ("pixel_weight", pixel_weight),
+        ("prior_weight", prior_weight),
+    ):
+        if weight:
+            decoder_options = {**decoder_options, name: weight}
     num_samples = check_num_samples(num_samples)
     if seconds is not None:
         seconds = check_number(seconds, "seconds", minimum=0.0, exclusive_minimum=True)
@@ -521,6 +530,7 @@ def run(
         "recipe": recipe,
         "critic_spectral_norm": bool(critic_spectral_norm),
         "pixel_weight": pixel_weight,
+        "prior_weight": prior_weight,
         "ema": bool(ema),
         "budget": {
             "train_size": int(len(x)),
@@ -663,6 +673,13 @@ def example_main(dataset, argv=None):
         "terms of equation (9) (beyond the paper; 0 is equation 9)",
     )
     parser.add_argument(
+        "--prior-weight",
+        type=nonnegative_float,
+        default=0.0,
+        help="phase 2: the critic also judges images decoded from N(0, I), "
+        "this weight times beta in the decoder's loss (beyond the paper)",
+    )
+    parser.add_argument(
         "--ema",
         action="store_true",
         help="every model ends on the moving average of its weights (Adam's "
@@ -726,6 +743,7 @@ def example_main(dataset, argv=None):
             augmentation=args.augmentation,
             critic_spectral_norm=args.critic_spectral_norm,
             pixel_weight=args.pixel_weight,
+            prior_weight=args.prior_weight,
             ema=args.ema,
             compare_vae=not args.no_vae,
             reference_epochs=args.reference_epochs,

@@ -286,7 +286,8 @@ class AdversarialDecoder(
 
         Args:
             z: the codes `Z = Enc(X)` the decoder decodes.
-            features: `[F_i(X)]` of the frozen encoder.
+            features: `[F_i(X)]` of the frozen encoder, with `X` first when
+                `pixel_weight > 0` (`reconstruction_features(X)[2]`).
             real_scores: `Dis(X)`, from the critic after its update.
             epsilon_hat: noise of `Ẑ = Enc(X̂)` (drawn when `None`); without
                 `training`, `Ẑ = μ(X̂)`.

@@ -77,8 +77,8 @@ class SAVAE(keras.Model):
 
     Args:
         input_shape, num_classes, latent_dim: as for the VEC.
-        beta, gamma, n_critic, critic_target, feature_weights, pixel_weight:
-            as for the `AdversarialDecoder`.
+        beta, gamma, n_critic, critic_target, feature_weights, pixel_weight,
+        prior_weight: as for the `AdversarialDecoder`.
         kl_weight: λ of the VEC's `λ·L_kl + L_cat`.
         kl_warmup_steps: the VEC's linear warm-up of λ (beyond the paper;
             0, the default, keeps λ constant).
@@ -109,6 +109,7 @@ class SAVAE(keras.Model):
         critic_target=1.0,
         feature_weights=(1.0, 0.1, 0.01),
         pixel_weight=0.0,
+        prior_weight=0.0,
         kl_weight=0.1,
         kl_warmup_steps=0,
         consistency_weight=0.0,
@@ -155,6 +156,7 @@ class SAVAE(keras.Model):
             critic_target=critic_target,
             feature_weights=feature_weights,
             pixel_weight=pixel_weight,
+            prior_weight=prior_weight,
             warm_start=warm_start,
             decoder_options=decoder_options,
             critic_options=critic_options,
@@ -172,6 +174,7 @@ class SAVAE(keras.Model):
             "critic_target": critic_target,
             "feature_weights": list(feature_weights),
             "pixel_weight": pixel_weight,
+            "prior_weight": prior_weight,
             "kl_weight": kl_weight,
             "kl_warmup_steps": kl_warmup_steps,
             "consistency_weight": consistency_weight,
