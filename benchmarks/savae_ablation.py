@@ -39,6 +39,14 @@ Variants (rows of docs/results.md's ablation table):
   five critic rounds per decoder step: the normalised critic's `L_adv` is
   small (0.15 against 0.4 unnormalised), so its pull on the decoder may be
   too weak at the default β. Beyond the paper.
+* `pixel_light_sn_pixel_1`, `pixel_light_sn_pixel_10`: `pixel_light_sn` with
+  the image itself as a feature layer of equation (9) (`pixel_weight` α₀ =
+  1 or 10; the examples' `--pixel-weight`). Beyond the paper.
+* `pixel_light_sn_pixel_1_prior_1`: `pixel_light_sn_pixel_1` whose critic
+  also judges images decoded from N(0, I) (`prior_weight` ρ = 1, VAE/GAN
+  style; the examples' `--prior-weight`). Beyond the paper.
+* `pixel_light_kl_sn_pixel_1`: `pixel_light_sn_pixel_1` with phase 1's KL
+  weight at the package's λ = 0.1 instead of 0.01 (codes nearer N(0, I)).
 
 `--ema` compiles every model (the VEC, phase 2's decoder, the VAE) with
 Keras's `Adam(use_ema=True)`: each ends on the moving average of its
@@ -100,10 +108,6 @@ VARIANTS = {
     "pixel_light_kl_sn_pixel_1": (
         {**RECIPES["pixel_light"][0], "kl_weight": 0.1},
         spectral_critic({**RECIPES["pixel_light"][1], "pixel_weight": 1.0}),
-    ),
-    "pixel_light_kl_sn": (
-        {**RECIPES["pixel_light"][0], "kl_weight": 0.1},
-        spectral_critic(RECIPES["pixel_light"][1]),
     ),
     "pixel_light_sn_pixel_10": (
         RECIPES["pixel_light"][0],

@@ -8,7 +8,7 @@ export SAVAE_CACHE_DIR=${SAVAE_CACHE_DIR:-.cache}  # reference classifiers, as `
 # Issue 14's ablation at equal CPU seconds (`ABLATION=1 docs/make_results.sh`,
 # instead of the rest): TensorFlow, one thread per run, the whole training
 # split; rows land in runs/results/ablation.jsonl. About 7 minutes per run at
-# 150 s and 25 at 600 s (each run trains its VAE too), about 8 hours in all.
+# 150 s and 25 at 600 s (each run trains its VAE too), about 11 hours in all.
 # (The MNIST latent-2 rows at 150 s in docs/results.md counted wall-clock on
 # two threads instead: `--clock wall` and no thread limit; MNIST latent 100 at
 # 150 s also has a seed 2 there.)
@@ -40,6 +40,18 @@ if [ "${ABLATION:-0}" = 1 ]; then
   done
   "${ablation[@]}" --dataset fashion_mnist --latent-dim 100 --seconds 600 --vec-share 0.5 --variants pixel_light_sn --seed 0 --ema
   "${ablation[@]}" --dataset mnist --latent-dim 100 --seconds 600 --vec-share 0.5 --variants pixel_light_sn_beta4 pixel_light_sn_n_critic_5 --no-vae --seed 2
+  # Phase 2's pixel term and the critic on prior samples ("A pixel term and
+  # judged prior samples"; the VAE rows are the runs above; about 2.5 hours).
+  for seed in 0 1 2; do
+    "${ablation[@]}" --dataset mnist --latent-dim 100 --seconds 600 --vec-share 0.5 --variants pixel_light_sn_pixel_1 pixel_light_sn_pixel_1_prior_1 --no-vae --seed $seed --ema
+  done
+  "${ablation[@]}" --dataset mnist --latent-dim 100 --seconds 600 --vec-share 0.5 --variants pixel_light_sn_pixel_10 pixel_light_kl_sn_pixel_1 --no-vae --seed 2 --ema
+  for seed in 0 1; do
+    "${ablation[@]}" --dataset fashion_mnist --latent-dim 100 --seconds 600 --vec-share 0.5 --variants pixel_light_sn_pixel_1_prior_1 --no-vae --seed $seed --ema
+    # Fashion-MNIST latent 2 with ten minutes per model: SAVAE averaged, the VAE not
+    "${ablation[@]}" --dataset fashion_mnist --latent-dim 2 --seconds 600 --vec-share 0.5 --variants n_critic_1_sn --no-vae --seed $seed --ema
+    "${ablation[@]}" --dataset fashion_mnist --latent-dim 2 --seconds 600 --variants --seed $seed
+  done
   exit 0
 fi
 # Issue 18's PLAID rows on random windows (`SIGNALS=1 docs/make_results.sh`,
