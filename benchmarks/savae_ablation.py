@@ -44,7 +44,8 @@ Variants (rows of docs/results.md's ablation table):
   1 or 10; the examples' `--pixel-weight`). Beyond the paper.
 * `pixel_light_sn_pixel_1_prior_1`: `pixel_light_sn_pixel_1` whose critic
   also judges images decoded from N(0, I) (`prior_weight` ρ = 1, VAE/GAN
-  style; the examples' `--prior-weight`). Beyond the paper.
+  style; the examples' `--prior-weight`), and `pixel_light_sn_prior_1` the
+  same without the pixel term. Beyond the paper.
 * `pixel_light_kl_sn_pixel_1`: `pixel_light_sn_pixel_1` with phase 1's KL
   weight at the package's λ = 0.1 instead of 0.01 (codes nearer N(0, I)).
 
@@ -103,6 +104,10 @@ VARIANTS = {
         spectral_critic(
             {**RECIPES["pixel_light"][1], "pixel_weight": 1.0, "prior_weight": 1.0}
         ),
+    ),
+    "pixel_light_sn_prior_1": (
+        RECIPES["pixel_light"][0],
+        spectral_critic({**RECIPES["pixel_light"][1], "prior_weight": 1.0}),
     ),
     # phase 1 with the paper's KL weight λ = 0.1 (codes nearer N(0, I))
     "pixel_light_kl_sn_pixel_1": (
