@@ -45,7 +45,7 @@ if [ "${ABLATION:-0}" = 1 ]; then
   for seed in 0 1 2; do
     "${ablation[@]}" --dataset mnist --latent-dim 100 --seconds 600 --vec-share 0.5 --variants pixel_light_sn_pixel_1 pixel_light_sn_pixel_1_prior_1 --no-vae --seed $seed --ema
   done
-  "${ablation[@]}" --dataset mnist --latent-dim 100 --seconds 600 --vec-share 0.5 --variants pixel_light_sn_pixel_10 pixel_light_kl_sn_pixel_1 --no-vae --seed 2 --ema
+  "${ablation[@]}" --dataset mnist --latent-dim 100 --seconds 600 --vec-share 0.5 --variants pixel_light_sn_pixel_10 pixel_light_kl_sn_pixel_1 pixel_light_sn_prior_1 --no-vae --seed 2 --ema
   for seed in 0 1; do
     "${ablation[@]}" --dataset fashion_mnist --latent-dim 100 --seconds 600 --vec-share 0.5 --variants pixel_light_sn_pixel_1_prior_1 --no-vae --seed $seed --ema
     # Fashion-MNIST latent 2 with ten minutes per model: SAVAE averaged, the VAE not

@@ -696,7 +696,8 @@ def example_main(dataset, argv=None):
         "also reconstructs pixels and phase 2 starts from its decoder; "
         "pixel_light: pixel with the pixel and KL terms at 0.01 of the "
         "cross-entropy's weight and one critic round (the last three beyond "
-        "the paper; the best at latent 100)",
+        "the paper; the best at latent 100, with --pixel-weight 1 "
+        "--prior-weight 1)",
     )
     parser.add_argument("--out", default=None)
     parser.add_argument("--data-dir", default=None)
