@@ -38,10 +38,24 @@ VARIANTS = {
         {"zero_init_residual": True},
         {"kl_warmup_steps": 100},
     ),
+    # kl_warmup_100_low_noise with networks twice as wide (the defaults were
+    # halved for speed): more to learn with per step, each step slower
+    "wide_kl_warmup_100_low_noise": (
+        {"zero_init_residual": True},
+        {"kl_warmup_steps": 100},
+    ),
 }
 LOG_VAR_BIAS = {
     "kl_warmup_100_low_noise": -4.0,
     "he_init_kl_warmup_100_low_noise": -4.0,
+    "wide_kl_warmup_100_low_noise": -4.0,
+}
+# twice the default widths of build_encoder and build_classifier
+WIDE = {
+    "wide_kl_warmup_100_low_noise": (
+        {"conv_filters": (16, 16, 32, 32, 64, 64), "dense_units": (256, 128, 64)},
+        {"units": (64, 64, 64)},
+    )
 }
 HE_INIT = {"he_init", "he_init_kl_warmup_100_low_noise"}
 
@@ -78,8 +92,8 @@ def run(variant, steps, latent_dim, batch_size, learning_rate, test_size, seed):
         (28, 28, 1),
         10,
         latent_dim=latent_dim,
-        encoder_options=dict(options),
-        classifier_options=dict(options),
+        encoder_options={**options, **WIDE.get(variant, ({}, {}))[0]},
+        classifier_options={**options, **WIDE.get(variant, ({}, {}))[1]},
         seed=seed,
         **vec_options,
     )
