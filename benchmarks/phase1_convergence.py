@@ -38,8 +38,9 @@ VARIANTS = {
         {"zero_init_residual": True},
         {"kl_warmup_steps": 100},
     ),
-    # kl_warmup_100_low_noise with networks twice as wide (the defaults were
-    # halved for speed): more to learn with per step, each step slower
+    # zero_init and kl_warmup_100_low_noise with networks twice as wide
+    # (the defaults were halved for speed): each step slower
+    "wide": ({"zero_init_residual": True}, {}),
     "wide_kl_warmup_100_low_noise": (
         {"zero_init_residual": True},
         {"kl_warmup_steps": 100},
@@ -51,12 +52,11 @@ LOG_VAR_BIAS = {
     "wide_kl_warmup_100_low_noise": -4.0,
 }
 # twice the default widths of build_encoder and build_classifier
-WIDE = {
-    "wide_kl_warmup_100_low_noise": (
-        {"conv_filters": (16, 16, 32, 32, 64, 64), "dense_units": (256, 128, 64)},
-        {"units": (64, 64, 64)},
-    )
-}
+_WIDTHS = (
+    {"conv_filters": (16, 16, 32, 32, 64, 64), "dense_units": (256, 128, 64)},
+    {"units": (64, 64, 64)},
+)
+WIDE = {"wide": _WIDTHS, "wide_kl_warmup_100_low_noise": _WIDTHS}
 HE_INIT = {"he_init", "he_init_kl_warmup_100_low_noise"}
 
 
