@@ -95,7 +95,8 @@ class AdversarialDecoder(
         prior_weight: `ρ`, the weight of the adversarial term on images
             decoded from prior codes `Z_p ~ N(0, I)` (beyond the paper; 0,
             the default, is Algorithm 2). Each step then decodes twice the
-            batch.
+            batch; `fit` logs the term inside `loss`, and `evaluate`, which
+            draws nothing at random, reports equation (8) without it.
         warm_start: the first `fit` starts the decoder from the weights of
             the VEC's auxiliary decoder `Dec₀` (a VEC trained with
             `reconstruction_weight > 0`; beyond the paper, whose decoder
