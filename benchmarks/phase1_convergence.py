@@ -88,12 +88,13 @@ def run(variant, steps, latent_dim, batch_size, learning_rate, test_size, seed):
     n = steps * batch_size
     x, y = x[:n], y[:n]
     options, vec_options = VARIANTS[variant]
+    encoder_widths, classifier_widths = WIDE.get(variant, ({}, {}))
     vec = sk.VariationalEncoderClassifier(
         (28, 28, 1),
         10,
         latent_dim=latent_dim,
-        encoder_options={**options, **WIDE.get(variant, ({}, {}))[0]},
-        classifier_options={**options, **WIDE.get(variant, ({}, {}))[1]},
+        encoder_options={**options, **encoder_widths},
+        classifier_options={**options, **classifier_widths},
         seed=seed,
         **vec_options,
     )

@@ -334,14 +334,14 @@ def run(
         vec_options = {**vec_options, "augmentation": augmentation}
     if critic_spectral_norm:
         decoder_options = spectral_critic(decoder_options)
+    # checked here too, so a bad value fails before phase 1 trains
     pixel_weight = check_number(pixel_weight, "pixel_weight", minimum=0.0)
     prior_weight = check_number(prior_weight, "prior_weight", minimum=0.0)
-    for name, weight in (
-        ("pixel_weight", pixel_weight),
-        ("prior_weight", prior_weight),
-    ):
-        if weight:
-            decoder_options = {**decoder_options, name: weight}
+    decoder_options = {
+        **decoder_options,
+        "pixel_weight": pixel_weight,
+        "prior_weight": prior_weight,
+    }
     num_samples = check_num_samples(num_samples)
     if seconds is not None:
         seconds = check_number(seconds, "seconds", minimum=0.0, exclusive_minimum=True)
