@@ -44,7 +44,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 setup: $(VENV)/.installed
 
 main: setup
-	$(PY) examples/mnist.py --quick --recipe one_critic --critic-spectral-norm --ema --out $(MAIN_OUT)
+	$(PY) examples/mnist.py --preset quick --out $(MAIN_OUT)
 
 # The suite's reference classifiers, trained once (cached) before the tests.
 references test test-long: export SAVAE_REFERENCE_TRAIN_SIZE = $(TEST_REFERENCE_SIZE)

@@ -46,7 +46,6 @@ def train_encoder(name, spec, latent_dim, x, y, args):
     import keras
 
     import savae_keras as sk
-    from savae_keras.experiments.savae import RECIPES
     from savae_keras.experiments.savae import optimizer_steps
 
     keras.utils.set_random_seed(args.seed)
@@ -54,7 +53,9 @@ def train_encoder(name, spec, latent_dim, x, y, args):
         model = sk.VAE(spec.image_shape, latent_dim, seed=args.seed)
         labels = None
     else:
-        options = RECIPES["paper" if name == "vec_paper" else "pixel"][0]
+        # the paper's phase 1, or with the pixel term (a semi-supervised VAE)
+        pixel = {"reconstruction_weight": 1.0, "kl_weight": 1.0}
+        options = {} if name == "vec_paper" else pixel
         model = sk.VariationalEncoderClassifier(
             spec.image_shape, spec.num_classes, latent_dim, seed=args.seed, **options
         )

@@ -14,6 +14,8 @@ also writes them to a file.
 
 Variants (rows of docs/results.md's ablation table):
 
+Each variant is the `paper` preset with overrides (`VARIANTS`):
+
 * `paper`: the paper's recipe with Keras's default initialisation;
 * `zero_init`: residual blocks start as the identity (the package default);
 * `pixel`: `zero_init`, plus the pixel term in phase 1 (`reconstruction_weight`
@@ -27,13 +29,11 @@ Variants (rows of docs/results.md's ablation table):
 * `n_critic_1`, `pixel_n_critic_1`, `pixel_light_n_critic_1`: the same with
   one critic round per decoder step instead of five (a fifth of the
   critic's work: more decoder steps in the same time). Beyond the paper,
-  whose Algorithm 2 has `n_dis`. `pixel_light_n_critic_1` is the examples'
-  `--recipe pixel_light`.
+  whose Algorithm 2 has `n_dis`.
 * `pixel_light_sn`, `n_critic_1_sn`: `pixel_light_n_critic_1` and
   `n_critic_1` with a spectrally normalised critic (`critic_options=
-  {"spectral_normalization": True}`, Miyato et al., 2018; the examples'
-  `--critic-spectral-norm`): a stabiliser of the adversarial game. Beyond
-  the paper.
+  {"spectral_normalization": True}`, Miyato et al., 2018): a stabiliser of
+  the adversarial game. Beyond the paper.
 * `pixel_light_sn_beta4`, `pixel_light_sn_n_critic_5`: `pixel_light_sn`
   with four times the adversarial weight (β = 0.02) or with Algorithm 2's
   five critic rounds per decoder step: the normalised critic's `L_adv` is
@@ -41,17 +41,17 @@ Variants (rows of docs/results.md's ablation table):
   too weak at the default β. Beyond the paper.
 * `pixel_light_sn_pixel_1`, `pixel_light_sn_pixel_10`: `pixel_light_sn` with
   the image itself as a feature layer of equation (9) (`pixel_weight` α₀ =
-  1 or 10; the examples' `--pixel-weight`). Beyond the paper.
+  1 or 10). Beyond the paper.
 * `pixel_light_sn_pixel_1_prior_1`: `pixel_light_sn_pixel_1` whose critic
   also judges images decoded from N(0, I) (`prior_weight` ρ = 1, VAE/GAN
-  style; the examples' `--prior-weight`), and `pixel_light_sn_prior_1` the
+  style; the `latent100` preset), and `pixel_light_sn_prior_1` the
   same without the pixel term. Beyond the paper.
 * `pixel_light_kl_sn_pixel_1`: `pixel_light_sn_pixel_1` with phase 1's KL
   weight at the package's λ = 0.1 instead of 0.01 (codes nearer N(0, I)).
 
 `--ema` compiles every model (the VEC, phase 2's decoder, the VAE) with
 Keras's `Adam(use_ema=True)`: each ends on the moving average of its
-weights (the examples' `--ema`; beyond the paper).
+weights (the presets' `ema`; beyond the paper).
 """
 
 import argparse
@@ -60,113 +60,83 @@ from common import add_run_arguments
 from common import row_writer
 
 from savae_keras.cli import quiet_per_model_retracing
-from savae_keras.experiments.savae import RECIPES
-from savae_keras.experiments.savae import adam
 from savae_keras.experiments.savae import fit_for
 from savae_keras.experiments.savae import optimizer_steps
-from savae_keras.experiments.savae import spectral_critic
 
-# (phase-1 options, phase-2 options) of each variant, from the examples' recipes.
+# Phase 1 with the pixel term (a semi-supervised VAE) or at a hundredth of
+# the cross-entropy's weight, phase 2 warm-started from its decoder.
+_PIXEL = {"reconstruction_weight": 1.0, "kl_weight": 1.0, "warm_start": True}
+_LIGHT = {"reconstruction_weight": 0.01, "kl_weight": 0.01, "warm_start": True}
+_SN = {"critic_options.spectral_normalization": True}
+_LIGHT_SN = {**_LIGHT, "n_critic": 1, **_SN}
+_IDENTITY_START_OFF = {
+    "encoder_options.zero_init_residual": False,
+    "classifier_options.zero_init_residual": False,
+}
+# Each variant: overrides of the `paper` preset (`SAVAE.from_preset`).
 VARIANTS = {
-    "paper": (
-        {**RECIPES["paper"][0], "zero_init_residual": False},
-        RECIPES["paper"][1],
-    ),
-    "zero_init": RECIPES["paper"],
-    "pixel": RECIPES["pixel"],
-    "pixel_light": (RECIPES["pixel_light"][0], RECIPES["pixel"][1]),
-    "n_critic_1": RECIPES["one_critic"],
-    "pixel_n_critic_1": (RECIPES["pixel"][0], {**RECIPES["pixel"][1], "n_critic": 1}),
-    "pixel_light_n_critic_1": RECIPES["pixel_light"],
-    "n_critic_1_sn": (
-        RECIPES["one_critic"][0],
-        spectral_critic(RECIPES["one_critic"][1]),
-    ),
-    "pixel_light_sn": (
-        RECIPES["pixel_light"][0],
-        spectral_critic(RECIPES["pixel_light"][1]),
-    ),
-    "pixel_light_sn_beta4": (
-        RECIPES["pixel_light"][0],
-        spectral_critic({**RECIPES["pixel_light"][1], "beta": 0.02}),
-    ),
-    "pixel_light_sn_n_critic_5": (
-        RECIPES["pixel_light"][0],
-        spectral_critic({**RECIPES["pixel_light"][1], "n_critic": 5}),
-    ),
-    "pixel_light_sn_pixel_1": (
-        RECIPES["pixel_light"][0],
-        spectral_critic({**RECIPES["pixel_light"][1], "pixel_weight": 1.0}),
-    ),
+    "paper": _IDENTITY_START_OFF,
+    "zero_init": {},
+    "pixel": _PIXEL,
+    "pixel_light": _LIGHT,
+    "n_critic_1": {"n_critic": 1},
+    "pixel_n_critic_1": {**_PIXEL, "n_critic": 1},
+    "pixel_light_n_critic_1": {**_LIGHT, "n_critic": 1},
+    "n_critic_1_sn": {"n_critic": 1, **_SN},
+    "pixel_light_sn": _LIGHT_SN,
+    "pixel_light_sn_beta4": {**_LIGHT_SN, "beta": 0.02},
+    "pixel_light_sn_n_critic_5": {**_LIGHT_SN, "n_critic": 5},
+    "pixel_light_sn_pixel_1": {**_LIGHT_SN, "pixel_weight": 1.0},
     # the critic also judges images decoded from N(0, I) (VAE/GAN style)
-    "pixel_light_sn_pixel_1_prior_1": (
-        RECIPES["pixel_light"][0],
-        spectral_critic(
-            {**RECIPES["pixel_light"][1], "pixel_weight": 1.0, "prior_weight": 1.0}
-        ),
-    ),
-    "pixel_light_sn_prior_1": (
-        RECIPES["pixel_light"][0],
-        spectral_critic({**RECIPES["pixel_light"][1], "prior_weight": 1.0}),
-    ),
+    "pixel_light_sn_pixel_1_prior_1": {
+        **_LIGHT_SN,
+        "pixel_weight": 1.0,
+        "prior_weight": 1.0,
+    },
+    "pixel_light_sn_prior_1": {**_LIGHT_SN, "prior_weight": 1.0},
     # phase 1 with the paper's KL weight λ = 0.1 (codes nearer N(0, I))
-    "pixel_light_kl_sn_pixel_1": (
-        {**RECIPES["pixel_light"][0], "kl_weight": 0.1},
-        spectral_critic({**RECIPES["pixel_light"][1], "pixel_weight": 1.0}),
-    ),
-    "pixel_light_sn_pixel_10": (
-        RECIPES["pixel_light"][0],
-        spectral_critic({**RECIPES["pixel_light"][1], "pixel_weight": 10.0}),
-    ),
+    "pixel_light_kl_sn_pixel_1": {**_LIGHT_SN, "kl_weight": 0.1, "pixel_weight": 1.0},
+    "pixel_light_sn_pixel_10": {**_LIGHT_SN, "pixel_weight": 10.0},
 }
 
 
-def fit(model, x, y, epochs, seconds, args):
-    """`fit_for` on `--clock`; under `--seconds` the epoch flags do not cap it."""
-    epochs = None if seconds is not None else epochs
-    return fit_for(model, x, y, epochs, seconds, args.batch_size, clock=args.clock)
+def budget(args):
+    """The run's budget and batching as preset settings (`SAVAE.fit`)."""
+    if args.seconds is not None:  # the epoch flags do not cap it
+        return {"seconds": args.seconds, "vec_share": args.vec_share}
+    return {"encoder_epochs": args.vec_epochs, "decoder_epochs": args.decoder_epochs}
 
 
 def train_savae(variant, spec, latent_dim, x, y, args):
+    """`SAVAE.from_preset("paper", **VARIANTS[variant]).fit(x, y)` on the
+    run's budget and clock."""
     import keras
 
-    from savae_keras import AdversarialDecoder
-    from savae_keras import VariationalEncoderClassifier
+    from savae_keras import SAVAE
 
-    options, decoder_options = VARIANTS[variant]
-    options = dict(options)
-    zero_init = options.pop("zero_init_residual", True)
     keras.utils.set_random_seed(args.seed)
-    vec = VariationalEncoderClassifier(
-        spec.image_shape,
-        spec.num_classes,
-        latent_dim,
-        encoder_options={"zero_init_residual": zero_init},
-        classifier_options={"zero_init_residual": zero_init},
+    model = SAVAE.from_preset(
+        "paper",
+        **VARIANTS[variant],
+        **budget(args),
+        input_shape=spec.image_shape,
+        num_classes=spec.num_classes,
+        latent_dim=latent_dim,
         seed=args.seed,
-        **options,
+        ema=args.ema,
+        clock=args.clock,
+        batch_size=args.batch_size,
     )
-    vec.compile(optimizer=adam(args.ema))
-    vec_budget = None if args.seconds is None else args.seconds * args.vec_share
-    vec_seconds, vec_epochs = fit(vec, x, y, args.vec_epochs, vec_budget, args)
-    vec.trainable = False
-    vec.fit_class_prior(x, labels=y)
-    decoder = AdversarialDecoder(vec, seed=args.seed + 1, **decoder_options)
-    decoder.compile(decoder_optimizer=adam(args.ema))
-    budget = None if args.seconds is None else max(args.seconds - vec_seconds, 1.0)
-    dec_seconds, dec_epochs = fit(decoder, x, None, args.decoder_epochs, budget, args)
-    steps = {
-        "vec_steps": optimizer_steps(vec),
-        "decoder_steps": optimizer_steps(decoder),
-    }
+    history = model.fit(x, y, verbose=0)
     return (
-        decoder,
-        vec_seconds,
-        dec_seconds,
+        model,
+        history.seconds["phase_1"],
+        history.seconds["phase_2"],
         {
-            "vec_epochs": vec_epochs,
-            "decoder_epochs": dec_epochs,
-            **steps,
+            "vec_epochs": len(history.phase_1.epoch),
+            "decoder_epochs": len(history.phase_2.epoch),
+            "vec_steps": history.steps["phase_1"],
+            "decoder_steps": history.steps["phase_2"],
         },
     )
 
@@ -180,8 +150,10 @@ def train_vae(spec, latent_dim, x, y, seconds, args):
     vae = VAE(
         spec.image_shape, latent_dim, num_classes=spec.num_classes, seed=args.seed
     )
-    vae.compile(optimizer=adam(args.ema))
-    elapsed, epochs = fit(vae, x, None, None, seconds, args)
+    vae.compile(optimizer=keras.optimizers.Adam(use_ema=args.ema))
+    elapsed, epochs = fit_for(
+        vae, x, None, None, seconds, args.batch_size, clock=args.clock
+    )
     vae.fit_class_prior(x, labels=y)
     return vae, elapsed, epochs, optimizer_steps(vae)
 

@@ -2,7 +2,8 @@
 
     python examples/anomaly.py --dataset ucr_internal_bleeding16 --quick
     python examples/anomaly.py --dataset ucr_internal_bleeding16 \
-        --epochs 100 --decoder-epochs 40 --recipe pixel
+        --set encoder_epochs=100 --set decoder_epochs=40 \
+        --set reconstruction_weight=1 --set kl_weight=1 --set warm_start=true
     python examples/anomaly.py --dataset plaid
     python examples/anomaly.py --dataset plaid --window 200   # random windows
     python examples/anomaly.py --dataset mnist --held-out 0 1 --train-size 10000
@@ -26,7 +27,9 @@ from savae_keras.cli import positive_int
 from savae_keras.cli import quiet_per_model_retracing
 from savae_keras.data import DATASETS
 from savae_keras.experiments.signals import add_training_arguments
+from savae_keras.experiments.signals import resolve_training
 from savae_keras.experiments.signals import run_anomaly
+from savae_keras.experiments.signals import training_overrides
 
 
 def main(argv=None):
@@ -54,21 +57,23 @@ def main(argv=None):
     # (quick, full) epochs of phase 1 and phase 2. A windowed epoch is
     # short (one window per series), so it runs more of them.
     epochs, decoder_epochs = ((10, 100), (2, 10)) if args.window else ((5, 30), (1, 10))
+    overrides = training_overrides(args, parser, epochs, decoder_epochs)
     quiet_per_model_retracing()
     with device_scope(args, parser):
+        try:  # every setting is checked before anything loads or trains
+            resolve_training(args.dataset, args.preset, overrides, args.seed)
+        except (ValueError, TypeError) as error:
+            parser.error(str(error))
         results = run_anomaly(
             dataset=args.dataset,
             held_out=args.held_out,
             out=args.out,
-            latent_dim=args.latent_dim,
-            epochs=args.epochs or epochs[not args.quick],
-            decoder_epochs=args.decoder_epochs or decoder_epochs[not args.quick],
-            batch_size=args.batch_size,
+            preset=args.preset,
+            overrides=overrides,
             train_size=args.train_size,
             test_size=args.test_size,
             seed=args.seed,
             data_dir=args.data_dir,
-            recipe=args.recipe,
             window=args.window or None,
         )
     print(json.dumps(results["mean"]))

@@ -14,6 +14,7 @@ from savae_keras import losses
 from savae_keras import metrics
 from savae_keras import models
 from savae_keras import networks
+from savae_keras import presets
 from savae_keras.data import load_dataset
 from savae_keras.data import make_dataset
 from savae_keras.distribution import data_parallel
@@ -22,3 +23,4 @@ from savae_keras.models import VAE
 from savae_keras.models import AdversarialDecoder
 from savae_keras.models import RecursiveAutoencoderGAN
 from savae_keras.models import VariationalEncoderClassifier
+from savae_keras.presets import list_presets

@@ -112,6 +112,9 @@ class TimeLimit(keras.callbacks.Callback):
 
     The clock starts at `on_train_begin`, so it counts the first step's
     compilation as training time. `batches` counts the batches that ran.
+    With `verbose`, it shows the run's progress as seconds of its budget
+    (fit it with `verbose=0`: Keras's own bar counts epochs, and a
+    time-budgeted run has no number of epochs to count).
 
     Args:
         seconds: the budget, > 0.
@@ -120,24 +123,51 @@ class TimeLimit(keras.callbacks.Callback):
             other work on the machine does not eat: models compared on a
             shared machine get the same compute. With one thread and an
             idle machine the two agree.
+        verbose: 0 shows nothing; 1 or `"auto"` a progress bar of seconds
+            with the logs; 2 one line when the budget is spent.
+        label: the run's name in the progress lines (e.g. `"phase 1"`).
     """
 
     CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 
-    def __init__(self, seconds, clock="wall"):
+    def __init__(self, seconds, clock="wall", verbose=0, label="training"):
         super().__init__()
         self.seconds = check_number(
             seconds, "seconds", minimum=0.0, exclusive_minimum=True
         )
         self.clock = check_choice(clock, "clock", tuple(self.CLOCKS))
+        self.verbose = 1 if verbose == "auto" else verbose
+        check_choice(str(self.verbose), "verbose", ("0", "1", "2"))
+        self.label = label
         self._now = self.CLOCKS[clock]
         self.batches = 0
+        self._bar = None
 
     def on_train_begin(self, logs=None):
         self.start = self._now()
         self.batches = 0
+        if self.verbose:
+            print(f"{self.label}: {self.seconds:.1f} s ({self.clock} clock)")
+            # the logs are running means already: shown as they come
+            self._bar = keras.utils.Progbar(
+                max(round(self.seconds), 1),
+                verbose=self.verbose,
+                unit_name="s",
+                stateful_metrics=["steps"],
+            )
 
     def on_train_batch_end(self, batch, logs=None):
         self.batches += 1
-        if self._now() - self.start >= self.seconds:
+        elapsed = self._now() - self.start
+        done = elapsed >= self.seconds
+        if self._bar is not None:
+            values = [("steps", self.batches)]
+            values += [(k, v) for k, v in (logs or {}).items()]
+            current = (
+                round(self.seconds)
+                if done
+                else min(int(elapsed), round(self.seconds) - 1)
+            )
+            self._bar.update(current, values=values, finalize=done)
+        if done:
             self.model.stop_training = True

@@ -586,7 +586,7 @@ CASES = {
         "cifar100",
     ),
     "run vec_share 1": (
-        lambda: run_experiment("mnist", seconds=10, vec_share=1.0),
+        lambda: run_experiment("mnist", overrides={"seconds": 10, "vec_share": 1.0}),
         ValueError,
         "`vec_share` must be > 0 and < 1 \\(a number\\); received 1.0",
     ),

@@ -12,8 +12,7 @@ from savae_keras.data import get_spec
 from savae_keras.experiments.savae import example_main
 from savae_keras.metrics import reference
 from savae_keras.report import main as report_main
-from savae_keras.saving import ModelFileError
-from savae_keras.tuning.search import trained_vec
+from savae_keras.tuning.search import trained_phase_1
 from tests.helpers import VEC_OPTIONS
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -38,16 +37,22 @@ def recursive_main(argv, monkeypatch):
 CASES = [
     (lambda mp: example_main("mnist", ["--train-size", "0"]), "--train-size: must"),
     (lambda mp: example_main("mnist", ["--train-size", "-5"]), "--train-size: must"),
-    (lambda mp: example_main("mnist", ["--epochs", "0"]), "--epochs: must"),
-    (lambda mp: example_main("mnist", ["--batch-size", "0"]), "--batch-size: must"),
+    (
+        lambda mp: example_main("mnist", ["--set", "encoder_epochs=-1"]),
+        "`encoder_epochs` must be an integer >= 0",
+    ),
+    (
+        lambda mp: example_main("mnist", ["--set", "batch_size=0"]),
+        "`batch_size` must be an integer >= 1",
+    ),
     (lambda mp: example_main("mnist", ["--betas", "nan"]), "--betas: must"),
     (
         lambda mp: example_main("mnist", ["--labeled-fraction", "0"]),
         "--labeled-fraction: must",
     ),
     (
-        lambda mp: example_main("mnist", ["--labeled-share", "1"]),
-        "--labeled-share: must be a number > 0.0 and < 1.0; received '1'",
+        lambda mp: example_main("mnist", ["--set", "labeled_share=1"]),
+        "`labeled_share` must be > 0 and < 1",
     ),
     (
         lambda mp: example_main("mnist", ["--labels-per-class", "0"]),
@@ -60,24 +65,55 @@ CASES = [
         "give --labeled-fraction or --labels-per-class, not both",
     ),
     (
-        lambda mp: example_main("mnist", ["--confidence-threshold", "1.5"]),
-        "--confidence-threshold: must",
+        lambda mp: example_main("mnist", ["--set", "confidence_threshold=1.5"]),
+        "`confidence_threshold` must be",
     ),
     (
         lambda mp: example_main("mnist", ["--num-samples", "100"]),
         "`--num-samples` must be at least 256",
     ),
-    (lambda mp: example_main("mnist", ["--seconds", "0"]), "--seconds: must"),
-    (lambda mp: example_main("mnist", ["--vec-share", "1"]), "--vec-share: must"),
     (
-        lambda mp: example_main("mnist", ["--recipe", "two_critics"]),
-        "--recipe: invalid choice",
+        lambda mp: example_main("mnist", ["--set", "seconds=0"]),
+        "`seconds` must be > 0",
+    ),
+    (
+        lambda mp: example_main("mnist", ["--set", "vec_share=1"]),
+        "`vec_share` must be > 0 and < 1",
+    ),
+    (
+        lambda mp: example_main("mnist", ["--preset", "two_critics"]),
+        "Unknown preset 'two_critics' for SAVAE. Its presets are ['few_labels'",
+    ),
+    (
+        lambda mp: example_main("mnist", ["--set", "n_critics=2"]),
+        "Unknown setting 'n_critics' for SAVAE's presets. The settings are",
+    ),
+    (
+        lambda mp: example_main("mnist", ["--set", "beta"]),
+        "a setting must read `key=value`; received 'beta'",
+    ),
+    (
+        lambda mp: example_main("mnist", ["--set", "ema=no"]),
+        "`ema` must be True or False; received 'no'",
+    ),
+    (
+        lambda mp: example_main("mnist", ["--set", "critic_options.nope=1"]),
+        "nope",
     ),
     (lambda mp: search_main(["--trials", "0"]), "--trials: must"),
     (lambda mp: search_main(["--validation-size", "0"]), "--validation-size: must"),
     (lambda mp: search_main(["--validation-size", "-3"]), "--validation-size: must"),
     (lambda mp: search_main(["--num-samples", "100"]), "at least 256"),
     (lambda mp: search_main(["--tuner", "grid"]), "--tuner: invalid choice"),
+    (
+        lambda mp: search_main(["--search", "beta=log:0:0.1"]),
+        "`space['beta']` must be a list of choices or (kind, low, high)",
+    ),
+    (
+        lambda mp: search_main(["--search", "betas=0,1"]),
+        "`space` names 'betas', which is not a SAVAE setting",
+    ),
+    (lambda mp: search_main(["--set", "n_critic"]), "must read `key=value`"),
     (lambda mp: recursive_main(["--epochs", "0"], mp), "--epochs: must"),
     (lambda mp: recursive_main(["--test-size", "0"], mp), "--test-size: must"),
     (lambda mp: reference.main(["mnist", "--epochs", "0"]), "--epochs: must"),
@@ -88,7 +124,14 @@ CASES = [
     ),
     (lambda mp: search_main(["--dtype-policy", "float64"]), "--dtype-policy: invalid"),
     (lambda mp: recursive_main(["--dtype-policy", "x"], mp), "--dtype-policy: invalid"),
-    (lambda mp: script("examples/plaid.py").main(["--epochs", "0"]), "--epochs: must"),
+    (
+        lambda mp: script("examples/plaid.py").main(["--set", "decoder_epochs=-1"]),
+        "`decoder_epochs` must be an integer >= 0",
+    ),
+    (
+        lambda mp: script("examples/anomaly.py").main(["--preset", "nope"]),
+        "Unknown preset 'nope' for SAVAE",
+    ),
     (
         lambda mp: script("examples/plaid.py").main(["--dataset", "mnist"]),
         "--dataset: invalid choice",
@@ -122,13 +165,15 @@ def test_report_checks_the_model_file_first(tmp_path, capsys):
 
 
 def test_a_search_folder_of_another_latent_size_is_refused(tmp_path):
-    vec = VariationalEncoderClassifier(latent_dim=2, **VEC_OPTIONS)
-    vec.compile()
-    vec.save(tmp_path / "vec.keras")
+    from savae_keras import SAVAE
+    from savae_keras.presets import resolve_preset
+
+    SAVAE.from_preset("tiny", latent_dim=2).save_to_preset(tmp_path / "phase_1")
+    resolved = resolve_preset(SAVAE, "tiny", {"latent_dim": 3})
     x = np.zeros((4, 28, 28, 1), "uint8")
-    with pytest.raises(ModelFileError, match="latent size 2, not the expected 3"):
-        trained_vec(
-            str(tmp_path / "vec.keras"), x, np.zeros(4), get_spec("mnist"), 3, 1, 4, 0
+    with pytest.raises(ValueError, match="latent_dim 2, but this search's is 3"):
+        trained_phase_1(
+            str(tmp_path / "phase_1"), x, np.zeros(4), resolved, get_spec("mnist"), 1, 0
         )
 
 
@@ -138,7 +183,7 @@ def test_distribute_on_pytorch_names_the_supported_backends(capsys):
     if keras.backend.backend() != "torch":
         pytest.skip("the PyTorch backend's error (JAX and TF would distribute)")
     with pytest.raises(SystemExit):
-        example_main("mnist", ["--distribute", "--quick"])
+        example_main("mnist", ["--distribute", "--preset", "tiny"])
     assert "--distribute: Data-parallel training is not available" in (
         capsys.readouterr().err
     )

@@ -61,7 +61,8 @@ def train(name):
         model.compile()
         phases = {k: v for k, v in FIT.items() if k != "epochs"}
         history = model.fit(x, y, encoder_epochs=2, decoder_epochs=2, **phases)
-        return {**history.vec.history, **history.decoder.history}, model.get_weights()
+        logs = {**history.phase_1.history, **history.phase_2.history}
+        return logs, model.get_weights()
     elif name == "vae":
         model = sk.VAE(
             latent_dim=2,

@@ -11,11 +11,12 @@ from savae_keras.experiments.signals import run_anomaly
 from savae_keras.experiments.signals import run_signals
 from tests.conftest import REPO
 
+# latent 4, one epoch per phase
+TINY_BUDGET = {"latent_dim": 4, "encoder_epochs": 1, "decoder_epochs": 1}
+
 
 def test_signals_experiment_writes_metrics_and_figures(tmp_path, data_dir):
-    results = run_signals(
-        "trace", out=str(tmp_path), latent_dim=4, epochs=1, decoder_epochs=1
-    )
+    results = run_signals("trace", out=str(tmp_path), overrides=TINY_BUDGET)
     assert 0.0 <= results["vec_test_accuracy"] <= 1.0
     assert 0.0 <= results["judge_test_accuracy"] <= 1.0
     for model in ("SAVAE", "VAE"):
@@ -32,9 +33,7 @@ def test_signals_experiment_on_plaid_windows(tmp_path, data_dir):
     results = run_signals(
         "plaid",
         out=str(tmp_path),
-        latent_dim=4,
-        epochs=1,
-        decoder_epochs=1,
+        overrides=TINY_BUDGET,
         window=200,
     )
     assert 0.0 <= results["vec_test_accuracy"] <= 1.0
@@ -52,9 +51,7 @@ def test_anomaly_experiment_scores_a_held_out_class(tmp_path, data_dir, window):
         "trace",
         held_out=[0],
         out=str(tmp_path),
-        latent_dim=4,
-        epochs=1,
-        decoder_epochs=1,
+        overrides=TINY_BUDGET,
         window=window,
     )
     (row,) = results["rows"]

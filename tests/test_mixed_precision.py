@@ -61,7 +61,7 @@ def _train(name, x, y):
             optimizer.dynamic_scale.assign(TEST_LOSS_SCALE)
     if isinstance(model, sk.SAVAE):
         history = model.fit(x, y, encoder_epochs=2, decoder_epochs=2, **fit)
-        return model, {**history.vec.history, **history.decoder.history}
+        return model, {**history.phase_1.history, **history.phase_2.history}
     return model, model.fit(x, y if name == "vec" else None, epochs=2, **fit).history
 
 

@@ -739,7 +739,7 @@ def test_savae_passes_the_pixel_term_and_warm_start_to_its_phases(mnist_slice):
     history = model.fit(
         x[:128], y[:128], batch_size=64, encoder_epochs=1, decoder_epochs=1, verbose=0
     )
-    assert "reconstruction_loss" in history.vec.history
+    assert "reconstruction_loss" in history.phase_1.history
     assert model.adversarial_decoder.warm_start
     clone = SAVAE.from_config(model.get_config())
     assert clone.vec.reconstruction_weight == 1.0 and clone.vec.decoder is not None
@@ -754,8 +754,8 @@ def test_savae_fit_runs_both_phases(mnist_slice):
     history = model.fit(
         x, y, batch_size=128, encoder_epochs=2, decoder_epochs=1, verbose=0
     )
-    assert len(history.vec.history["loss"]) == 2
-    assert len(history.decoder.history["critic_loss"]) == 1
+    assert len(history.phase_1.history["loss"]) == 2
+    assert len(history.phase_2.history["critic_loss"]) == 1
     assert int(to_numpy(model.vec.trained_steps)) == 8
     assert to_numpy(model.vec.class_prior.counts).sum() == len(x)
     assert model.generate(10, labels=np.arange(10), seed=0).shape == (10, 28, 28, 1)

@@ -331,7 +331,7 @@ def test_savae_resumes_in_phase_2_without_retraining_phase_1(tmp_path):
         encoder_callbacks=[phase_1],
         decoder_callbacks=[phase_2],
     )
-    assert phase_1.seen == [] and history.vec is None  # phase 1 was done
+    assert phase_1.seen == [] and history.phase_1 is None  # phase 1 was done
     assert phase_2.seen == [1, 2]
     assert_identical(weights(resumed), weights(reference))
     assert_identical(optimizer_states(resumed), optimizer_states(reference))

@@ -58,7 +58,7 @@ def test_each_model_trains_on_signals_and_reloads(name, tmp_path):
     fit = dict(batch_size=8, verbose=0)
     if name == "savae":
         history = model.fit(x, y, encoder_epochs=1, decoder_epochs=1, **fit)
-        logs = {**history.vec.history, **history.decoder.history}
+        logs = {**history.phase_1.history, **history.phase_2.history}
     else:
         history = model.fit(x, y if name == "vec" else None, epochs=1, **fit)
         logs = history.history

@@ -1,12 +1,19 @@
-"""Search SAVAE's β and γ with KerasTuner; phase 1 is trained once.
+"""Search a SAVAE preset's settings with KerasTuner (β and γ by default).
 
     python tuning/search_beta_gamma.py --dataset mnist --tuner random --trials 10
-    python tuning/search_beta_gamma.py --tuner hyperband --epochs 9 --out runs/hb
+    python tuning/search_beta_gamma.py --preset quick --tuner hyperband --epochs 9
+    python tuning/search_beta_gamma.py --preset latent100 \\
+        --search pixel_weight=log:0.1:10 --search prior_weight=0,0.5,1 \\
+        --search ema=true,false
 
 The objective is the Fréchet classifier distance of reconstructions of
-held-out training images (minimised). Writes to `--out`: `results.csv`,
-`results.md`, `objective_vs_beta.png`, `best_decoder.keras`, `vec.keras`
-(phase 1) and KerasTuner's `tuner/` folder. Running the same command again
+held-out training images (minimised). A `--search NAME=SPEC` names a setting
+of the preset and its range: `log:LOW:HIGH`, `float:LOW:HIGH`,
+`int:LOW:HIGH`, or choices `A,B,C`; without any, β (log 1e-4…0.1) and γ
+(0, 0.01, 0.1, 0.3, 1). When only phase-2 settings are searched, phase 1 is
+trained once. Writes to `--out`: `results.csv`, `results.md`,
+`objective_vs_beta.png`, `best/` (the best SAVAE, `SAVAE.from_preset`),
+`phase_1/` and KerasTuner's `tuner/` folder. Running the same command again
 resumes an interrupted search.
 """
 
@@ -14,14 +21,14 @@ import argparse
 
 from savae_keras.cli import add_device_arguments
 from savae_keras.cli import device_scope
-from savae_keras.cli import nonnegative_float
 from savae_keras.cli import nonnegative_int
-from savae_keras.cli import positive_float
 from savae_keras.cli import positive_int
 from savae_keras.cli import quiet_per_model_retracing
 from savae_keras.metrics import check_num_samples
+from savae_keras.presets import parse_setting
 from savae_keras.tuning import TUNERS
-from savae_keras.tuning import search_beta_gamma
+from savae_keras.tuning import check_space
+from savae_keras.tuning import search_savae
 
 QUICK_NETWORKS = {
     "encoder_options": {
@@ -34,31 +41,50 @@ QUICK_NETWORKS = {
 }
 
 
+def parse_search(text):
+    """`NAME=SPEC` of `--search` as `(name, range or choices)`."""
+    name, sep, spec = str(text).partition("=")
+    if not sep or not name or not spec:
+        raise ValueError(f"a search must read `name=spec`; received {text!r}.")
+    kind, _, bounds = spec.partition(":")
+    if kind in ("log", "float", "int"):
+        low, _, high = bounds.partition(":")
+        return name, (kind, low, high)
+    return name, [parse_setting(f"x={value}")[1] for value in spec.split(",")]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="mnist")
-    parser.add_argument("--latent-dim", type=positive_int, default=2)
+    parser.add_argument("--preset", default="paper", help="the SAVAE preset")
+    parser.add_argument(
+        "--set",
+        dest="settings",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help="change one setting of the preset for every trial (repeatable)",
+    )
+    parser.add_argument(
+        "--search",
+        dest="searched",
+        metavar="NAME=SPEC",
+        action="append",
+        default=[],
+        help="a setting to search: log:LOW:HIGH, float:LOW:HIGH, int:LOW:HIGH "
+        "or choices A,B,C (repeatable; default beta and gamma)",
+    )
     parser.add_argument("--tuner", default="random", choices=TUNERS)
     parser.add_argument(
         "--trials", type=positive_int, default=10, help="random / bayesian"
     )
     parser.add_argument(
-        "--epochs", type=positive_int, default=2, help="decoder epochs per trial"
+        "--epochs", type=positive_int, default=2, help="phase-2 epochs per trial"
     )
     parser.add_argument("--vec-epochs", type=positive_int, default=3)
     parser.add_argument("--train-size", type=positive_int, default=10000)
     parser.add_argument("--validation-size", type=positive_int, default=1000)
     parser.add_argument("--num-samples", type=positive_int, default=500)
-    parser.add_argument("--batch-size", type=positive_int, default=128)
-    parser.add_argument("--beta-min", type=positive_float, default=1e-4)
-    parser.add_argument("--beta-max", type=positive_float, default=1e-1)
-    parser.add_argument(
-        "--gammas",
-        type=nonnegative_float,
-        nargs="+",
-        default=[0.0, 0.01, 0.1, 0.3, 1.0],
-    )
-    parser.add_argument("--n-critic", type=positive_int, default=5)
     parser.add_argument(
         "--quick", action="store_true", help="small networks, minutes on a CPU"
     )
@@ -69,39 +95,43 @@ def main(argv=None):
     add_device_arguments(parser)
     args = parser.parse_args(argv)
     quiet_per_model_retracing()
-    try:  # before any training: a too-small value would fail only at scoring
+    try:  # before any training: a bad value would fail only later
         check_num_samples(args.num_samples, name="--num-samples")
+        overrides = {**(QUICK_NETWORKS if args.quick else {})}
+        overrides.update(parse_setting(text) for text in args.settings)
+        space = dict(parse_search(text) for text in args.searched) or None
+        if space is not None:
+            check_space(space)
     except ValueError as error:
         parser.error(str(error))
     with device_scope(args, parser):
-        result = search_beta_gamma(
+        result = search_savae(
             dataset=args.dataset,
+            preset=args.preset,
+            overrides=overrides,
+            space=space,
             out=args.out,
             tuner=args.tuner,
             max_trials=args.trials,
             epochs=args.epochs,
             vec_epochs=args.vec_epochs,
-            latent_dim=args.latent_dim,
             train_size=args.train_size,
             validation_size=args.validation_size,
-            batch_size=args.batch_size,
-            beta_range=(args.beta_min, args.beta_max),
-            gammas=args.gammas,
-            n_critic=args.n_critic,
             num_samples=args.num_samples,
             data_dir=args.data_dir,
             seed=args.seed,
-            network_options=QUICK_NETWORKS if args.quick else None,
             verbose=args.verbose,
         )
     best = result["best"]
-    print(
-        f"Best of {len(result['rows'])} trials: beta={best['beta']:.4g} "
-        f"gamma={best['gamma']:g} fcd_reconstructions={best['fcd_reconstructions']:.4g}"
+    values = ", ".join(
+        f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+        for k, v in best.items()
+        if k not in ("trial", "seconds")
     )
+    print(f"Best of {len(result['rows'])} trials: {values}")
     vec, trial = result["vec_seconds"], result["trial_seconds"]
     if vec:
-        # Measured: the one phase-1 training and the mean trial (decoder only).
+        # Measured: the one phase-1 training and the mean trial (phase 2 only).
         print(
             f"Phase 1 took {vec:.1f} s, a trial {trial:.1f} s on average: 10 trials "
             f"take {vec + 10 * trial:.0f} s here against {10 * (vec + trial):.0f} s "
@@ -109,8 +139,8 @@ def main(argv=None):
             f"({10 * (vec + trial) / (vec + 10 * trial):.2f}x)."
         )
     print(
-        f"Results in {result['out']}: results.md, results.csv, objective_vs_beta.png, "
-        "best_decoder.keras"
+        f"Results in {result['out']}: results.md, results.csv, best/ "
+        "(SAVAE.from_preset)"
     )
 
 

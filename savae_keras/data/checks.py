@@ -81,6 +81,19 @@ def check_positive_int(value, name):
     return int(value)
 
 
+def check_bool(value, name):
+    """Return `value` as a Python `bool`: only `True`/`False` (numpy's too).
+
+    Strings such as `"no"` are refused rather than read as truthy.
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(
+            f"`{name}` must be True or False; received {value!r} "
+            f"({type(value).__name__})."
+        )
+    return bool(value)
+
+
 def check_choice(value, name, choices):
     """Return `value` after checking that it is one of `choices`."""
     if not isinstance(value, str) or value not in choices:

@@ -1,22 +1,29 @@
 """The paper's SAVAE experiments on one dataset, shared by the examples.
 
-For each latent size, `run` trains phase 1 (the VEC) once, then one phase-2
-decoder per (β, γ) of the sweep on that frozen VEC (β and γ act only in
-phase 2), and a `VAE` baseline of the same networks that trains for as long as
-the main (β, γ) SAVAE took, both phases together (the same wall-clock, not the
-same epochs: a phase-2 step costs ~11 network updates). Every model is scored
-by `evaluate_generative` on test images. It writes to `out`:
+Every SAVAE is a preset (`savae_keras.presets`, `SAVAE.from_preset`) with
+overrides, trained by `SAVAE.fit` on the preset's budget. `run` makes one
+model per latent size and (β, γ) of the sweep: the first of each latent
+size trains both phases, the others copy its phase 1 (β and γ act only in
+phase 2) and train phase 2 for the rest of the budget. A `VAE` baseline of
+the same networks trains for as long as the main (β, γ) SAVAE took, both
+phases together (the same wall-clock, not the same epochs: a phase-2 step
+costs several network updates). Every model is scored by
+`evaluate_generative` on test images. It writes to `out`:
 
-* `metrics.json`: the budget, seed, backend and one record per model;
+* `metrics.json`: the preset as resolved (so `--preset metrics.json` runs it
+  again), the sweep, the data, seed and backend, and one record per model;
 * `results.md`: the same as a table;
 * `z<d>/savae/`: figures of the main (β, γ) model — inputs and
   reconstructions (Figure 10), prior samples, class-conditional
   generations, the latent space (Figure 7) and, for d = 2, the decoded
-  latent grid (Figure 8);
+  latent grid (Figure 8); `z<d>/savae.keras`, the model;
 * `z<d>/vae/`: the same figures for the VAE;
 * `z<d>/side_by_side.png`: inputs, SAVAE's and the VAE's reconstructions,
   then their class-conditional generations, class by class;
 * `z<d>/beta_gamma_grid.png`: reconstructions per (β, γ) (Figure 9).
+
+`run` is three steps: `plan` checks every setting and builds nothing that
+trains, `sweep` trains and scores, `report` writes the files.
 """
 
 import json
@@ -31,41 +38,39 @@ from savae_keras.cli import device_scope
 from savae_keras.cli import fraction
 from savae_keras.cli import nonnegative_float
 from savae_keras.cli import nonnegative_int
-from savae_keras.cli import open_fraction
-from savae_keras.cli import positive_float
 from savae_keras.cli import positive_int
 from savae_keras.cli import quiet_per_model_retracing
 from savae_keras.data import get_spec
 from savae_keras.data import load_class_names
 from savae_keras.data import load_dataset
-from savae_keras.data import make_dataset
 from savae_keras.data import mask_labels
-from savae_keras.data.checks import check_choice
 from savae_keras.data.checks import check_number
 from savae_keras.distribution import device_count
-from savae_keras.layers.augmentation import STRENGTHS
 from savae_keras.metrics import check_num_samples
 from savae_keras.metrics import evaluate_generative
 from savae_keras.metrics import reference_classifier
+from savae_keras.models import SAVAE
 from savae_keras.models import VAE
-from savae_keras.models import AdversarialDecoder
-from savae_keras.models import VariationalEncoderClassifier
+from savae_keras.models.savae import MAX_EPOCHS
+from savae_keras.models.savae import whole_batches
 from savae_keras.plots import plot_beta_gamma_grid
 from savae_keras.plots import plot_side_by_side
 from savae_keras.plots import write_figures
+from savae_keras.presets import parse_setting
+from savae_keras.presets import resolve_preset
 
 PAPER_BETAS = (0.0, 0.001, 0.003, 0.005, 0.01, 0.1)
 PAPER_GAMMAS = (0.0, 0.1)
-MAIN = (0.005, 0.1)  # the models' default β and γ
 
-# The paper's settings per dataset: latent sizes, the β and γ swept, the
-# (β, γ) whose figures are drawn, and the feature weights α_i.
+# The paper's sweep per dataset (`sweep=True`): latent sizes, the β and γ
+# swept, the (β, γ) whose figures are drawn, and the feature weights α_i
+# (which every model of the dataset uses unless overridden).
 SETTINGS = {
     name: {
         "latent_dims": (2, 100),
         "betas": PAPER_BETAS,
         "gammas": PAPER_GAMMAS,
-        "main": MAIN,
+        "main": (0.005, 0.1),
         "feature_weights": (1.0, 0.1, 0.01),
     }
     for name in ("mnist", "fashion_mnist", "omniglot", "caltech101_silhouettes")
@@ -80,103 +85,31 @@ SETTINGS["cifar10"] = {
     "feature_weights": (1.0, 1.0, 1.0),
 }
 
-# A few minutes on a 2-core CPU (`make main`): latent 2, the whole training
-# split, one SAVAE at the paper's (β, γ) trained for `seconds` (a third on
-# phase 1, the rest on phase 2) and the VAE for as long; the β × γ sweep is
-# the full mode's.
-QUICK = {
-    "seconds": 150.0,
-    "num_samples": 2000,
-    "betas": (0.005,),
-    "gammas": (0.1,),
-}
-
-
-def _row(model_name, latent_dim, beta, gamma, seconds, metrics):
-    return {
-        "model": model_name,
-        "latent_dim": latent_dim,
-        "beta": beta,
-        "gamma": gamma,
-        "train_seconds": round(seconds, 1),
-        **metrics,
-    }
-
-
-# Phase-1 and phase-2 options of each recipe (docs/results.md, "Ablation"):
-# * paper: Algorithms 1 and 2, five critic rounds per decoder step (the
-#   paper leaves n_dis open and asks for more critic than decoder updates,
-#   as in WGAN);
-# * one_critic: the same losses with one critic round per decoder step
-#   (beyond the paper): at the same seconds its critic does not saturate and
-#   every FCD halves (MNIST, latent 2);
-# * pixel: phase 1 also reconstructs pixels, phase 2 starts from its
-#   decoder (beyond the paper);
-# * pixel_light: `pixel` with the pixel likelihood and the KL at a hundredth
-#   of the cross-entropy's weight (phase 1 is `0.01·(−ELBO) + L_cat`, M2's
-#   weighting: the code stays organised by class while the auxiliary
-#   decoder learns to draw from it), and one critic round per decoder step.
-#   At latent 100 and 150 s per model it beats the VAE on every FCD on
-#   three MNIST and two Fashion-MNIST seeds of three and two (beyond the
-#   paper; docs/results.md, "Latent 100 with the pixel term").
-RECIPES = {
-    "paper": ({}, {}),
-    "one_critic": ({}, {"n_critic": 1}),
-    "pixel": ({"reconstruction_weight": 1.0, "kl_weight": 1.0}, {"warm_start": True}),
-    "pixel_light": (
-        {"reconstruction_weight": 0.01, "kl_weight": 0.01},
-        {"warm_start": True, "n_critic": 1},
-    ),
-}
-
-
-def spectral_critic(decoder_options):
-    """`decoder_options` with a spectrally normalised critic (beyond the
-    paper; `--critic-spectral-norm`), its other critic options kept."""
-    critic_options = decoder_options.get("critic_options", {})
-    critic_options = {**critic_options, "spectral_normalization": True}
-    return {**decoder_options, "critic_options": critic_options}
-
-
-def adam(ema=False):
-    """The models' optimizer, Keras's Adam (learning rate 1e-3). With `ema`,
-    it also keeps an exponential moving average of the weights it updates
-    (`use_ema=True`, Keras's momentum 0.99: Polyak averaging, beyond the
-    paper), and `fit` ends with the model on that average."""
-    return keras.optimizers.Adam(use_ema=bool(ema))
-
-
-# The epoch cap of a model trained for a number of seconds: its `TimeLimit`
-# ends it first.
-MAX_EPOCHS = 10_000
-# The share of a SAVAE's seconds spent on phase 1 (`run(seconds=...)`).
-VEC_SHARE = 1 / 3
-
 
 def fit_for(model, x, y, epochs, seconds, batch_size, verbose=0, clock="wall", **kw):
-    """`model.fit` for `epochs`, or for `seconds` (a `TimeLimit`) when given.
+    """`model.fit` of one model for `epochs`, or for `seconds` when given.
 
-    With both, `epochs` caps the budget. `clock` is `TimeLimit`'s: wall-clock
-    or this process's CPU seconds. Unlabeled images (`y` None: phase 2, the
-    VAE) train on whole batches only, through `make_dataset(...,
-    drop_remainder=True)` shuffled with the model's seed: a last, smaller
-    batch would give TensorFlow's step a dynamic batch dimension, under which
-    oneDNN logs an `E0000 ... DT_INT32` error line at phase 2's start (an
-    epoch then skips at most `batch_size - 1` images, a different few each
-    epoch). Returns `(seconds, epochs)`: what `fit` took on that clock, and
-    the epochs it began.
+    With both, `epochs` caps the budget. `clock` is `TimeLimit`'s:
+    wall-clock or this process's CPU seconds; a seconds budget shows its
+    progress in seconds. Unlabeled numpy images (`y` None: the VAE) train
+    on whole batches (`whole_batches`). Returns `(seconds, epochs)`: what
+    `fit` took on that clock, and the epochs it began. (`SAVAE.fit` budgets
+    its two phases itself.)
     """
     now = TimeLimit.CLOCKS[clock]
-    callbacks = [] if seconds is None else [TimeLimit(seconds, clock=clock)]
-    if y is None and isinstance(x, np.ndarray) and len(x) >= batch_size:
-        seed = getattr(model, "seed", None)
-        x = make_dataset(x, batch_size=batch_size, seed=seed, drop_remainder=True)
-        batch_size, kw = None, {**kw, "shuffle": False}  # the dataset shuffles
+    callbacks = list(kw.pop("callbacks", None) or [])
+    if seconds is not None:
+        callbacks.append(TimeLimit(seconds, clock=clock, verbose=verbose))
+        verbose = 0  # the limit shows seconds, not epochs
+    if y is None:
+        x, batching = whole_batches(x, batch_size, model, kw.pop("shuffle", True))
+        kw = {**kw, **batching}
+    else:
+        kw = {**kw, "batch_size": batch_size}
     start = now()
     history = model.fit(
         x,
         y,
-        batch_size=batch_size,
         epochs=MAX_EPOCHS if seconds is not None and epochs is None else epochs,
         verbose=verbose,
         callbacks=callbacks,
@@ -206,307 +139,252 @@ def _side_by_side(models, inputs, class_names, path, seed, per_class=5):
     )
 
 
-def _train_vec(
-    spec,
-    latent_dim,
-    x,
-    y,
-    epochs,
-    seconds,
-    batch_size,
-    seed,
-    verbose,
-    options,
-    labeled_share,
-    ema,
-):
-    keras.utils.set_random_seed(seed)
-    vec = VariationalEncoderClassifier(
-        spec.image_shape, spec.num_classes, latent_dim, seed=seed, **options
-    )
-    vec.compile(optimizer=adam(ema))
-    seconds, _ = fit_for(
-        vec, x, y, epochs, seconds, batch_size, verbose, labeled_share=labeled_share
-    )
-    return vec, seconds
-
-
-def run(
+def plan(
     dataset="mnist",
+    preset="paper",
+    overrides=None,
     out=None,
+    sweep=False,
     latent_dims=None,
     betas=None,
     gammas=None,
     main=None,
-    epochs=None,
-    decoder_epochs=None,
-    seconds=None,
-    vec_share=None,
     train_size=None,
     num_samples=2000,
-    batch_size=64,
     labeled_fraction=1.0,
     labels_per_class=None,
-    labeled_share=None,
-    consistency_weight=0.0,
-    confidence_threshold=0.95,
-    augmentation=None,
-    critic_spectral_norm=False,
-    pixel_weight=0.0,
-    prior_weight=0.0,
-    ema=False,
     compare_vae=True,
     reference_epochs=None,
     data_dir=None,
-    recipe="paper",
     seed=0,
     verbose="auto",
 ):
-    """Train and evaluate SAVAE (and the VAE baseline) on `dataset`.
+    """Check every setting of `run`; return them as one dict (the plan).
 
-    Args:
-        dataset: a dataset name of `savae_keras.data`.
-        out: output folder (default `runs/<dataset>`).
-        latent_dims, betas, gammas, main: the sweep (default: `SETTINGS`).
-        epochs: phase-1 epochs (default 5, or as many as `seconds` allows);
-            `decoder_epochs` (default `epochs`) of each phase-2 decoder.
-        seconds: when given, each SAVAE trains for this many seconds of
-            wall-clock: phase 1 for `vec_share` of them, each phase-2
-            decoder for the rest (a `TimeLimit`; `epochs` and
-            `decoder_epochs`, when given, cap them). The VAE always trains
-            for the main SAVAE's seconds.
-        vec_share: the share of `seconds` spent on phase 1 (default
-            `VEC_SHARE`, a third).
-        train_size: training images used (default all).
-        num_samples: test images scored (and images generated) per model.
-        labeled_fraction: share of training labels kept for phase 1 (the
-            rest are -1, unlabeled); phase 2 uses all images.
-        labels_per_class: instead, keep exactly this many labels per class
-            (the standard semi-supervised protocol).
-        labeled_share: phase 1 puts exactly `round(labeled_share ·
-            batch_size)` labeled images in every batch (an epoch is then one
-            pass over the unlabeled images); None batches them as they come.
-        consistency_weight, confidence_threshold: the VEC's semi-supervised
-            term on unlabeled images (FixMatch, beyond the paper; 0 is
-            Algorithm 1).
-        augmentation: `"weak"` or `"strong"` augments every phase-1 batch
-            (`VariationalEncoderClassifier(augmentation=...)`, beyond the
-            paper); None is Algorithm 1.
-        critic_spectral_norm: spectrally normalise every layer of phase 2's
-            critic (`build_critic(spectral_normalization=True)`, Miyato et
-            al., 2018; beyond the paper): a 1-Lipschitz critic, which steadies
-            the adversarial game (docs/results.md, "A spectrally normalised
-            critic").
-        pixel_weight: `α_0` of phase 2's pixel term, the image itself as
-            a feature layer of equation (9) (`AdversarialDecoder(
-            pixel_weight=...)`; beyond the paper; 0, the default, is
-            equation 9).
-        prior_weight: `ρ` of phase 2's adversarial term on images decoded
-            from `N(0, I)` (`AdversarialDecoder(prior_weight=...)`; beyond
-            the paper; 0, the default, is Algorithm 2).
-        ema: every model ends its training on the exponential moving
-            average of its weights (`adam(ema=True)`): the VEC in phase 1,
-            the decoder in phase 2 (not its critic) and the VAE. Beyond the
-            paper.
-        compare_vae: train the VAE baseline too.
-        reference_epochs: epochs of the reference classifier when it must be
-            trained (its default otherwise).
-        recipe: `"paper"` (Algorithms 1 and 2), `"one_critic"` (one critic
-            round per decoder step), `"pixel"` (phase 1 also learns to
-            reconstruct pixels, phase 2 starts from its decoder) or
-            `"pixel_light"` (the same at a hundredth of the weight, one
-            critic round); see `RECIPES`.
-
-    Returns:
-        The `metrics.json` content as a dict.
+    The preset with its overrides is resolved and one model of it is built
+    (and dropped), so a bad setting fails here, before any data loads or
+    anything trains.
     """
     spec = get_spec(dataset)
     settings = SETTINGS[dataset]
-    check_choice(recipe, "recipe", sorted(RECIPES))
-    vec_options, decoder_options = RECIPES[recipe]
-    if consistency_weight:
-        vec_options = {
-            **vec_options,
-            "consistency_weight": consistency_weight,
-            "confidence_threshold": confidence_threshold,
-        }
-    if augmentation is not None:
-        vec_options = {**vec_options, "augmentation": augmentation}
-    if critic_spectral_norm:
-        decoder_options = spectral_critic(decoder_options)
-    # checked here too, so a bad value fails before phase 1 trains
-    pixel_weight = check_number(pixel_weight, "pixel_weight", minimum=0.0)
-    prior_weight = check_number(prior_weight, "prior_weight", minimum=0.0)
-    decoder_options = {
-        **decoder_options,
-        "pixel_weight": pixel_weight,
-        "prior_weight": prior_weight,
-    }
-    num_samples = check_num_samples(num_samples)
-    if seconds is not None:
-        seconds = check_number(seconds, "seconds", minimum=0.0, exclusive_minimum=True)
-        vec_share = check_number(
-            VEC_SHARE if vec_share is None else vec_share,
-            "vec_share",
-            minimum=0.0,
-            exclusive_minimum=True,
-            maximum=1.0,
-            exclusive_maximum=True,  # phase 2 needs some seconds
+    seed = check_number(seed, "seed", minimum=0, integer=True)
+    overrides = dict(overrides or {})
+    overrides.setdefault("feature_weights", settings["feature_weights"])
+    reserved = {"input_shape", "num_classes", "seed"} & set(overrides)
+    if reserved:
+        raise ValueError(
+            f"{sorted(reserved)} follow from `dataset` and `seed`; set those instead."
         )
-    elif epochs is None:
-        epochs = 5
-    if epochs is not None:
-        epochs = check_number(epochs, "epochs", minimum=1, integer=True)
-    if decoder_epochs is not None:
-        decoder_epochs = check_number(
-            decoder_epochs, "decoder_epochs", minimum=1, integer=True
-        )
-    if train_size is not None:
-        train_size = check_number(train_size, "train_size", minimum=1, integer=True)
-    batch_size = check_number(batch_size, "batch_size", minimum=1, integer=True)
-    latent_dims = tuple(latent_dims or settings["latent_dims"])
-    betas = tuple(settings["betas"] if betas is None else betas)
-    gammas = tuple(settings["gammas"] if gammas is None else gammas)
+    resolved = resolve_preset(SAVAE, preset, overrides)
+    config = resolved["config"]
+    if sweep:
+        latent_dims = latent_dims or settings["latent_dims"]
+        betas = settings["betas"] if betas is None else betas
+        gammas = settings["gammas"] if gammas is None else gammas
+    default = SAVAE(spec.image_shape, spec.num_classes, **config).get_config()
+    latent_dims = tuple(latent_dims or (default["latent_dim"],))
+    betas = tuple((default["beta"],) if betas is None else betas)
+    gammas = tuple((default["gamma"],) if gammas is None else gammas)
     if main is None:  # the paper's (β, γ) when it is swept, else a swept one
-        paper_beta, paper_gamma = settings["main"]
-        swept = paper_beta in betas and paper_gamma in gammas
-        main = settings["main"] if swept else (betas[0], gammas[-1])
+        paper = settings["main"]
+        main = paper if paper[0] in betas and paper[1] in gammas else None
+        main = main or (betas[0], gammas[-1])
     main = tuple(main)
     if main[0] not in betas or main[1] not in gammas:
         raise ValueError(
             f"`main` {main} must be one of the swept (β, γ): {betas} × {gammas}."
         )
-    decoder_epochs = decoder_epochs or epochs
-    vec_seconds_budget = None if seconds is None else seconds * vec_share
-    out = out or os.path.join("runs", dataset)
-    os.makedirs(out, exist_ok=True)
+    for latent_dim in latent_dims:  # every grid point builds
+        for beta in betas:
+            for gamma in gammas:
+                SAVAE.from_preset(
+                    resolved,
+                    input_shape=spec.image_shape,
+                    num_classes=spec.num_classes,
+                    latent_dim=latent_dim,
+                    beta=beta,
+                    gamma=gamma,
+                )._fit_settings({})
+    if train_size is not None:
+        train_size = check_number(train_size, "train_size", minimum=1, integer=True)
+    return {
+        "dataset": dataset,
+        "preset": resolved,
+        "overrides": overrides,
+        "latent_dims": latent_dims,
+        "betas": betas,
+        "gammas": gammas,
+        "main": main,
+        "out": out or os.path.join("runs", dataset),
+        "train_size": train_size,
+        "num_samples": check_num_samples(num_samples),
+        "labeled_fraction": labeled_fraction,
+        "labels_per_class": labels_per_class,
+        "compare_vae": bool(compare_vae),
+        "reference_epochs": reference_epochs,
+        "data_dir": data_dir,
+        "seed": seed,
+        "verbose": verbose,
+    }
 
-    x, y = load_dataset(dataset, "train", data_dir=data_dir)
-    if train_size:
-        x, y = x[:train_size], y[:train_size]
-    y_phase_1 = mask_labels(
-        y, labeled_fraction, seed=seed, labels_per_class=labels_per_class
+
+def _build(plan, latent_dim, beta, gamma):
+    spec = get_spec(plan["dataset"])
+    keras.utils.set_random_seed(plan["seed"])
+    return SAVAE.from_preset(
+        plan["preset"],
+        input_shape=spec.image_shape,
+        num_classes=spec.num_classes,
+        latent_dim=latent_dim,
+        beta=beta,
+        gamma=gamma,
+        seed=plan["seed"],
     )
-    labeled_images = int(np.sum(y_phase_1 >= 0))
+
+
+def _load(plan):
+    """Training images, phase-1 labels (-1 = unlabeled) and 16 test images."""
+    dataset, data_dir = plan["dataset"], plan["data_dir"]
+    x, y = load_dataset(dataset, "train", data_dir=data_dir)
+    if plan["train_size"]:
+        x, y = x[: plan["train_size"]], y[: plan["train_size"]]
+    y_phase_1 = mask_labels(
+        y,
+        plan["labeled_fraction"],
+        seed=plan["seed"],
+        labels_per_class=plan["labels_per_class"],
+    )
     x_test, _ = load_dataset(dataset, "test", data_dir=data_dir)
-    if num_samples > len(x_test):
+    if plan["num_samples"] > len(x_test):
         raise ValueError(
-            f"`num_samples` is {num_samples} but the test split of {dataset} has "
-            f"{len(x_test)} images."
+            f"`num_samples` is {plan['num_samples']} but the test split of "
+            f"{dataset} has {len(x_test)} images."
         )
-    x_test = x_test[:16]
+    return x, y_phase_1, x_test[:16]
+
+
+def _vae(plan, latent_dim, x, y, seconds):
+    """The VAE baseline of the same networks, trained for `seconds`."""
+    spec = get_spec(plan["dataset"])
+    config, optimizer = plan["preset"]["config"], plan["preset"]["optimizer"]
+    fit = plan["preset"]["fit"]
+    keras.utils.set_random_seed(plan["seed"])
+    vae = VAE(
+        spec.image_shape,
+        latent_dim,
+        num_classes=spec.num_classes,
+        encoder_options=config.get("encoder_options"),
+        decoder_options=config.get("decoder_options"),
+        seed=plan["seed"],
+    )
+    vae.compile(
+        optimizer=keras.optimizers.Adam(
+            optimizer["learning_rate"], use_ema=optimizer["ema"]
+        )
+    )
+    vae_seconds, _ = fit_for(
+        vae,
+        x,
+        None,
+        None,
+        seconds,
+        fit["batch_size"],
+        plan["verbose"],
+        clock=fit["clock"],
+    )
+    vae.fit_class_prior(x, labels=y)
+    return vae, vae_seconds
+
+
+def sweep(plan):
+    """Train and score every model of `plan`; write the figures.
+
+    Returns the result rows, one per model.
+    """
+    dataset, data_dir, seed = plan["dataset"], plan["data_dir"], plan["seed"]
+    x, y, x_test = _load(plan)
     reference = reference_classifier(
-        dataset, data_dir=data_dir, epochs=reference_epochs, verbose=1
+        dataset, data_dir=data_dir, epochs=plan["reference_epochs"], verbose=1
     )
     print(
-        f"{dataset}: {len(x)} training images ({labeled_images} labeled), "
-        f"backend "
-        f"{keras.backend.backend()}, reference classifier test accuracy "
-        f"{reference.test_accuracy:.4f}"
+        f"{dataset}: {len(x)} training images ({int(np.sum(y >= 0))} labeled), "
+        f"backend {keras.backend.backend()}, preset {plan['preset']['name']}, "
+        f"reference classifier test accuracy {reference.test_accuracy:.4f}"
     )
     evaluate = lambda model: evaluate_generative(  # noqa: E731
         model,
         dataset,
-        num_samples=num_samples,
+        num_samples=plan["num_samples"],
         seed=seed,
         reference=reference,
         data_dir=data_dir,
     )
-
     rows = []
-    for latent_dim in latent_dims:
-        folder = os.path.join(out, f"z{latent_dim}")
-        budget = f"{vec_seconds_budget:.0f} s" if seconds else f"{epochs} epochs"
-        print(f"-- latent {latent_dim}: phase 1 ({budget})")
-        vec, vec_seconds = _train_vec(
-            spec,
-            latent_dim,
-            x,
-            y_phase_1,
-            epochs,
-            vec_seconds_budget,
-            batch_size,
-            seed,
-            verbose,
-            vec_options,
-            labeled_share,
-            ema,
-        )
-        vec.trainable = False  # phase 2 trains on the frozen VEC
-        vec.fit_class_prior(x, labels=y_phase_1)  # shared by every decoder
+    for latent_dim in plan["latent_dims"]:
+        folder = os.path.join(plan["out"], f"z{latent_dim}")
+        first = None
         reconstructions = {}
-        for beta in betas:
-            for gamma in gammas:
-                print(f"-- latent {latent_dim}: phase 2 with β={beta:g}, γ={gamma:g}")
-                keras.utils.set_random_seed(seed)
-                decoder = AdversarialDecoder(
-                    vec,
-                    beta=beta,
-                    gamma=gamma,
-                    feature_weights=settings["feature_weights"],
-                    seed=seed + 1,
-                    **decoder_options,
-                )
-                decoder.compile(decoder_optimizer=adam(ema))
-                decoder_seconds, _ = fit_for(
-                    decoder,
-                    x,
-                    None,
-                    decoder_epochs,
-                    None if seconds is None else max(seconds - vec_seconds, 1.0),
-                    batch_size,
-                    verbose,
-                )
-                savae_seconds = vec_seconds + decoder_seconds
-                if (beta, gamma) == main:
-                    main_decoder, main_seconds = decoder, savae_seconds
+        for beta in plan["betas"]:
+            for gamma in plan["gammas"]:
+                print(f"-- latent {latent_dim}: SAVAE with β={beta:g}, γ={gamma:g}")
+                model = _build(plan, latent_dim, beta, gamma)
+                if first is None:  # both phases
+                    history = model.fit(x, y, verbose=plan["verbose"])
+                    first, vec_seconds = model, history.seconds["phase_1"]
+                else:  # phase 1 is the first model's
+                    model.copy_phase_1(first)
+                    history = model.fit(
+                        x,
+                        y,
+                        verbose=plan["verbose"],
+                        **_phase_2_budget(model, vec_seconds),
+                    )
+                seconds = vec_seconds + history.seconds["phase_2"]
+                if (beta, gamma) == plan["main"]:
+                    main_model, main_seconds = model, seconds
                 rows.append(
                     {
-                        **_row(
-                            "SAVAE",
-                            latent_dim,
-                            beta,
-                            gamma,
-                            savae_seconds,
-                            evaluate(decoder),
-                        ),
-                        "vec_steps": optimizer_steps(vec),
-                        "decoder_steps": optimizer_steps(decoder),
+                        "model": "SAVAE",
+                        "latent_dim": latent_dim,
+                        "beta": beta,
+                        "gamma": gamma,
+                        "train_seconds": round(seconds, 1),
+                        **evaluate(model),
+                        "vec_steps": history.steps["phase_1"],
+                        "decoder_steps": history.steps["phase_2"],
                     }
                 )
-                reconstructions[(beta, gamma)] = decoder.reconstruct(x_test[:8])
-                if (beta, gamma) == main:
+                reconstructions[(beta, gamma)] = model.reconstruct(x_test[:8])
+                if (beta, gamma) == plan["main"]:
                     write_figures(
-                        decoder,
+                        model,
                         dataset,
                         os.path.join(folder, "savae"),
                         seed=seed,
                         data_dir=data_dir,
                     )
-                    decoder.save(os.path.join(folder, "savae.keras"))
+                    model.save(os.path.join(folder, "savae.keras"))
         plot_beta_gamma_grid(
             x_test[:8],
             reconstructions,
             os.path.join(folder, "beta_gamma_grid.png"),
             title=f"{dataset}, latent {latent_dim}: reconstructions per (β, γ)",
         )
-        if compare_vae:
+        if plan["compare_vae"]:
+            beta, gamma = plan["main"]
             print(
                 f"-- latent {latent_dim}: VAE baseline, trained for the "
-                f"{main_seconds:.0f} s SAVAE (β={main[0]:g}, γ={main[1]:g}) took"
+                f"{main_seconds:.0f} s SAVAE (β={beta:g}, γ={gamma:g}) took"
             )
-            keras.utils.set_random_seed(seed)
-            vae = VAE(
-                spec.image_shape, latent_dim, num_classes=spec.num_classes, seed=seed
-            )
-            vae.compile(optimizer=adam(ema))
-            vae_seconds, _ = fit_for(
-                vae, x, None, None, main_seconds, batch_size, verbose
-            )
-            vae.fit_class_prior(x, labels=y_phase_1)
+            vae, vae_seconds = _vae(plan, latent_dim, x, y, main_seconds)
             rows.append(
                 {
-                    **_row("VAE", latent_dim, None, None, vae_seconds, evaluate(vae)),
+                    "model": "VAE",
+                    "latent_dim": latent_dim,
+                    "beta": None,
+                    "gamma": None,
+                    "train_seconds": round(vae_seconds, 1),
+                    **evaluate(vae),
                     "steps": optimizer_steps(vae),
                 }
             )
@@ -514,53 +392,101 @@ def run(
                 vae, dataset, os.path.join(folder, "vae"), seed=seed, data_dir=data_dir
             )
             _side_by_side(
-                {"SAVAE": main_decoder, "VAE": vae},
+                {"SAVAE": main_model, "VAE": vae},
                 x_test[:10],
                 load_class_names(dataset, data_dir),
                 os.path.join(folder, "side_by_side.png"),
                 seed,
             )
+    return rows, {
+        "train_size": int(len(x)),
+        "labeled_images": int(np.sum(y >= 0)),
+        "reference_test_accuracy": reference.test_accuracy,
+    }
 
+
+def _phase_2_budget(model, vec_seconds):
+    """`fit` arguments that train phase 2 alone, for the rest of the budget
+    after the shared phase 1's `vec_seconds` (or its epochs)."""
+    settings = model._fit_settings({})
+    seconds = settings["seconds"]
+    return {
+        "encoder_epochs": 0,
+        "decoder_epochs": settings["decoder_epochs"],
+        "seconds": None if seconds is None else max(seconds - vec_seconds, 1.0),
+    }
+
+
+def report(plan, rows, data):
+    """Write `metrics.json` and `results.md` of a sweep; return the record."""
+    out = plan["out"]
     results = {
-        "dataset": dataset,
+        "dataset": plan["dataset"],
         "backend": keras.backend.backend(),
         "dtype_policy": keras.config.dtype_policy().name,
         "devices": device_count(),
-        "seed": seed,
-        "recipe": recipe,
-        "critic_spectral_norm": bool(critic_spectral_norm),
-        "pixel_weight": pixel_weight,
-        "prior_weight": prior_weight,
-        "ema": bool(ema),
-        "budget": {
-            "train_size": int(len(x)),
-            "labeled_fraction": labeled_fraction,
-            "labels_per_class": labels_per_class,
-            "labeled_images": labeled_images,
-            "labeled_share": labeled_share,
-            "consistency_weight": consistency_weight,
-            "confidence_threshold": confidence_threshold,
-            "augmentation": augmentation,
-            "vec_epochs": epochs,
-            "decoder_epochs": decoder_epochs,
-            "savae_seconds": seconds,
-            "vec_share": None if seconds is None else vec_share,
-            "vae_budget": "the main SAVAE's training seconds",
-            "batch_size": batch_size,
-            "num_samples": num_samples,
+        "seed": plan["seed"],
+        "preset": plan["preset"],
+        "overrides": plan["overrides"],
+        "sweep": {
+            "latent_dims": list(plan["latent_dims"]),
+            "betas": list(plan["betas"]),
+            "gammas": list(plan["gammas"]),
+            "main": list(plan["main"]),
         },
-        "main": list(main),
-        "feature_weights": list(settings["feature_weights"]),
-        "reference_test_accuracy": reference.test_accuracy,
+        "data": {
+            "train_size": data["train_size"],
+            "labeled_fraction": plan["labeled_fraction"],
+            "labels_per_class": plan["labels_per_class"],
+            "labeled_images": data["labeled_images"],
+            "num_samples": plan["num_samples"],
+        },
+        "vae_budget": "the main SAVAE's training seconds",
+        "reference_test_accuracy": data["reference_test_accuracy"],
         "runs": rows,
     }
+    os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "metrics.json"), "w") as handle:
-        json.dump(results, handle, indent=2)
+        json.dump(results, handle, indent=2, default=_json_default)
     with open(os.path.join(out, "results.md"), "w") as handle:
         handle.write(results_table(results) + "\n")
     print(results_table(results))
     print(f"Wrote {out}/metrics.json, results.md and the figures in {out}/z*/")
     return results
+
+
+def _json_default(value):
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def run(dataset="mnist", preset="paper", overrides=None, **options):
+    """Train and evaluate SAVAE (and the VAE baseline) on `dataset`.
+
+    Args:
+        dataset: a dataset name of `savae_keras.data`.
+        preset: a SAVAE preset (`SAVAE.presets`), a preset dict, or a JSON
+            file of one (a run's metrics.json).
+        overrides: `{setting: value}` of the preset (`savae_keras.presets`):
+            the models' options, optimizer and `fit` budget.
+        **options: `plan`'s: `out` (default `runs/<dataset>`); `sweep`
+            (the paper's latent sizes and β × γ, `SETTINGS`) or
+            `latent_dims`, `betas`, `gammas` and `main` (default: the
+            preset's one model); `train_size`; `num_samples` (test images
+            scored, and images generated, per model); `labeled_fraction`
+            or `labels_per_class` (phase 1's labels; phase 2 uses all
+            images); `compare_vae`; `reference_epochs`; `data_dir`; `seed`;
+            `verbose`.
+
+    Returns:
+        The `metrics.json` content as a dict.
+    """
+    checked = plan(dataset, preset, overrides, **options)
+    rows, data = sweep(checked)
+    return report(checked, rows, data)
 
 
 COLUMNS = [
@@ -603,31 +529,37 @@ def example_main(dataset, argv=None):
     import argparse
 
     parser = argparse.ArgumentParser(
-        description=f"SAVAE on {dataset}: both phases, the β × γ sweep, the VAE "
-        "baseline, the paper's figures and metrics.json."
-    )
-    parser.add_argument("--quick", action="store_true", help="a few minutes on a CPU")
-    parser.add_argument("--epochs", type=positive_int, default=None, help="phase 1")
-    parser.add_argument("--decoder-epochs", type=positive_int, default=None)
-    parser.add_argument(
-        "--seconds",
-        type=positive_float,
-        default=None,
-        help="train each SAVAE for this many seconds (both phases; the VAE "
-        "gets the same); epochs then cap it",
+        description=f"SAVAE on {dataset} from a preset, against the VAE: "
+        "metrics.json, results.md and the paper's figures."
     )
     parser.add_argument(
-        "--vec-share",
-        type=open_fraction,
-        default=None,
-        help="with --seconds, the share spent on phase 1 (default a third)",
+        "--preset",
+        default="paper",
+        help=f"a SAVAE preset ({', '.join(SAVAE.presets)}), or a run's "
+        "metrics.json to run it again (default: paper)",
     )
-    parser.add_argument("--train-size", type=positive_int, default=None)
+    parser.add_argument(
+        "--set",
+        dest="settings",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help="change one setting of the preset (repeatable): a model option "
+        "(beta=0.01, critic_options.spectral_normalization=true), the "
+        "optimizer's (learning_rate, ema) or fit's budget (seconds=600, "
+        "encoder_epochs=2, decoder_epochs=2, vec_share=0.5, batch_size=64, "
+        "labeled_share=0.25); `python -m savae_keras.presets` lists presets",
+    )
+    parser.add_argument(
+        "--sweep",
+        action="store_true",
+        help="the paper's sweep: latent 2 and 100, β × γ (else one model)",
+    )
     parser.add_argument("--latent-dim", type=positive_int, nargs="+", default=None)
     parser.add_argument("--betas", type=nonnegative_float, nargs="+", default=None)
     parser.add_argument("--gammas", type=nonnegative_float, nargs="+", default=None)
-    parser.add_argument("--num-samples", type=positive_int, default=None)
-    parser.add_argument("--batch-size", type=positive_int, default=64)
+    parser.add_argument("--train-size", type=positive_int, default=None)
+    parser.add_argument("--num-samples", type=positive_int, default=2000)
     parser.add_argument("--labeled-fraction", type=fraction, default=1.0)
     parser.add_argument(
         "--labels-per-class",
@@ -635,70 +567,8 @@ def example_main(dataset, argv=None):
         default=None,
         help="phase 1 keeps exactly N labels per class (10: MNIST's 100 labels)",
     )
-    parser.add_argument(
-        "--labeled-share",
-        type=open_fraction,
-        default=None,
-        help="phase 1: this share of every batch is labeled images",
-    )
-    parser.add_argument(
-        "--consistency-weight",
-        type=nonnegative_float,
-        default=0.0,
-        help="phase 1: weight of the FixMatch term on unlabeled images "
-        "(beyond the paper; 0 is Algorithm 1)",
-    )
-    parser.add_argument(
-        "--confidence-threshold",
-        type=fraction,
-        default=0.95,
-        help="the FixMatch term's pseudo-label threshold",
-    )
-    parser.add_argument(
-        "--augmentation",
-        choices=STRENGTHS,
-        default=None,
-        help="phase 1: augment every batch (weak: random shifts; beyond the paper)",
-    )
-    parser.add_argument(
-        "--critic-spectral-norm",
-        action="store_true",
-        help="phase 2: a spectrally normalised (1-Lipschitz) critic (beyond the paper)",
-    )
-    parser.add_argument(
-        "--pixel-weight",
-        type=nonnegative_float,
-        default=0.0,
-        help="phase 2: weight of a per-pixel squared error beside the feature "
-        "terms of equation (9) (beyond the paper; 0 is equation 9)",
-    )
-    parser.add_argument(
-        "--prior-weight",
-        type=nonnegative_float,
-        default=0.0,
-        help="phase 2: the critic also judges images decoded from N(0, I), "
-        "this weight times beta in the decoder's loss (beyond the paper)",
-    )
-    parser.add_argument(
-        "--ema",
-        action="store_true",
-        help="every model ends on the moving average of its weights (Adam's "
-        "use_ema: the VEC, the decoder, the VAE; beyond the paper)",
-    )
     parser.add_argument("--no-vae", action="store_true", help="skip the VAE baseline")
     parser.add_argument("--reference-epochs", type=positive_int, default=None)
-    parser.add_argument(
-        "--recipe",
-        choices=sorted(RECIPES),
-        default="paper",
-        help="paper: Algorithms 1-2 as printed (5 critic rounds per decoder "
-        "step); one_critic: one critic round per decoder step; pixel: phase 1 "
-        "also reconstructs pixels and phase 2 starts from its decoder; "
-        "pixel_light: pixel with the pixel and KL terms at 0.01 of the "
-        "cross-entropy's weight and one critic round (the last three beyond "
-        "the paper; the best at latent 100, with --pixel-weight 1 "
-        "--prior-weight 1)",
-    )
     parser.add_argument("--out", default=None)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--seed", type=nonnegative_int, default=0)
@@ -712,44 +582,34 @@ def example_main(dataset, argv=None):
     args = parser.parse_args(argv)
     if args.labels_per_class and args.labeled_fraction != 1.0:
         parser.error("give --labeled-fraction or --labels-per-class, not both")
-    quiet_per_model_retracing()
-    quick = QUICK if args.quick else {}
-    num_samples = args.num_samples or quick.get("num_samples", 2000)
     try:
-        check_num_samples(num_samples, name="--num-samples")
+        overrides = dict(parse_setting(text) for text in args.settings)
+        check_num_samples(args.num_samples, name="--num-samples")
     except ValueError as error:
         parser.error(str(error))
-    settings = SETTINGS[dataset]
+    quiet_per_model_retracing()
     with device_scope(args, parser):
-        return run(
-            dataset=dataset,
-            out=args.out,
-            latent_dims=args.latent_dim
-            or (settings["latent_dims"][:1] if args.quick else None),
-            betas=args.betas or (quick.get("betas") if dataset != "cifar10" else None),
-            gammas=args.gammas
-            or (quick.get("gammas") if dataset != "cifar10" else None),
-            epochs=args.epochs,
-            decoder_epochs=args.decoder_epochs,
-            seconds=args.seconds or quick.get("seconds"),
-            vec_share=args.vec_share,
-            train_size=args.train_size or quick.get("train_size"),
-            num_samples=num_samples,
-            batch_size=args.batch_size,
-            labeled_fraction=args.labeled_fraction,
-            labels_per_class=args.labels_per_class,
-            labeled_share=args.labeled_share,
-            consistency_weight=args.consistency_weight,
-            confidence_threshold=args.confidence_threshold,
-            augmentation=args.augmentation,
-            critic_spectral_norm=args.critic_spectral_norm,
-            pixel_weight=args.pixel_weight,
-            prior_weight=args.prior_weight,
-            ema=args.ema,
-            compare_vae=not args.no_vae,
-            reference_epochs=args.reference_epochs,
-            recipe=args.recipe,
-            data_dir=args.data_dir,
-            seed=args.seed,
-            verbose=args.verbose if args.verbose == "auto" else int(args.verbose),
-        )
+        try:  # every setting is checked before anything loads or trains
+            checked = plan(
+                dataset,
+                args.preset,
+                overrides,
+                out=args.out,
+                sweep=args.sweep,
+                latent_dims=args.latent_dim,
+                betas=args.betas,
+                gammas=args.gammas,
+                train_size=args.train_size,
+                num_samples=args.num_samples,
+                labeled_fraction=args.labeled_fraction,
+                labels_per_class=args.labels_per_class,
+                compare_vae=not args.no_vae,
+                reference_epochs=args.reference_epochs,
+                data_dir=args.data_dir,
+                seed=args.seed,
+                verbose=args.verbose if args.verbose == "auto" else int(args.verbose),
+            )
+        except (ValueError, TypeError) as error:
+            parser.error(str(error))
+        rows, data = sweep(checked)
+        return report(checked, rows, data)

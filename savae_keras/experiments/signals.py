@@ -29,7 +29,6 @@ both phases took (the same wall-clock, not the same epochs).
 
 import json
 import os
-import time
 
 import keras
 import numpy as np
@@ -37,13 +36,11 @@ import numpy as np
 from savae_keras.callbacks import TimeLimit
 from savae_keras.cli import add_device_arguments
 from savae_keras.cli import nonnegative_int
-from savae_keras.cli import positive_int
 from savae_keras.data import SIGNALS
 from savae_keras.data import get_spec
 from savae_keras.data import load_class_names
 from savae_keras.data import load_dataset
 from savae_keras.data import load_ucr_series
-from savae_keras.data.checks import check_choice
 from savae_keras.data.loading import UCR_WINDOW_STRIDE
 from savae_keras.data.windows import AMPLITUDE_RANGES
 from savae_keras.data.windows import classify_series
@@ -51,17 +48,17 @@ from savae_keras.data.windows import load_series
 from savae_keras.data.windows import series_components
 from savae_keras.data.windows import series_windows
 from savae_keras.data.windows import window_dataset
-from savae_keras.experiments.savae import RECIPES
 from savae_keras.metrics import calibrated_score
 from savae_keras.metrics import locate_anomaly
 from savae_keras.metrics import roc_auc
 from savae_keras.metrics import series_scores
 from savae_keras.metrics import signal_metrics
+from savae_keras.models import SAVAE
 from savae_keras.models import VAE
-from savae_keras.models import AdversarialDecoder
-from savae_keras.models import VariationalEncoderClassifier
 from savae_keras.plots import plot_generated_series
 from savae_keras.plots import plot_series_reconstructions
+from savae_keras.presets import parse_setting
+from savae_keras.presets import resolve_preset
 
 CALIBRATION_SHARE = 0.1
 """Share of the normal training samples kept out to calibrate the scores."""
@@ -71,26 +68,28 @@ GENERATED_PER_CLASS = 20
 """Class-conditional series per class that the judge scores (4 are drawn)."""
 
 
-def _training(latent_dim, epochs, decoder_epochs, batch_size, seed, recipe):
-    """`train_pair`'s keyword arguments (and `_record`'s), the recipe checked
-    here too so that a bad one fails before any data loads."""
-    check_choice(recipe, "recipe", sorted(RECIPES))
-    return dict(
-        latent_dim=latent_dim,
-        epochs=epochs,
-        decoder_epochs=decoder_epochs,
-        batch_size=batch_size,
-        seed=seed,
-        recipe=recipe,
+def resolve_training(dataset, preset, overrides, seed):
+    """`train_pair`'s settings: the preset resolved with `overrides`, checked
+    here (one model of it is built) so that a bad setting fails before any
+    data loads."""
+    spec = get_spec(dataset)
+    resolved = resolve_preset(SAVAE, preset, overrides)
+    _build(resolved, spec.image_shape, spec.num_classes, seed)._fit_settings({})
+    return resolved
+
+
+def _build(resolved, shape, num_classes, seed):
+    keras.utils.set_random_seed(seed)
+    return SAVAE.from_preset(
+        resolved, input_shape=shape, num_classes=num_classes, seed=seed
     )
 
 
-def _fit_arguments(x, batch_size):
-    """`(shape, fit keywords, batches per epoch)` of an array or a dataset
-    (a `tf.data.Dataset` of `(x, y)` batches brings its own batch size)."""
+def _fit_arguments(x):
+    """`(shape, fit keywords)` of an array or of a dataset (a
+    `tf.data.Dataset` of `(x, y)` batches brings its own batches)."""
     if isinstance(x, np.ndarray):
-        fit = dict(batch_size=batch_size, verbose=0)
-        return tuple(x.shape[1:]), fit, -(-len(x) // batch_size)
+        return tuple(x.shape[1:]), {}
     import tensorflow as tf
 
     if not isinstance(x, tf.data.Dataset):
@@ -98,104 +97,73 @@ def _fit_arguments(x, batch_size):
             f"`x` must be a numpy array or a tf.data.Dataset; received "
             f"{type(x).__name__}."
         )
-    fit = dict(verbose=0, shuffle=False)  # the dataset shuffles
-    return tuple(x.element_spec[0].shape[1:]), fit, int(x.cardinality())
+    return tuple(x.element_spec[0].shape[1:]), {"shuffle": False}
 
 
-def train_vec(
-    x,
-    y,
-    num_classes,
-    *,
-    latent_dim,
-    epochs,
-    batch_size,
-    seed,
-    recipe="paper",
-    cosine_decay=False,
-):
-    """Phase 1 alone: a `VariationalEncoderClassifier` trained on `(x, y)`.
-
-    `x`, `recipe` and `cosine_decay` as in `train_pair`. Returns the VEC,
-    frozen (`trainable = False`).
-    """
-    check_choice(recipe, "recipe", sorted(RECIPES))
-    shape, fit, steps = _fit_arguments(x, batch_size)
-    keras.utils.set_random_seed(seed)
-    vec = VariationalEncoderClassifier(
-        shape, num_classes, latent_dim, seed=seed, **RECIPES[recipe][0]
-    )
-    if cosine_decay:
-        decay = keras.optimizers.schedules.CosineDecay(1e-3, epochs * steps)
-        vec.compile(optimizer=keras.optimizers.Adam(decay))
-    else:
-        vec.compile()
-    vec.fit(x, y, epochs=epochs, **fit)
-    vec.trainable = False
-    return vec
-
-
-def train_pair(
-    x,
-    y,
-    num_classes,
-    *,
-    latent_dim,
-    epochs,
-    decoder_epochs,
-    batch_size,
-    seed,
-    recipe="paper",
-    cosine_decay=False,
-):
-    """SAVAE's two phases on `(x, y)`, then the VAE for as many seconds.
-
-    `x` is an array (with labels `y`) or a `tf.data.Dataset` of `(x, y)`
-    batches (`y=None`; the decoder and the VAE ignore its labels).
-    `recipe` names SAVAE's phase options (`experiments.savae.RECIPES`:
-    `"paper"`, `"one_critic"` or `"pixel"`). `cosine_decay` lets phase 1's
-    Adam learning rate fall from 1e-3 to 0 along a cosine over its epochs
-    (beyond the paper; on PLAID's windows it steadies the last epochs).
-
-    Returns `(vec, decoder, vae, seconds)`: the frozen VEC, the trained
-    `AdversarialDecoder`, the VAE, and SAVAE's training seconds.
-    """
-    shape, fit, _ = _fit_arguments(x, batch_size)
-    start = time.perf_counter()
-    vec = train_vec(  # checks `recipe` first
+def train_vec(x, y, num_classes, resolved, *, seed, cosine_decay=False):
+    """Phase 1 alone (`SAVAE.fit` with no phase-2 epochs): the SAVAE whose
+    VEC is trained on `(x, y)`; `x` and `cosine_decay` as in `train_pair`."""
+    shape, fit = _fit_arguments(x)
+    model = _build(resolved, shape, num_classes, seed)
+    epochs = model._fit_settings({})["encoder_epochs"]
+    model.fit(
         x,
         y,
-        num_classes,
-        latent_dim=latent_dim,
-        epochs=epochs,
-        batch_size=batch_size,
-        seed=seed,
-        recipe=recipe,
+        encoder_epochs=epochs,
+        decoder_epochs=0,
         cosine_decay=cosine_decay,
+        verbose=0,
+        **fit,
     )
-    decoder = AdversarialDecoder(vec, seed=seed + 1, **RECIPES[recipe][1])
-    decoder.compile()
-    decoder.fit(x, epochs=decoder_epochs, **fit)
-    seconds = time.perf_counter() - start
-    vae = VAE(shape, latent_dim, num_classes=num_classes, seed=seed)
+    return model
+
+
+def train_pair(x, y, num_classes, resolved, *, seed, cosine_decay=False):
+    """SAVAE's two phases on `(x, y)` (`SAVAE.fit`), then the VAE for as
+    many seconds.
+
+    `x` is an array (with labels `y`) or a `tf.data.Dataset` of `(x, y)`
+    batches (`y=None`; phase 2 and the VAE ignore its labels). `resolved`
+    is the SAVAE preset with its overrides (`resolve_preset`), budget
+    included. `cosine_decay` lets phase 1's Adam learning rate fall to 0
+    along a cosine over its epochs (beyond the paper; on PLAID's windows it
+    steadies the last epochs).
+
+    Returns `(savae, vae, seconds)`: the trained `SAVAE`, the VAE, and
+    SAVAE's training seconds.
+    """
+    shape, fit = _fit_arguments(x)
+    model = _build(resolved, shape, num_classes, seed)
+    history = model.fit(x, y, cosine_decay=cosine_decay, verbose=0, **fit)
+    seconds = history.seconds["phase_1"] + history.seconds["phase_2"]
+    config = resolved["config"]
+    vae = VAE(
+        shape,
+        model.latent_dim,
+        num_classes=num_classes,
+        encoder_options=config.get("encoder_options"),
+        decoder_options=config.get("decoder_options"),
+        seed=seed,
+    )
     vae.compile()
-    vae.fit(x, epochs=10_000, callbacks=[TimeLimit(seconds)], **fit)
-    return vec, decoder, vae, seconds
+    batch = {} if fit else {"batch_size": model._fit_settings({})["batch_size"]}
+    vae.fit(x, epochs=10_000, callbacks=[TimeLimit(seconds)], verbose=0, **fit, **batch)
+    return model, vae, seconds
 
 
 def run_signals(
     dataset="plaid",
     out=None,
-    latent_dim=16,
-    epochs=30,
-    decoder_epochs=10,
-    batch_size=32,
+    preset="signals",
+    overrides=None,
     seed=0,
     data_dir=None,
-    recipe="paper",
     window=None,
 ):
     """Train SAVAE and the VAE on a signal dataset; metrics and figures.
+
+    SAVAE is `SAVAE.from_preset(preset, **overrides)` trained on its
+    budget; the VAE gets its seconds.
 
     With `window` (samples), the models train on random windows of the
     series at their true lengths (`data.windows`: a new window per series
@@ -209,12 +177,13 @@ def run_signals(
     Returns the `metrics.json` content as a dict.
     """
     spec = get_spec(dataset)
-    training = _training(latent_dim, epochs, decoder_epochs, batch_size, seed, recipe)
     if not spec.is_signal or spec.name == "ucr_internal_bleeding16":
         raise ValueError(
             f"`dataset` must be a labelled signal dataset (plaid, trace, "
             f"basic_motions); received {dataset!r}."
         )
+    resolved = resolve_training(dataset, preset, overrides, seed)
+    batch_size = resolved["fit"]["batch_size"]
     out = out or os.path.join("runs", dataset)
     os.makedirs(out, exist_ok=True)
     class_names = load_class_names(dataset, data_dir)
@@ -228,8 +197,8 @@ def run_signals(
         test_series, y_test = load_series(dataset, "test", data_dir)
         data = (_windows(series, y, window, batch_size, amplitude, seed), None)
     cosine_decay = window is not None
-    vec, decoder, vae, seconds = train_pair(
-        *data, spec.num_classes, cosine_decay=cosine_decay, **training
+    vec, vae, seconds = train_pair(
+        *data, spec.num_classes, resolved, seed=seed, cosine_decay=cosine_decay
     )
     if window is None:
         accuracy = _consistency(vec, x_test, y_test)
@@ -243,7 +212,7 @@ def run_signals(
             f"; VEC accuracy by a vote over windows {max(1, window // 8)} samples apart"
         )
     reconstructions = {
-        "SAVAE": decoder.reconstruct(x_test),
+        "SAVAE": vec.reconstruct(x_test),
         "VAE": vae.reconstruct(x_test),
     }
     # The metrics compare the series' own channels (an amplitude channel is
@@ -266,7 +235,7 @@ def run_signals(
     judge = train_vec(
         *data,
         spec.num_classes,
-        **{k: training[k] for k in ("latent_dim", "epochs", "batch_size", "recipe")},
+        resolved,
         seed=seed + JUDGE_SEED_OFFSET,
         cosine_decay=cosine_decay,
     )
@@ -274,7 +243,7 @@ def run_signals(
     vae.fit_class_prior(x, y)
     labels = np.repeat(np.arange(spec.num_classes), GENERATED_PER_CLASS)
     generated = {
-        "SAVAE": decoder.generate(len(labels), labels=labels, seed=seed),
+        "SAVAE": vec.generate(len(labels), labels=labels, seed=seed),
         "VAE": vae.generate(len(labels), labels=labels, seed=seed),
     }
     for name in models:
@@ -294,7 +263,7 @@ def run_signals(
         class_names,
         shown_per_class,
     )
-    results = _record(dataset, **training, savae_seconds=seconds)
+    results = _record(dataset, resolved, seed=seed, savae_seconds=seconds)
     results.update(
         preprocessing=preprocessing,
         vec_test_accuracy=accuracy,
@@ -349,41 +318,50 @@ def _first_windows(series, labels, window, amplitude):
 def add_training_arguments(parser):
     """The flags `examples/plaid.py` and `examples/anomaly.py` share."""
     parser.add_argument("--quick", action="store_true", help="a few minutes on a CPU")
-    parser.add_argument("--latent-dim", type=positive_int, default=16)
-    parser.add_argument("--epochs", type=positive_int, default=None, help="phase 1")
-    parser.add_argument("--decoder-epochs", type=positive_int, default=None)
-    parser.add_argument("--batch-size", type=positive_int, default=32)
+    parser.add_argument(
+        "--preset",
+        default="signals",
+        help=f"a SAVAE preset ({', '.join(SAVAE.presets)}) or a run's "
+        "metrics.json (default: signals)",
+    )
+    parser.add_argument(
+        "--set",
+        dest="settings",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help="change one setting of the preset (repeatable), e.g. "
+        "latent_dim=32, reconstruction_weight=0.01, encoder_epochs=40, "
+        "batch_size=32; `python -m savae_keras.presets` lists the presets",
+    )
     parser.add_argument("--out", default=None)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--seed", type=nonnegative_int, default=0)
-    parser.add_argument(
-        "--recipe",
-        choices=sorted(RECIPES),
-        default="paper",
-        help="SAVAE's phases: paper (Algorithms 1-2), one_critic, pixel "
-        "(phase 1 also reconstructs the input; beyond the paper, and what a "
-        "one-class training set such as the UCR series needs) or pixel_light "
-        "(the pixel and KL terms at 0.01 of the cross-entropy's weight, one "
-        "critic round)",
-    )
     add_device_arguments(parser)
 
 
-def _record(dataset, *, seed, latent_dim, epochs, decoder_epochs, batch_size, **budget):
-    """The head of `metrics.json`: the data, the backend and the budget."""
+def training_overrides(args, parser, epochs, decoder_epochs):
+    """`--set`'s overrides; without a budget among them, phase 1 and 2 get
+    `epochs` and `decoder_epochs` (each a `(quick, full)` pair)."""
+    try:
+        overrides = dict(parse_setting(text) for text in args.settings)
+    except ValueError as error:
+        parser.error(str(error))
+    if not set(overrides) & set(SAVAE.preset_budget):
+        overrides["encoder_epochs"] = epochs[not args.quick]
+        overrides["decoder_epochs"] = decoder_epochs[not args.quick]
+    return overrides
+
+
+def _record(dataset, resolved, *, seed, **budget):
+    """The head of `metrics.json`: the data, the backend and the preset."""
     return {
         "dataset": dataset,
         "backend": keras.backend.backend(),
         "seed": seed,
         "preprocessing": SIGNALS.get(dataset, "uint8 images scaled to [0, 1]"),
-        "budget": {
-            "latent_dim": latent_dim,
-            "vec_epochs": epochs,
-            "decoder_epochs": decoder_epochs,
-            "batch_size": batch_size,
-            "vae_budget": "SAVAE's training seconds",
-            **budget,
-        },
+        "preset": resolved,
+        "budget": {"vae_budget": "SAVAE's training seconds", **budget},
     }
 
 
@@ -423,15 +401,12 @@ def run_anomaly(
     dataset="plaid",
     held_out=None,
     out=None,
-    latent_dim=16,
-    epochs=30,
-    decoder_epochs=10,
-    batch_size=32,
+    preset="signals",
+    overrides=None,
     train_size=None,
     test_size=None,
     seed=0,
     data_dir=None,
-    recipe="paper",
     window=None,
 ):
     """Novelty detection with SAVAE and the VAE (module docstring).
@@ -440,7 +415,8 @@ def run_anomaly(
         held_out: the classes held out in turn (default: all; ignored for
             the UCR series, whose training windows are all normal).
         train_size, test_size: use only the first samples of each split.
-        recipe: SAVAE's phase options (`train_pair`).
+        preset, overrides: SAVAE's preset and its changed settings, budget
+            included (`train_pair`).
         window: on a labelled signal dataset, train on random windows of
             this many samples of the series at their true lengths, as
             `run_signals(window=...)` does (phase 1 with `cosine_decay`),
@@ -451,7 +427,8 @@ def run_anomaly(
     Returns the `metrics.json` content as a dict.
     """
     spec = get_spec(dataset)
-    training = _training(latent_dim, epochs, decoder_epochs, batch_size, seed, recipe)
+    resolved = resolve_training(dataset, preset, overrides, seed)
+    batch_size = resolved["fit"]["batch_size"]
     ucr = dataset == "ucr_internal_bleeding16"
     bad = [k for k in held_out or () if not 0 <= k < spec.num_classes]
     if bad and not ucr:
@@ -490,11 +467,11 @@ def run_anomaly(
         else:
             x_fit, calibration = [x[i] for i in train], [x[i] for i in kept]
             data = (_windows(x_fit, y_fit, window, batch_size, amplitude, seed), None)
-        vec, decoder, vae, seconds = train_pair(
-            *data, num_classes, cosine_decay=window is not None, **training
+        savae, vae, seconds = train_pair(
+            *data, num_classes, resolved, seed=seed, cosine_decay=window is not None
         )
         row = {"held_out": k, "savae_seconds": seconds}
-        for name, model in (("SAVAE", decoder), ("VAE", vae)):
+        for name, model in (("SAVAE", savae), ("VAE", vae)):
             scores = _scores(model, x_test, calibration, window, amplitude)
             for kind, values in scores.items():
                 row[f"{name}_{kind}_auc"] = roc_auc(values, anomalous)
@@ -505,7 +482,8 @@ def run_anomaly(
         print(json.dumps(row), flush=True)
     results = _record(
         dataset,
-        **training,
+        resolved,
+        seed=seed,
         train_size=int(len(x)),
         test_size=int(len(x_test)),
         calibration=f"{CALIBRATION_SHARE:.0%} of the normal training samples",

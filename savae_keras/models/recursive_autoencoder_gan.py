@@ -47,11 +47,15 @@ from savae_keras.losses import recursive as losses
 from savae_keras.losses.savae import squared_error_map
 from savae_keras.models.anomaly import AnomalyMixin
 from savae_keras.models.inputs import check_inputs
+from savae_keras.models.recursive_autoencoder_gan_presets import (
+    RECURSIVE_AUTOENCODER_GAN_PRESETS,
+)
 from savae_keras.models.trainer import Trainer
 from savae_keras.networks import check_image_shape
 from savae_keras.networks.recursive import build_cifar_autoencoder
 from savae_keras.networks.recursive import build_discriminator
 from savae_keras.networks.recursive import build_mnist_autoencoder
+from savae_keras.presets import PresetMixin
 
 SCHEDULES = ("all", "cycle")
 GAME_SCHEDULES = ("alternate", "report")
@@ -85,7 +89,7 @@ def default_networks(input_shape, latent_dim):
 
 
 @keras.saving.register_keras_serializable(package="savae_keras")
-class RecursiveAutoencoderGAN(AnomalyMixin, Trainer):
+class RecursiveAutoencoderGAN(PresetMixin, AnomalyMixin, Trainer):
     """An autoencoder fed back `recursion_steps` times, against a discriminator.
 
     `compile(autoencoder_optimizer=..., discriminator_optimizer=...)`; the
@@ -209,10 +213,48 @@ class RecursiveAutoencoderGAN(AnomalyMixin, Trainer):
                 f"maps {discriminator.input_shape} to {discriminator.output_shape}."
             )
 
+    presets = RECURSIVE_AUTOENCODER_GAN_PRESETS
+    # The report's Adam learning rates; `default_optimizer` and
+    # `compile_preset` read them here.
+    preset_optimizer = {
+        "autoencoder_learning_rate": 0.005,
+        "discriminator_learning_rate": 0.001,
+    }
+    # `fit`'s settings a preset may hold (None: Keras's default).
+    preset_fit = {"epochs": None, "batch_size": 64}
+    preset_budget = ("epochs",)
+
     def default_optimizer(self, name):
         """The report's Adam learning rates: 0.005 (AE) and 0.001 (D)."""
-        rate = 0.005 if name == "autoencoder_optimizer" else 0.001
-        return keras.optimizers.Adam(rate)
+        key = name.replace("optimizer", "learning_rate")
+        return keras.optimizers.Adam(self.preset_optimizer[key])
+
+    def compile_preset(self, autoencoder_learning_rate, discriminator_learning_rate):
+        """`compile` with Adam at the two learning rates."""
+        rates = {
+            name: check_number(value, name, minimum=0.0, exclusive_minimum=True)
+            for name, value in (
+                ("autoencoder_learning_rate", autoencoder_learning_rate),
+                ("discriminator_learning_rate", discriminator_learning_rate),
+            )
+        }
+        self.compile(
+            autoencoder_optimizer=keras.optimizers.Adam(
+                rates["autoencoder_learning_rate"]
+            ),
+            discriminator_optimizer=keras.optimizers.Adam(
+                rates["discriminator_learning_rate"]
+            ),
+        )
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """`keras.Model.fit`; `epochs` and `batch_size` left out are the
+        preset's (`fit_defaults`, set by `from_preset`)."""
+        if not args:
+            for key in ("batch_size", "epochs"):
+                if kwargs.get(key) is None and self.fit_defaults.get(key) is not None:
+                    kwargs[key] = self.fit_defaults[key]
+        return super().fit(x, y, *args, **kwargs)
 
     def _optimizer_variables(self, name):
         if name == "discriminator_optimizer":

@@ -1,27 +1,92 @@
 """SAVAE in one object: phase 1 (the VEC), then phase 2 (the decoder)."""
 
-import collections
+import inspect
 import os
 
 import keras
+import numpy as np
 
+from savae_keras.callbacks import TimeLimit
+from savae_keras.data import ImageBatches
+from savae_keras.data import make_dataset
+from savae_keras.data.checks import check_bool
+from savae_keras.data.checks import check_choice
+from savae_keras.data.checks import check_number
 from savae_keras.files import CrashSafeBackup
 from savae_keras.files import save_atomically
 from savae_keras.models.adversarial_decoder import AdversarialDecoder
+from savae_keras.models.savae_presets import SAVAE_PRESETS
 from savae_keras.models.trainer import serialize_optimizer
 from savae_keras.models.variational_encoder_classifier import (
     VariationalEncoderClassifier,
 )
 from savae_keras.networks import FEATURE_LAYERS
-
-SAVAEHistory = collections.namedtuple("SAVAEHistory", ["vec", "decoder"])
-SAVAEHistory.__doc__ = "The `History` of each phase of `SAVAE.fit`."
+from savae_keras.presets import PresetMixin
 
 _PHASE_OPTIMIZERS = {
     "vec_optimizer": ("vec", "optimizer"),
     "decoder_optimizer": ("adversarial_decoder", "decoder_optimizer"),
     "critic_optimizer": ("adversarial_decoder", "critic_optimizer"),
 }
+
+
+def _options_of(cls, skip):
+    names = inspect.signature(cls.__init__).parameters
+    return tuple(name for name in names if name not in {"self", "kwargs", *skip})
+
+
+# The options `SAVAE` passes to each phase: every constructor argument but
+# the networks, the shape, the seed (and the VEC's feature layers, which
+# are SAVAE's). Their defaults live in the phases' constructors only.
+PHASE_1_OPTIONS = _options_of(
+    VariationalEncoderClassifier,
+    (
+        "input_shape",
+        "num_classes",
+        "latent_dim",
+        "feature_layers",
+        "seed",
+        # its networks; `augmentation` may be a name ("weak", "strong")
+        *(n for n in VariationalEncoderClassifier.network_names if n != "augmentation"),
+    ),
+)
+PHASE_2_OPTIONS = _options_of(
+    AdversarialDecoder, ("vec", "seed", *AdversarialDecoder.network_names)
+)
+_KERAS_ARGUMENTS = ("name", "dtype", "trainable")
+# The epoch cap of a phase trained for a number of seconds: its `TimeLimit`
+# ends it first.
+MAX_EPOCHS = 100_000
+
+
+class SAVAEHistory(keras.callbacks.History):
+    """What `SAVAE.fit` returns: a Keras `History` of both phases.
+
+    Attributes:
+        history: each phase's logs, one value per epoch of that phase,
+            under `phase_1_<name>` (`phase_1_loss`, `phase_1_accuracy`, ...)
+            and `phase_2_<name>` (`phase_2_loss`, `phase_2_critic_loss`, ...).
+        epoch: the epochs of phase 1, then those of phase 2.
+        phase_1, phase_2: each phase's own `History` (None for a phase that
+            did not train).
+        seconds: `{"phase_1": s, "phase_2": s}`, each phase's training time
+            on the `fit`'s clock (0 for a phase that did not train).
+        steps: `{"phase_1": n, "phase_2": n}`, each phase's optimizer steps
+            so far (every `fit` of the model counted).
+    """
+
+    def __init__(self, phase_1, phase_2, seconds, steps):
+        super().__init__()
+        self.phase_1, self.phase_2 = phase_1, phase_2
+        self.seconds, self.steps = seconds, steps
+        self.history = {}
+        self.epoch = []
+        for name, phase in (("phase_1", phase_1), ("phase_2", phase_2)):
+            if phase is None:
+                continue
+            self.epoch += list(phase.epoch)
+            for key, values in phase.history.items():
+                self.history[f"{name}_{key}"] = list(values)
 
 
 class _PhaseBackup:
@@ -66,132 +131,124 @@ class _PhaseBackup:
 
 
 @keras.saving.register_keras_serializable(package="savae_keras")
-class SAVAE(keras.Model):
+class SAVAE(PresetMixin, keras.Model):
     """The semi-supervised adversarial VAE of Zemouri (2020), both phases.
 
     Holds a `VariationalEncoderClassifier` (`self.vec`, phase 1) and an
     `AdversarialDecoder` built on it (`self.adversarial_decoder`, phase 2).
-    `fit` trains phase 1 for `encoder_epochs`, fits the class-conditional
-    latent prior on the labeled training data, then trains phase 2 for
-    `decoder_epochs`. `predict(x)` returns reconstructions.
+    `fit` trains phase 1, fits the class-conditional latent prior on the
+    labeled training data, then trains phase 2, on a budget of epochs or of
+    seconds. `predict(x)` returns reconstructions.
+
+    The quickest start is a preset (`savae_keras.presets`):
+
+    >>> model = SAVAE.from_preset("quick")          # doctest: +SKIP
+    >>> history = model.fit(x_train, y_train)       # its 150-s budget
+    >>> images = model.generate(10, labels=range(10))
 
     Args:
         input_shape, num_classes, latent_dim: as for the VEC.
-        beta, gamma, n_critic, critic_target, feature_weights, pixel_weight,
-        prior_weight: as for the `AdversarialDecoder`.
-        kl_weight: λ of the VEC's `λ·L_kl + L_cat`.
-        kl_warmup_steps: the VEC's linear warm-up of λ (beyond the paper;
-            0, the default, keeps λ constant).
-        consistency_weight, confidence_threshold, consistency_rampup_steps:
-            the VEC's semi-supervised term on unlabeled images (FixMatch,
-            beyond the paper; `consistency_weight=0`, the default, is
-            Algorithm 1).
-        augmentation: the VEC's augmentation of every phase-1 batch
-            (`"weak"`, `"strong"` or a Keras layer; beyond the paper; None,
-            the default, is Algorithm 1). Phase 2 never augments.
-        reconstruction_weight: ω of the VEC's pixel term (beyond the paper;
-            0, the default, is the paper's recipe).
-        warm_start: phase 2 starts its decoder from the VEC's (needs
-            `reconstruction_weight > 0`; beyond the paper).
-        encoder_options, classifier_options, decoder_options,
-        critic_options: keyword arguments of the network builders.
-        seed: seed of the sampling noise (and of the encoder's sampling).
+        seed: seed of the sampling noise (phase 2's is `seed + 1`).
+        **options: the options of each phase, by name, each defaulting to
+            its phase's default: phase 1's (`PHASE_1_OPTIONS`:
+            `VariationalEncoderClassifier`'s `kl_weight`, `kl_warmup_steps`,
+            `consistency_weight`, `confidence_threshold`,
+            `consistency_rampup_steps`, `augmentation`,
+            `reconstruction_weight`, `reconstruction_loss`,
+            `encoder_options`, `classifier_options`, `decoder_options`) and
+            phase 2's (`PHASE_2_OPTIONS`: `AdversarialDecoder`'s `beta`,
+            `gamma`, `n_critic`, `critic_target`, `feature_weights`,
+            `pixel_weight`, `prior_weight`, `warm_start`, `decoder_options`,
+            `critic_options`). `decoder_options` serves both phases' decoders.
     """
 
+    presets = SAVAE_PRESETS
+    # `compile_preset`'s settings: Adam's learning rate for every optimizer,
+    # and whether the VEC and the decoder end on the moving average of
+    # their weights (`Adam(use_ema=True)`; the critic never averages).
+    preset_optimizer = {"learning_rate": 0.001, "ema": False}
+    # `fit`'s settings a preset may hold, with `fit`'s defaults.
+    preset_fit = {
+        "encoder_epochs": None,
+        "decoder_epochs": None,
+        "seconds": None,
+        "vec_share": 1 / 3,
+        "clock": "wall",
+        "batch_size": None,
+        "labeled_share": None,
+        "cosine_decay": False,
+    }
+    preset_budget = ("encoder_epochs", "decoder_epochs", "seconds")
+
     def __init__(
-        self,
-        input_shape=(28, 28, 1),
-        num_classes=10,
-        latent_dim=2,
-        beta=0.005,
-        gamma=0.1,
-        n_critic=5,
-        critic_target=1.0,
-        feature_weights=(1.0, 0.1, 0.01),
-        pixel_weight=0.0,
-        prior_weight=0.0,
-        kl_weight=0.1,
-        kl_warmup_steps=0,
-        consistency_weight=0.0,
-        confidence_threshold=0.95,
-        consistency_rampup_steps=0,
-        augmentation=None,
-        reconstruction_weight=0.0,
-        warm_start=False,
-        encoder_options=None,
-        classifier_options=None,
-        decoder_options=None,
-        critic_options=None,
-        seed=None,
-        **kwargs,
+        self, input_shape=(28, 28, 1), num_classes=10, latent_dim=2, seed=None, **kwargs
     ):
+        options = {k: kwargs.pop(k) for k in list(kwargs) if k in self.option_names()}
+        unknown = sorted(set(kwargs) - set(_KERAS_ARGUMENTS))
+        if unknown:
+            raise TypeError(
+                f"SAVAE got unexpected arguments {unknown}. Its options are "
+                f"{list(self.option_names())} (besides input_shape, num_classes, "
+                "latent_dim and seed)."
+            )
         super().__init__(**kwargs)
+        augmentation = options.get("augmentation")
         if isinstance(augmentation, dict):  # a layer, from `get_config`
-            augmentation = keras.saving.deserialize_keras_object(augmentation)
+            options["augmentation"] = keras.saving.deserialize_keras_object(
+                augmentation
+            )
         self.vec = VariationalEncoderClassifier(
             input_shape,
             num_classes,
             latent_dim,
-            encoder_options=encoder_options,
-            classifier_options=classifier_options,
             feature_layers=FEATURE_LAYERS,
-            kl_weight=kl_weight,
-            kl_warmup_steps=kl_warmup_steps,
-            consistency_weight=consistency_weight,
-            confidence_threshold=confidence_threshold,
-            consistency_rampup_steps=consistency_rampup_steps,
-            augmentation=augmentation,
-            reconstruction_weight=reconstruction_weight,
-            decoder_options=decoder_options,
             seed=seed,
             name="vec",
+            **{k: options[k] for k in PHASE_1_OPTIONS if k in options},
         )
         # Phase 2 is built on the frozen VEC; phase 1 trains it first.
         self.vec.trainable = False
         self.adversarial_decoder = AdversarialDecoder(
             self.vec,
-            beta=beta,
-            gamma=gamma,
-            n_critic=n_critic,
-            critic_target=critic_target,
-            feature_weights=feature_weights,
-            pixel_weight=pixel_weight,
-            prior_weight=prior_weight,
-            warm_start=warm_start,
-            decoder_options=decoder_options,
-            critic_options=critic_options,
             seed=None if seed is None else seed + 1,
             name="adversarial_decoder",
+            **{k: options[k] for k in PHASE_2_OPTIONS if k in options},
         )
         self.vec.trainable = True
         self._options = {
             "input_shape": self.vec.image_shape,
             "num_classes": num_classes,
             "latent_dim": latent_dim,
-            "beta": beta,
-            "gamma": gamma,
-            "n_critic": n_critic,
-            "critic_target": critic_target,
-            "feature_weights": list(feature_weights),
-            "pixel_weight": pixel_weight,
-            "prior_weight": prior_weight,
-            "kl_weight": kl_weight,
-            "kl_warmup_steps": kl_warmup_steps,
-            "consistency_weight": consistency_weight,
-            "confidence_threshold": confidence_threshold,
-            "consistency_rampup_steps": consistency_rampup_steps,
-            "augmentation": augmentation
-            if augmentation is None or isinstance(augmentation, str)
-            else keras.saving.serialize_keras_object(augmentation),
-            "reconstruction_weight": reconstruction_weight,
-            "warm_start": warm_start,
-            "encoder_options": encoder_options,
-            "classifier_options": classifier_options,
-            "decoder_options": decoder_options,
-            "critic_options": critic_options,
             "seed": seed,
+            **self._resolved(options),
         }
         self.built = True
+
+    @classmethod
+    def option_names(cls):
+        """The phases' options `SAVAE` takes, phase 1's first."""
+        return tuple(dict.fromkeys((*PHASE_1_OPTIONS, *PHASE_2_OPTIONS)))
+
+    @classmethod
+    def preset_config_keys(cls):
+        return ["input_shape", "num_classes", "latent_dim", "seed", *cls.option_names()]
+
+    @staticmethod
+    def _resolved(options):
+        """Every option's value: as given, or its phase's default."""
+        defaults = {}
+        for cls in (VariationalEncoderClassifier, AdversarialDecoder):
+            for name, parameter in inspect.signature(cls.__init__).parameters.items():
+                defaults.setdefault(name, parameter.default)
+        resolved = {}
+        for name in SAVAE.option_names():
+            value = options.get(name, defaults[name])
+            if isinstance(value, tuple):
+                value = list(value)
+            if name == "augmentation" and not (value is None or isinstance(value, str)):
+                value = keras.saving.serialize_keras_object(value)
+            resolved[name] = value
+        return resolved
 
     def compile(
         self,
@@ -218,6 +275,21 @@ class SAVAE(keras.Model):
         self._compile_arguments = common
         self.compiled = True
 
+    def compile_preset(self, learning_rate=0.001, ema=False):
+        """`compile` with Adam at `learning_rate` for the three optimizers;
+        with `ema`, the VEC's and the decoder's keep a moving average of
+        their weights, which each phase ends on (beyond the paper)."""
+        learning_rate = check_number(
+            learning_rate, "learning_rate", minimum=0.0, exclusive_minimum=True
+        )
+        ema = check_bool(ema, "ema")
+        adam = lambda average: keras.optimizers.Adam(learning_rate, use_ema=average)
+        self.compile(
+            vec_optimizer=adam(ema),
+            decoder_optimizer=adam(ema),
+            critic_optimizer=adam(False),
+        )
+
     def get_compile_config(self):
         if not self.compiled:
             return None
@@ -237,13 +309,47 @@ class SAVAE(keras.Model):
         model, attribute = _PHASE_OPTIMIZERS[name]
         return getattr(getattr(self, model), attribute)
 
+    def copy_phase_1(self, source):
+        """Take `source`'s trained phase 1 (a SAVAE of the same phase-1
+        networks): its encoder, classifier and class prior. A sweep over
+        phase-2 options then trains phase 1 once and each model's phase 2
+        with `fit(..., encoder_epochs=0)`. Returns `self`."""
+        self.vec.set_weights(source.vec.get_weights())
+        return self
+
+    def _fit_settings(self, given):
+        """`fit`'s settings: those given, else the preset's, else the defaults.
+
+        The budget (`encoder_epochs`, `decoder_epochs`, `seconds`) is taken
+        whole: from the call when it names any of the three, else from the
+        preset.
+        """
+        budget = self.preset_budget
+        source = given if any(given.get(k) is not None for k in budget) else {}
+        settings = {**self.preset_fit, **self.fit_defaults}
+        for key in budget:
+            settings[key] = source.get(key, self.fit_defaults.get(key))
+        for key, value in given.items():
+            if key not in budget and value is not None:
+                settings[key] = value
+        if settings["seconds"] is None:
+            for key in ("encoder_epochs", "decoder_epochs"):
+                if settings[key] is None:
+                    settings[key] = 1
+        return _checked_fit_settings(settings)
+
     def fit(
         self,
         x=None,
         y=None,
         batch_size=None,
-        encoder_epochs=1,
-        decoder_epochs=1,
+        encoder_epochs=None,
+        decoder_epochs=None,
+        seconds=None,
+        vec_share=None,
+        clock=None,
+        labeled_share=None,
+        cosine_decay=None,
         validation_data=None,
         callbacks=None,
         encoder_callbacks=None,
@@ -251,18 +357,38 @@ class SAVAE(keras.Model):
         verbose="auto",
         fit_class_prior=True,
         backup_dir=None,
-        labeled_share=None,
         **kwargs,
     ):
         """Train phase 1, fit the class prior, then train phase 2.
+
+        The budget is `encoder_epochs` and `decoder_epochs`, or `seconds`
+        for both phases (the epochs then cap each phase). When the call
+        names none of the three, the preset's budget applies
+        (`fit_defaults`, set by `from_preset`); without a preset, one epoch
+        per phase. Every other setting left None is the preset's, else the
+        default.
 
         Args:
             x, y: images and labels (-1 = unlabeled), or a dataset of
                 `(images, labels)`. Phase 2 uses the same images and ignores
                 the labels.
-            encoder_epochs: epochs of phase 1 (0 skips it: the VEC must then
-                be trained already).
-            decoder_epochs: epochs of phase 2.
+            batch_size: as in `keras.Model.fit`.
+            encoder_epochs: epochs of phase 1; 0 skips it (the VEC must then
+                be trained already, e.g. by `copy_phase_1`).
+            decoder_epochs: epochs of phase 2; 0 skips it.
+            seconds: train both phases for this many seconds: phase 1 for
+                `vec_share` of them, phase 2 for the rest of `seconds` after
+                what phase 1 took (at least one second). Progress shows as
+                seconds of each phase's budget.
+            vec_share: phase 1's share of `seconds` (default a third).
+            clock: `"wall"` (default) or `"cpu"` (this process's CPU
+                seconds, fair when other work shares the machine).
+            labeled_share: phase 1 puts exactly `round(labeled_share ·
+                batch_size)` labeled images in every batch (see
+                `VariationalEncoderClassifier.fit`).
+            cosine_decay: phase 1's learning rate falls from its initial
+                value to 0 along a cosine over phase 1's steps (needs an
+                epoch budget; beyond the paper).
             callbacks: callbacks for both phases; `encoder_callbacks` and
                 `decoder_callbacks` are added to one phase only.
             fit_class_prior: fit the per-class latent Gaussians after phase
@@ -273,20 +399,27 @@ class SAVAE(keras.Model):
                 the same `fit` again after an interruption skips phase 1 if
                 it had finished and resumes the interrupted epoch. What it
                 wrote is removed when both phases finish.
-            labeled_share: phase 1 puts exactly `round(labeled_share ·
-                batch_size)` labeled images in every batch (see
-                `VariationalEncoderClassifier.fit`); phase 2 batches all
-                images as usual.
             **kwargs: further arguments of `keras.Model.fit` for both phases.
 
         Returns:
-            `SAVAEHistory(vec=History, decoder=History)`.
+            A `SAVAEHistory`: a Keras `History` with both phases' logs.
         """
         if not self.compiled:
             raise ValueError(
                 "You must call `compile()` before `fit()`: SAVAE.compile sets "
-                "the optimizers of both phases."
+                "the optimizers of both phases (`SAVAE.from_preset` compiles)."
             )
+        given = dict(
+            batch_size=batch_size,
+            encoder_epochs=encoder_epochs,
+            decoder_epochs=decoder_epochs,
+            seconds=seconds,
+            vec_share=vec_share,
+            clock=clock,
+            labeled_share=labeled_share,
+            cosine_decay=cosine_decay,
+        )
+        settings = self._fit_settings(given)
         callbacks = list(callbacks or [])
         encoder_callbacks = callbacks + list(encoder_callbacks or [])
         decoder_callbacks = callbacks + list(decoder_callbacks or [])
@@ -294,36 +427,89 @@ class SAVAE(keras.Model):
         if backup:  # first, so an epoch is backed up before other callbacks run
             encoder_callbacks.insert(0, backup.callback("vec"))
             decoder_callbacks.insert(0, backup.callback("decoder"))
-        common = {"batch_size": batch_size, "verbose": verbose, **kwargs}
-        vec_history = None
+        common = {"validation_data": validation_data, "verbose": verbose, **kwargs}
+        batch_size = settings["batch_size"]
+        now = TimeLimit.CLOCKS[settings["clock"]]
+        seconds = settings["seconds"]
+        phase_1 = None
+        phase_1_seconds = 0.0
         if backup and backup.restore_phase_1(self.vec):
-            encoder_epochs = 0  # finished before the interruption
-        if encoder_epochs:
+            settings["encoder_epochs"] = 0  # finished before the interruption
+        if settings["encoder_epochs"] != 0:
+            budget = None if seconds is None else seconds * settings["vec_share"]
             self.vec.trainable = True
-            vec_history = self.vec.fit(
+            if settings["cosine_decay"]:
+                self._decay_phase_1(x, settings)
+            start = now()
+            phase_1 = self.vec.fit(
                 x,
                 y,
-                epochs=encoder_epochs,
-                validation_data=validation_data,
-                callbacks=encoder_callbacks,
-                labeled_share=labeled_share,
-                **common,
+                batch_size=batch_size,
+                labeled_share=settings["labeled_share"],
+                **_budgeted(
+                    settings["encoder_epochs"],
+                    budget,
+                    settings["clock"],
+                    "phase 1",
+                    encoder_callbacks,
+                    common,
+                ),
             )
+            phase_1_seconds = now() - start
             if backup:
                 backup.save_phase_1(self.vec)
         self.vec.trainable = False
         if fit_class_prior:
             self.vec.fit_class_prior(x, labels=y, batch_size=batch_size or 256)
-        decoder_history = self.adversarial_decoder.fit(
-            x,
-            epochs=decoder_epochs,
-            validation_data=validation_data,
-            callbacks=decoder_callbacks,
-            **common,
-        )
+        phase_2 = None
+        phase_2_seconds = 0.0
+        if settings["decoder_epochs"] != 0:
+            budget = None if seconds is None else max(seconds - phase_1_seconds, 1.0)
+            images, batching = whole_batches(
+                x, batch_size, self.adversarial_decoder, kwargs.get("shuffle", True)
+            )
+            arguments = _budgeted(
+                settings["decoder_epochs"],
+                budget,
+                settings["clock"],
+                "phase 2",
+                decoder_callbacks,
+                common,
+            )
+            start = now()
+            phase_2 = self.adversarial_decoder.fit(images, **{**arguments, **batching})
+            phase_2_seconds = now() - start
         if backup:
             backup.finish()
-        return SAVAEHistory(vec=vec_history, decoder=decoder_history)
+        self.history = SAVAEHistory(
+            phase_1,
+            phase_2,
+            seconds={"phase_1": phase_1_seconds, "phase_2": phase_2_seconds},
+            steps={
+                "phase_1": _steps(self.vec),
+                "phase_2": _steps(self.adversarial_decoder),
+            },
+        )
+        return self.history
+
+    def _decay_phase_1(self, x, settings):
+        """Recompile the VEC's optimizer with a cosine decay over phase 1."""
+        if settings["encoder_epochs"] is None:
+            raise ValueError(
+                "`cosine_decay` decays over phase 1's steps, so it needs an "
+                "epoch budget: pass `encoder_epochs` (with or without `seconds`)."
+            )
+        steps = settings["encoder_epochs"] * batches_per_epoch(
+            x, settings["batch_size"]
+        )
+        optimizer = self.vec.optimizer
+        config = optimizer.get_config()
+        config["learning_rate"] = keras.optimizers.schedules.CosineDecay(
+            float(keras.ops.convert_to_numpy(optimizer.learning_rate)), steps
+        )
+        self.vec.compile(
+            optimizer=type(optimizer).from_config(config), **self._compile_arguments
+        )
 
     def call(self, inputs, training=False):
         """Reconstructions `Dec(μ(x))`."""
@@ -335,6 +521,8 @@ class SAVAE(keras.Model):
 
     # -- the two phases' methods -----------------------------------------
     capabilities = AdversarialDecoder.capabilities
+    anomaly_component_names = AdversarialDecoder.anomaly_component_names
+    primary_anomaly_component = AdversarialDecoder.primary_anomaly_component
 
     @property
     def image_shape(self):
@@ -407,3 +595,98 @@ class SAVAE(keras.Model):
 
     def get_config(self):
         return {**super().get_config(), **self._options}
+
+
+def _checked_fit_settings(settings):
+    """`SAVAE.fit`'s settings, each checked where it enters."""
+    for key in ("encoder_epochs", "decoder_epochs"):
+        if settings[key] is not None:
+            settings[key] = check_number(settings[key], key, minimum=0, integer=True)
+    if settings["seconds"] is not None:
+        settings["seconds"] = check_number(
+            settings["seconds"], "seconds", minimum=0.0, exclusive_minimum=True
+        )
+    settings["vec_share"] = check_number(
+        settings["vec_share"],
+        "vec_share",
+        minimum=0.0,
+        maximum=1.0,
+        exclusive_minimum=True,
+        exclusive_maximum=True,  # phase 2 needs some seconds
+    )
+    check_choice(settings["clock"], "clock", tuple(TimeLimit.CLOCKS))
+    if settings["batch_size"] is not None:
+        settings["batch_size"] = check_number(
+            settings["batch_size"], "batch_size", minimum=1, integer=True
+        )
+    if settings["labeled_share"] is not None:
+        settings["labeled_share"] = check_number(
+            settings["labeled_share"],
+            "labeled_share",
+            minimum=0.0,
+            maximum=1.0,
+            exclusive_minimum=True,
+            exclusive_maximum=True,  # some unlabeled images in every batch
+        )
+    settings["cosine_decay"] = check_bool(settings["cosine_decay"], "cosine_decay")
+    return settings
+
+
+def _budgeted(epochs, seconds, clock, label, callbacks, common):
+    """A phase's `fit` arguments for `epochs`, or `seconds` of `clock`.
+
+    With seconds, a `TimeLimit` stops the phase (the epochs, when given,
+    cap it) and shows its progress in seconds instead of Keras's epoch bars.
+    """
+    if seconds is None:
+        return {**common, "epochs": epochs, "callbacks": callbacks}
+    verbose = common.get("verbose", "auto")
+    limit = TimeLimit(seconds, clock=clock, verbose=verbose, label=label)
+    return {
+        **common,
+        "epochs": MAX_EPOCHS if epochs is None else epochs,
+        "callbacks": [*callbacks, limit],
+        "verbose": 0,
+    }
+
+
+def whole_batches(x, batch_size, model, shuffle=True):
+    """Unlabeled numpy images as whole, shuffled batches (phase 2, the VAE).
+
+    A last, smaller batch would give TensorFlow's step a dynamic batch
+    dimension, under which oneDNN logs an `E0000 ... DT_INT32` error line at
+    phase 2's start; every backend gets the same batches, so their step
+    counts agree (an epoch then skips at most `batch_size - 1` images, a
+    different few each epoch). `make_dataset`'s on TensorFlow, as the VEC's
+    labeled-share batches, `ImageBatches`' elsewhere, seeded by the model's
+    seed, shuffled each epoch when `shuffle`. Anything else (signals,
+    datasets) passes through. Returns
+    `(images, fit keywords)`.
+    """
+    batch_size = batch_size or 32
+    images = isinstance(x, np.ndarray) and len(model.image_shape) == 3
+    if not images or len(x) < batch_size:
+        return x, {"batch_size": batch_size}
+    tensorflow = keras.backend.backend() == "tensorflow"
+    batches = make_dataset if tensorflow else ImageBatches
+    images = batches(
+        x, batch_size=batch_size, shuffle=shuffle, seed=model.seed, drop_remainder=True
+    )
+    return images, {"shuffle": False}  # the batches shuffle, if asked
+
+
+def batches_per_epoch(x, batch_size):
+    """Batches in one epoch of numpy `x` or of a finite dataset."""
+    if isinstance(x, np.ndarray):
+        return -(-len(x) // (batch_size or 32))
+    try:
+        return len(x)  # a PyDataset or a tf.data.Dataset of known size
+    except TypeError as error:
+        raise ValueError(
+            "The number of batches per epoch of `x` is unknown: pass numpy "
+            "images or a dataset of known length."
+        ) from error
+
+
+def _steps(model):
+    return int(keras.ops.convert_to_numpy(model.optimizer.iterations))

@@ -1,20 +1,22 @@
-"""A KerasTuner search over β and γ, with phase 1 trained once.
+"""A KerasTuner search from a SAVAE preset (β and γ by default).
 
-`search_beta_gamma(...)` is what `tuning/search_beta_gamma.py` runs:
+`search_savae(...)` is what `tuning/search_beta_gamma.py` runs:
 
-1. phase 1 (the VEC) is trained once and saved as `out/vec.keras`; a later
-   or resumed search loads it instead of training again;
+1. when the space holds phase-2 settings only, phase 1 is trained once
+   (`SAVAE.fit` with no phase-2 epochs) and saved as the preset folder
+   `out/phase_1/`; a later or resumed search loads it instead of training
+   again;
 2. KerasTuner (`random`, `bayesian` or `hyperband`, its own oracles) runs
-   trials of `DecoderHyperModel` in `out/tuner/` with `overwrite=False`, so
+   trials of `SAVAEHyperModel` in `out/tuner/` with `overwrite=False`, so
    running the same command again resumes an interrupted search;
 3. the finished trials are written as `results.csv` and `results.md`, the
-   objective over β per γ as `objective_vs_beta.png`, and the best decoder
-   as `best_decoder.keras`.
+   objective over β per γ as `objective_vs_beta.png` (when β is searched),
+   and the best model as the preset folder `out/best/`
+   (`SAVAE.from_preset("out/best")`).
 """
 
 import csv
 import os
-import time
 
 import keras
 import keras_tuner
@@ -23,17 +25,16 @@ import numpy as np
 from savae_keras.data import get_spec
 from savae_keras.data import load_dataset
 from savae_keras.data.checks import check_number
-from savae_keras.files import save_atomically
 from savae_keras.metrics import check_num_samples
 from savae_keras.metrics import reference_classifier
-from savae_keras.models import VariationalEncoderClassifier
+from savae_keras.models import SAVAE
 from savae_keras.plots import plot_objective_over_beta
-from savae_keras.saving import load_model
-from savae_keras.tuning.hypermodel import DEFAULT_GAMMAS
+from savae_keras.presets import resolve_preset
+from savae_keras.tuning.hypermodel import DEFAULT_SPACE
 from savae_keras.tuning.hypermodel import OBJECTIVE
-from savae_keras.tuning.hypermodel import DecoderHyperModel
-from savae_keras.tuning.hypermodel import check_beta_range
-from savae_keras.tuning.hypermodel import check_gammas
+from savae_keras.tuning.hypermodel import PHASE_1_SETTINGS
+from savae_keras.tuning.hypermodel import SAVAEHyperModel
+from savae_keras.tuning.hypermodel import check_space
 from savae_keras.tuning.hypermodel import trial_rows
 
 TUNERS = ("random", "bayesian", "hyperband")
@@ -65,43 +66,35 @@ def make_tuner(name, hypermodel, directory, max_trials, epochs, seed):
     raise ValueError(f"Unknown `tuner` {name!r}; expected one of {list(TUNERS)}.")
 
 
-def trained_vec(
-    path,
-    images,
-    labels,
-    spec,
-    latent_dim,
-    epochs,
-    batch_size,
-    seed,
-    encoder_options=None,
-    classifier_options=None,
-    verbose=1,
-):
-    """Load phase 1 from `path`, or train it once and save it there.
+def trained_phase_1(folder, x, y, resolved, spec, epochs, seed, verbose=1):
+    """Load the shared phase 1 from `folder`, or train it once and save it.
 
-    Returns `(vec, seconds)`, `seconds` = 0.0 when it was loaded.
+    Returns `(savae, seconds)`, `seconds` = 0.0 when it was loaded. A folder
+    of another input shape or latent size is refused.
     """
-    if os.path.isfile(path):  # a search of another latent size is refused
-        vec = load_model(
-            path, expected_input_shape=spec.image_shape, expected_latent_dim=latent_dim
+    if os.path.isdir(folder):
+        model = SAVAE.from_preset(folder)
+        wanted = SAVAE.from_preset(
+            resolved, input_shape=spec.image_shape, num_classes=spec.num_classes
         )
-        return vec, 0.0
+        for name in ("image_shape", "latent_dim", "num_classes"):
+            if getattr(model, name) != getattr(wanted, name):
+                raise ValueError(
+                    f"{folder} holds a phase 1 of {name} "
+                    f"{getattr(model, name)}, but this search's is "
+                    f"{getattr(wanted, name)}: give another `out`."
+                )
+        return model, 0.0
     keras.utils.set_random_seed(seed)
-    vec = VariationalEncoderClassifier(
-        spec.image_shape,
-        spec.num_classes,
-        latent_dim,
+    model = SAVAE.from_preset(
+        resolved,
+        input_shape=spec.image_shape,
+        num_classes=spec.num_classes,
         seed=seed,
-        encoder_options=encoder_options,
-        classifier_options=classifier_options,
     )
-    vec.compile()
-    start = time.perf_counter()
-    vec.fit(images, labels, batch_size=batch_size, epochs=epochs, verbose=verbose)
-    seconds = time.perf_counter() - start
-    save_atomically(vec.save, path)  # a search never sees a half-written VEC
-    return vec, seconds
+    history = model.fit(x, y, encoder_epochs=epochs, decoder_epochs=0, verbose=verbose)
+    model.save_to_preset(folder, metadata={"phase": "phase 1 of a search"})
+    return model, history.seconds["phase_1"]
 
 
 def write_table(rows, out):
@@ -130,24 +123,21 @@ def write_table(rows, out):
         )
 
 
-def search_beta_gamma(
+def search_savae(
     dataset="mnist",
+    preset="paper",
+    overrides=None,
+    space=None,
     out="runs/search",
     tuner="random",
     max_trials=10,
     epochs=2,
     vec_epochs=3,
-    latent_dim=2,
     train_size=10000,
     validation_size=1000,
-    batch_size=128,
-    beta_range=(1e-4, 1e-1),
-    gammas=DEFAULT_GAMMAS,
-    n_critic=5,
     num_samples=500,
     data_dir=None,
     seed=0,
-    network_options=None,
     verbose=1,
 ):
     """Run (or resume) the search; return a dict of what it measured.
@@ -155,21 +145,23 @@ def search_beta_gamma(
     Args:
         dataset: dataset name; its train split is cut into `train_size`
             training images and `validation_size` held-out images.
+        preset, overrides: the SAVAE every trial starts from
+            (`SAVAE.from_preset`); its `batch_size` batches the trials.
+        space: the settings searched (`SAVAEHyperModel`; default β and γ).
         out: output folder (created; reused to resume).
         tuner: `random`, `bayesian` or `hyperband`.
         max_trials: trials of the random and Bayesian tuners.
-        epochs: decoder epochs per trial (Hyperband's `max_epochs`).
-        vec_epochs: epochs of the one phase-1 training.
-        network_options: `encoder_options`, `classifier_options`,
-            `decoder_options`, `critic_options` of the networks.
+        epochs: phase-2 epochs per trial (Hyperband's `max_epochs`).
+        vec_epochs: phase-1 epochs (once, or per trial when the space holds
+            a phase-1 setting).
 
     Returns:
         `{"rows", "best", "vec_seconds", "trial_seconds", "out"}`.
     """
     if tuner not in TUNERS:
         raise ValueError(f"Unknown `tuner` {tuner!r}; expected one of {list(TUNERS)}.")
-    check_beta_range(beta_range)
-    check_gammas(gammas)
+    space = check_space(DEFAULT_SPACE if space is None else space)
+    resolved = resolve_preset(SAVAE, preset, overrides)
     max_trials = check_number(max_trials, "max_trials", minimum=1, integer=True)
     epochs = check_number(epochs, "epochs", minimum=1, integer=True)
     vec_epochs = check_number(vec_epochs, "vec_epochs", minimum=1, integer=True)
@@ -183,7 +175,6 @@ def search_beta_gamma(
             f"`num_samples` ({num_samples}) must not exceed `validation_size` "
             f"({validation_size}): the objective is scored on held-out images."
         )
-    options = dict(network_options or {})
     spec = get_spec(dataset)
     images, labels = load_dataset(dataset, "train", data_dir=data_dir)
     if train_size + validation_size > len(images):
@@ -195,37 +186,34 @@ def search_beta_gamma(
     held_out = (images[-validation_size:], labels[-validation_size:])
     os.makedirs(out, exist_ok=True)
 
-    vec, vec_seconds = trained_vec(
-        os.path.join(out, "vec.keras"),
-        x,
-        y,
-        spec,
-        latent_dim,
-        vec_epochs,
-        batch_size,
-        seed,
-        options.get("encoder_options"),
-        options.get("classifier_options"),
-        verbose,
-    )
-    vec.trainable = False  # every trial trains a decoder on this frozen VEC
-    hypermodel = DecoderHyperModel(
-        vec,
+    phase_1, vec_seconds = None, 0.0
+    if not set(space) & PHASE_1_SETTINGS:  # every trial shares one phase 1
+        phase_1, vec_seconds = trained_phase_1(
+            os.path.join(out, "phase_1"),
+            x,
+            y,
+            resolved,
+            spec,
+            vec_epochs,
+            seed,
+            verbose,
+        )
+    hypermodel = SAVAEHyperModel(
+        resolved,
         reference_classifier(dataset, data_dir=data_dir),
         dataset=dataset,
-        beta_range=beta_range,
-        gammas=gammas,
-        n_critic=n_critic,
+        space=space,
+        phase_1=phase_1,
+        encoder_epochs=vec_epochs,
         num_samples=num_samples,
-        decoder_options=options.get("decoder_options"),
-        critic_options=options.get("critic_options"),
         seed=seed,
     )
     search = make_tuner(tuner, hypermodel, out, max_trials, epochs, seed)
     search.search(
         x,
+        y,
         epochs=epochs,
-        batch_size=batch_size,
+        batch_size=resolved["fit"]["batch_size"],
         validation_data=held_out,
         verbose=verbose,
     )
@@ -237,11 +225,12 @@ def search_beta_gamma(
             "says why each failed."
         )
     write_table(rows, out)
-    plot_objective_over_beta(
-        rows, OBJECTIVE.name, os.path.join(out, "objective_vs_beta.png")
-    )
+    if "beta" in space:
+        plot_objective_over_beta(
+            rows, OBJECTIVE.name, os.path.join(out, "objective_vs_beta.png")
+        )
     best = search.get_best_models(1)[0]
-    best.save(os.path.join(out, "best_decoder.keras"))
+    best.save_to_preset(os.path.join(out, "best"), metadata={"search": rows[0]})
     trial_seconds = float(np.mean([row["seconds"] for row in rows]))
     return {
         "rows": rows,

@@ -1,0 +1,95 @@
+"""The presets of `SAVAE` (`SAVAE.from_preset(name)`; `savae_keras.presets`).
+
+Each names what it measured in the docs (`results`). Options beyond the
+paper are named as such in the constructors' docstrings; the `paper` preset
+has none of them.
+"""
+
+# The networks of the test suite: a few channels per layer.
+TINY_NETWORKS = {
+    "encoder_options": {
+        "conv_filters": (4, 4, 4, 4, 8, 8),
+        "dense_units": (16, 16, 16),
+    },
+    "classifier_options": {"units": (8, 8, 8)},
+    "decoder_options": {"dense_units": (8, 16), "conv_filters": (8, 8, 4, 4, 4, 4)},
+    "critic_options": {"conv_filters": (4, 4, 4), "dense_units": (8, 8, 8, 8)},
+}
+
+# Phase 1 with the pixel likelihood and the KL at a hundredth of the
+# cross-entropy's weight (M2's weighting), phase 2 starting from its decoder
+# with one critic round per decoder step (beyond the paper).
+_PIXEL_LIGHT = {
+    "reconstruction_weight": 0.01,
+    "kl_weight": 0.01,
+    "warm_start": True,
+    "n_critic": 1,
+}
+_SPECTRAL_CRITIC = {"critic_options": {"spectral_normalization": True}}
+_SECONDS = {"vec_share": 1 / 3, "batch_size": 64}
+
+SAVAE_PRESETS = {
+    "paper": {
+        "description": "Algorithms 1 and 2 as printed: latent 2, β 0.005, γ 0.1, "
+        "five critic rounds per decoder step, Adam 1e-3; 150 s.",
+        "results": "docs/results.md#savae-against-the-vae-phase-2-10-epochs",
+        "config": {},
+        "optimizer": {},
+        "fit": {"seconds": 150.0, **_SECONDS},
+    },
+    "quick": {
+        "description": "make main: the paper's losses with one critic round, a "
+        "spectrally normalised critic and weight averaging; latent 2, 150 s.",
+        "results": "docs/results.md#presets",
+        "config": {"n_critic": 1, **_SPECTRAL_CRITIC},
+        "optimizer": {"ema": True},
+        "fit": {"seconds": 150.0, **_SECONDS},
+    },
+    "latent100": {
+        "description": "The best at latent 100: pixel term in phase 1, warm "
+        "start, normalised critic, pixel and prior-sample terms in phase 2, "
+        "weight averaging; 600 s.",
+        "results": "docs/results.md#a-pixel-term-and-judged-prior-samples-in-phase-2"
+        "-hypotheses-2-and-3-what-wins-at-latent-100",
+        "config": {
+            "latent_dim": 100,
+            **_PIXEL_LIGHT,
+            **_SPECTRAL_CRITIC,
+            "pixel_weight": 1.0,
+            "prior_weight": 1.0,
+        },
+        "optimizer": {"ema": True},
+        "fit": {"seconds": 600.0, **_SECONDS},
+    },
+    "few_labels": {
+        "description": "Few labels (e.g. 10 per class): latent 100, the pixel "
+        "term in phase 1, strong augmentation, a quarter of each batch "
+        "labeled; 1,200 s, three quarters on phase 1.",
+        "results": "docs/results.md#both-phases-with-every-batch-augmented-the-"
+        "protocol-issue-15",
+        "config": {"latent_dim": 100, **_PIXEL_LIGHT, "augmentation": "strong"},
+        "optimizer": {},
+        "fit": {
+            "seconds": 1200.0,
+            "vec_share": 0.75,
+            "labeled_share": 0.25,
+            "batch_size": 64,
+        },
+    },
+    "signals": {
+        "description": "1-D signals (pass input_shape and num_classes): latent "
+        "16, the paper's losses, 40 + 10 epochs of batch 32.",
+        "results": "docs/results.md#signals-and-anomaly-scores-issue-18-first-numbers",
+        "config": {"latent_dim": 16},
+        "optimizer": {},
+        "fit": {"encoder_epochs": 40, "decoder_epochs": 10, "batch_size": 32},
+    },
+    "tiny": {
+        "description": "Networks of a few channels and one critic round, one "
+        "epoch per phase: for tests and trying the API.",
+        "results": "",
+        "config": {"n_critic": 1, **TINY_NETWORKS},
+        "optimizer": {},
+        "fit": {"encoder_epochs": 1, "decoder_epochs": 1, "batch_size": 64},
+    },
+}
