@@ -175,8 +175,10 @@ def _override(cls, settings, key, value):
     top, _, inner = key.partition(".")
     section = settings[_section_of(cls, top)]
     current = section.get(top)
-    if inner:  # one entry of a dict-valued option
-        if current is not None and not isinstance(current, dict):
+    if inner:  # one entry of a dict of options (`*_options`)
+        if not top.endswith("_options") or (
+            current is not None and not isinstance(current, dict)
+        ):
             raise ValueError(
                 f"`{top}` is not a dict of options, so `{key}` cannot be set."
             )

@@ -23,8 +23,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY_BUDGET = [
     "--train-size",
     "256",
-    "--epochs",
-    "1",
+    "--set",
+    "encoder_epochs=1",
+    "--set",
+    "decoder_epochs=1",
     "--num-samples",
     "300",
     "--verbose",
@@ -32,20 +34,10 @@ TINY_BUDGET = [
 ]
 # the reference classifiers these tests need beyond MNIST and Fashion-MNIST
 # are trained for one epoch (cached apart from the full ones)
-ONE_DECODER = ["--latent-dim", "2", "--betas", "0.005", "--gammas", "0.1"]
 DATASETS = {
-    # as `make main` runs it: a seconds budget (the epoch caps it here), one
-    # critic round per decoder step, a spectrally normalised critic and
-    # weight averaging
-    "mnist": [
-        *ONE_DECODER,
-        "--seconds",
-        "600",
-        "--recipe",
-        "one_critic",
-        "--critic-spectral-norm",
-        "--ema",
-    ],
+    # as `make main` runs it (the quick preset), with a seconds budget that
+    # the epochs cap here
+    "mnist": ["--preset", "quick", "--set", "seconds=600"],
     # the sweep's order over both latent sizes (6 models, PyTorch only)
     "mnist_sweep": [
         "--latent-dim",
@@ -57,26 +49,23 @@ DATASETS = {
         "--gammas",
         "0.1",
     ],
-    # the options beyond the paper: the pixel recipe (pixel term in phase 1,
-    # warm start), few labels with the FixMatch term, a 1-Lipschitz critic,
-    # a pixel term in phase 2 and its critic judging prior samples
+    # the options beyond the paper: the latent100 preset (pixel term in
+    # phase 1, warm start, a 1-Lipschitz critic, a pixel term in phase 2 and
+    # its critic judging prior samples, weight averaging) at latent 2, few
+    # labels with the FixMatch term
     "fashion_mnist": [
-        *ONE_DECODER,
-        "--recipe",
-        "pixel",
-        "--critic-spectral-norm",
-        "--pixel-weight",
-        "1",
-        "--prior-weight",
-        "1",
+        "--preset",
+        "latent100",
+        "--set",
+        "latent_dim=2",
         "--labels-per-class",
         "5",
-        "--consistency-weight",
-        "1",
+        "--set",
+        "consistency_weight=1",
     ],
-    "omniglot": [*ONE_DECODER, "--reference-epochs", "1"],
-    "caltech101_silhouettes": [*ONE_DECODER, "--reference-epochs", "1"],
-    "cifar10": ["--reference-epochs", "1"],
+    "omniglot": ["--reference-epochs", "1"],
+    "caltech101_silhouettes": ["--reference-epochs", "1"],
+    "cifar10": ["--reference-epochs", "1", "--sweep"],
 }
 
 
@@ -88,7 +77,7 @@ def test_example_runs_end_to_end(dataset, tmp_path, data_dir):
     out = tmp_path / dataset
     script = "mnist" if dataset == "mnist_sweep" else dataset
     path = os.path.join(REPO, "examples", f"{script}.py")
-    argv = [*TINY_BUDGET, *DATASETS[dataset], "--out", str(out)]
+    argv = [*DATASETS[dataset], *TINY_BUDGET, "--out", str(out)]
     if dataset == "mnist":
         result = subprocess.run(
             [sys.executable, path, *argv],
@@ -118,31 +107,34 @@ def test_example_runs_end_to_end(dataset, tmp_path, data_dir):
         ]
     elif dataset == "cifar10":  # the paper's CIFAR-10 setting (section 4.5)
         assert models == [("SAVAE", 100, 0.001), ("VAE", 100, None)]
-        assert metrics["feature_weights"] == [1.0, 1.0, 1.0]
     else:
-        assert metrics["feature_weights"] == [1.0, 0.1, 0.01]
-    recipes = {"fashion_mnist": "pixel", "mnist": "one_critic"}
-    assert metrics["recipe"] == recipes.get(dataset, "paper")
+        assert models == [("SAVAE", 2, 0.005), ("VAE", 2, None)]
+    preset = metrics["preset"]
+    weights = [1.0, 1.0, 1.0] if dataset == "cifar10" else [1.0, 0.1, 0.01]
+    assert preset["config"]["feature_weights"] == weights
+    names = {"fashion_mnist": "latent100", "mnist": "quick"}
+    assert preset["name"] == names.get(dataset, "paper")
     spectral = dataset in ("mnist", "fashion_mnist")
-    assert metrics["critic_spectral_norm"] == spectral
-    assert metrics["ema"] == (dataset == "mnist")
-    assert metrics["pixel_weight"] == (1.0 if dataset == "fashion_mnist" else 0.0)
-    assert metrics["prior_weight"] == metrics["pixel_weight"]
+    critic = preset["config"].get("critic_options") or {}
+    assert critic.get("spectral_normalization", False) == spectral
+    assert preset["optimizer"]["ema"] == spectral
+    pixel = 1.0 if dataset == "fashion_mnist" else 0.0
+    assert preset["config"].get("pixel_weight", 0.0) == pixel
     if spectral:
         saved = keras.saving.load_model(out / "z2" / "savae.keras")
         wrapped = [
             layer
-            for layer in saved.critic.layers
+            for layer in saved.adversarial_decoder.critic.layers
             if isinstance(layer, sk.layers.SpectralNormalization)
         ]
         assert len(wrapped) == 8
-        # the decoder's optimizer keeps its average where --ema was given
-        assert saved.decoder_optimizer.use_ema == (dataset == "mnist")
-        assert saved.pixel_weight == metrics["pixel_weight"]
-        assert saved.prior_weight == metrics["prior_weight"]
+        # the decoder's optimizer keeps its average where the preset says so
+        assert saved.adversarial_decoder.decoder_optimizer.use_ema
+        assert saved.adversarial_decoder.pixel_weight == pixel
+        assert saved.adversarial_decoder.prior_weight == pixel
     if dataset == "fashion_mnist":
-        assert metrics["budget"]["labeled_images"] == 50
-        assert metrics["budget"]["consistency_weight"] == 1.0
+        assert metrics["data"]["labeled_images"] == 50
+        assert preset["config"]["consistency_weight"] == 1
     for run in metrics["runs"]:
         assert run["num_samples"] == 300 and run["fcd_reconstructions"] > 0
         if run["model"] == "SAVAE":  # one epoch of 256 images, batch 64
