@@ -1,16 +1,8 @@
-"""SAVAE on MNIST, from a preset, against the VAE.
+"""SAVAE on MNIST from a preset, against the VAE; `--help` for the flags.
 
-    python examples/mnist.py --preset quick
-    python examples/mnist.py --preset latent100 --set seconds=300
-    python examples/mnist.py --preset paper --sweep
+    python examples/mnist.py --preset quick --set seconds=300
 
-One SAVAE of the preset (`--preset`, default `paper`; `--set key=value`
-changes a setting) and the VAE baseline for as long; `--sweep` runs the
-paper's sweep instead, phase 1 once per latent size:
-latent 2 and 100, β swept over 0…0.1, γ ∈ {0, 0.1}. Writes
-`metrics.json` (with the resolved preset: `--preset metrics.json` runs it
-again), `results.md` and the paper's figures to `--out` (default
-`runs/mnist`). See `savae_keras.experiments.savae`.
+`savae_keras.experiments.savae` says what it trains and writes.
 """
 
 from savae_keras.experiments.savae import example_main

@@ -46,6 +46,36 @@ fraction = _number(float, 0.0, exclusive=True, maximum=1.0)
 open_fraction = _number(float, 0.0, exclusive=True, maximum=1.0, exclusive_maximum=True)
 
 
+def add_preset_arguments(parser, default, examples):
+    """`--preset NAME` (default `default`) and `--set KEY=VALUE` (repeatable),
+    the flags of every tool that trains a SAVAE preset; `examples` names a
+    few settings in the help."""
+    parser.add_argument(
+        "--preset",
+        default=default,
+        help=f"a SAVAE preset, or a run's metrics.json to run it again "
+        f"(default: {default}; `python -m savae_keras.presets` lists them)",
+    )
+    parser.add_argument(
+        "--set",
+        dest="settings",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help=f"change one setting of the preset (repeatable), e.g. {examples}",
+    )
+
+
+def preset_overrides(args, parser):
+    """`--set`'s settings as a dict; a malformed one stops the parser."""
+    from savae_keras.presets import parse_setting
+
+    try:
+        return dict(parse_setting(text) for text in args.settings)
+    except ValueError as error:
+        parser.error(str(error))
+
+
 class _NotPerModelRetracing(logging.Filter):
     def filter(self, record):
         return "triggered tf.function retracing" not in record.getMessage()

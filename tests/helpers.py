@@ -4,15 +4,10 @@ import keras
 import numpy as np
 import pytest
 
-TINY = {
-    "encoder_options": {
-        "conv_filters": (4, 4, 4, 4, 8, 8),
-        "dense_units": (16, 16, 16),
-    },
-    "classifier_options": {"units": (8, 8, 8)},
-    "decoder_options": {"dense_units": (8, 16), "conv_filters": (8, 8, 4, 4, 4, 4)},
-    "critic_options": {"conv_filters": (4, 4, 4), "dense_units": (8, 8, 8, 8)},
-}
+from savae_keras.models.savae_presets import TINY_NETWORKS
+
+# The tiny preset's networks (`SAVAE.from_preset("tiny")`).
+TINY = TINY_NETWORKS
 VEC_OPTIONS = {k: TINY[k] for k in ("encoder_options", "classifier_options")}
 DECODER_OPTIONS = {k: TINY[k] for k in ("decoder_options", "critic_options")}
 

@@ -20,9 +20,11 @@ resumes an interrupted search.
 import argparse
 
 from savae_keras.cli import add_device_arguments
+from savae_keras.cli import add_preset_arguments
 from savae_keras.cli import device_scope
 from savae_keras.cli import nonnegative_int
 from savae_keras.cli import positive_int
+from savae_keras.cli import preset_overrides
 from savae_keras.cli import quiet_per_model_retracing
 from savae_keras.metrics import check_num_samples
 from savae_keras.presets import parse_setting
@@ -56,15 +58,7 @@ def parse_search(text):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="mnist")
-    parser.add_argument("--preset", default="paper", help="the SAVAE preset")
-    parser.add_argument(
-        "--set",
-        dest="settings",
-        metavar="KEY=VALUE",
-        action="append",
-        default=[],
-        help="change one setting of the preset for every trial (repeatable)",
-    )
+    add_preset_arguments(parser, "paper", "n_critic=1, batch_size=128")
     parser.add_argument(
         "--search",
         dest="searched",
@@ -95,10 +89,10 @@ def main(argv=None):
     add_device_arguments(parser)
     args = parser.parse_args(argv)
     quiet_per_model_retracing()
+    overrides = {**(QUICK_NETWORKS if args.quick else {})}
+    overrides.update(preset_overrides(args, parser))
     try:  # before any training: a bad value would fail only later
         check_num_samples(args.num_samples, name="--num-samples")
-        overrides = {**(QUICK_NETWORKS if args.quick else {})}
-        overrides.update(parse_setting(text) for text in args.settings)
         space = dict(parse_search(text) for text in args.searched) or None
         if space is not None:
             check_space(space)

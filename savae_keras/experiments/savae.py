@@ -1,5 +1,10 @@
 """The paper's SAVAE experiments on one dataset, shared by the examples.
 
+    python examples/mnist.py --preset quick                  # make main
+    python examples/mnist.py --preset latent100 --set seconds=300
+    python examples/mnist.py --preset paper --sweep          # the paper's sweep
+    python examples/mnist.py --preset runs/mnist/metrics.json  # again
+
 Every SAVAE is a preset (`savae_keras.presets`, `SAVAE.from_preset`) with
 overrides, trained by `SAVAE.fit` on the preset's budget. `run` makes one
 model per latent size and (β, γ) of the sweep: the first of each latent
@@ -34,11 +39,13 @@ import numpy as np
 
 from savae_keras.callbacks import TimeLimit
 from savae_keras.cli import add_device_arguments
+from savae_keras.cli import add_preset_arguments
 from savae_keras.cli import device_scope
 from savae_keras.cli import fraction
 from savae_keras.cli import nonnegative_float
 from savae_keras.cli import nonnegative_int
 from savae_keras.cli import positive_int
+from savae_keras.cli import preset_overrides
 from savae_keras.cli import quiet_per_model_retracing
 from savae_keras.data import get_spec
 from savae_keras.data import load_class_names
@@ -56,7 +63,6 @@ from savae_keras.models.savae import whole_batches
 from savae_keras.plots import plot_beta_gamma_grid
 from savae_keras.plots import plot_side_by_side
 from savae_keras.plots import write_figures
-from savae_keras.presets import parse_setting
 from savae_keras.presets import resolve_preset
 
 PAPER_BETAS = (0.0, 0.001, 0.003, 0.005, 0.01, 0.1)
@@ -532,23 +538,11 @@ def example_main(dataset, argv=None):
         description=f"SAVAE on {dataset} from a preset, against the VAE: "
         "metrics.json, results.md and the paper's figures."
     )
-    parser.add_argument(
-        "--preset",
-        default="paper",
-        help=f"a SAVAE preset ({', '.join(SAVAE.presets)}), or a run's "
-        "metrics.json to run it again (default: paper)",
-    )
-    parser.add_argument(
-        "--set",
-        dest="settings",
-        metavar="KEY=VALUE",
-        action="append",
-        default=[],
-        help="change one setting of the preset (repeatable): a model option "
-        "(beta=0.01, critic_options.spectral_normalization=true), the "
-        "optimizer's (learning_rate, ema) or fit's budget (seconds=600, "
-        "encoder_epochs=2, decoder_epochs=2, vec_share=0.5, batch_size=64, "
-        "labeled_share=0.25); `python -m savae_keras.presets` lists presets",
+    add_preset_arguments(
+        parser,
+        "paper",
+        "beta=0.01, critic_options.spectral_normalization=true, ema=true, "
+        "seconds=600, encoder_epochs=2, decoder_epochs=2, labeled_share=0.25",
     )
     parser.add_argument(
         "--sweep",
@@ -582,8 +576,8 @@ def example_main(dataset, argv=None):
     args = parser.parse_args(argv)
     if args.labels_per_class and args.labeled_fraction != 1.0:
         parser.error("give --labeled-fraction or --labels-per-class, not both")
+    overrides = preset_overrides(args, parser)
     try:
-        overrides = dict(parse_setting(text) for text in args.settings)
         check_num_samples(args.num_samples, name="--num-samples")
     except ValueError as error:
         parser.error(str(error))

@@ -35,7 +35,9 @@ import numpy as np
 
 from savae_keras.callbacks import TimeLimit
 from savae_keras.cli import add_device_arguments
+from savae_keras.cli import add_preset_arguments
 from savae_keras.cli import nonnegative_int
+from savae_keras.cli import preset_overrides
 from savae_keras.data import SIGNALS
 from savae_keras.data import get_spec
 from savae_keras.data import load_class_names
@@ -57,7 +59,6 @@ from savae_keras.models import SAVAE
 from savae_keras.models import VAE
 from savae_keras.plots import plot_generated_series
 from savae_keras.plots import plot_series_reconstructions
-from savae_keras.presets import parse_setting
 from savae_keras.presets import resolve_preset
 
 CALIBRATION_SHARE = 0.1
@@ -318,21 +319,10 @@ def _first_windows(series, labels, window, amplitude):
 def add_training_arguments(parser):
     """The flags `examples/plaid.py` and `examples/anomaly.py` share."""
     parser.add_argument("--quick", action="store_true", help="a few minutes on a CPU")
-    parser.add_argument(
-        "--preset",
-        default="signals",
-        help=f"a SAVAE preset ({', '.join(SAVAE.presets)}) or a run's "
-        "metrics.json (default: signals)",
-    )
-    parser.add_argument(
-        "--set",
-        dest="settings",
-        metavar="KEY=VALUE",
-        action="append",
-        default=[],
-        help="change one setting of the preset (repeatable), e.g. "
-        "latent_dim=32, reconstruction_weight=0.01, encoder_epochs=40, "
-        "batch_size=32; `python -m savae_keras.presets` lists the presets",
+    add_preset_arguments(
+        parser,
+        "signals",
+        "latent_dim=32, reconstruction_weight=0.01, encoder_epochs=40, batch_size=32",
     )
     parser.add_argument("--out", default=None)
     parser.add_argument("--data-dir", default=None)
@@ -343,10 +333,7 @@ def add_training_arguments(parser):
 def training_overrides(args, parser, epochs, decoder_epochs):
     """`--set`'s overrides; without a budget among them, phase 1 and 2 get
     `epochs` and `decoder_epochs` (each a `(quick, full)` pair)."""
-    try:
-        overrides = dict(parse_setting(text) for text in args.settings)
-    except ValueError as error:
-        parser.error(str(error))
+    overrides = preset_overrides(args, parser)
     if not set(overrides) & set(SAVAE.preset_budget):
         overrides["encoder_epochs"] = epochs[not args.quick]
         overrides["decoder_epochs"] = decoder_epochs[not args.quick]

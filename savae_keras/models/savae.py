@@ -606,27 +606,21 @@ def _checked_fit_settings(settings):
         settings["seconds"] = check_number(
             settings["seconds"], "seconds", minimum=0.0, exclusive_minimum=True
         )
-    settings["vec_share"] = check_number(
-        settings["vec_share"],
-        "vec_share",
-        minimum=0.0,
-        maximum=1.0,
-        exclusive_minimum=True,
-        exclusive_maximum=True,  # phase 2 needs some seconds
-    )
+    # phase 2 needs some seconds; a batch needs some unlabeled images
+    for key in ("vec_share", "labeled_share"):
+        if settings[key] is not None:
+            settings[key] = check_number(
+                settings[key],
+                key,
+                minimum=0.0,
+                maximum=1.0,
+                exclusive_minimum=True,
+                exclusive_maximum=True,
+            )
     check_choice(settings["clock"], "clock", tuple(TimeLimit.CLOCKS))
     if settings["batch_size"] is not None:
         settings["batch_size"] = check_number(
             settings["batch_size"], "batch_size", minimum=1, integer=True
-        )
-    if settings["labeled_share"] is not None:
-        settings["labeled_share"] = check_number(
-            settings["labeled_share"],
-            "labeled_share",
-            minimum=0.0,
-            maximum=1.0,
-            exclusive_minimum=True,
-            exclusive_maximum=True,  # some unlabeled images in every batch
         )
     settings["cosine_decay"] = check_bool(settings["cosine_decay"], "cosine_decay")
     return settings
