@@ -283,3 +283,25 @@ def test_cosine_decay_takes_phase_1_to_zero():
     assert float(to_numpy(optimizer.learning_rate)) == pytest.approx(0.0, abs=1e-9)
     with pytest.raises(ValueError, match="`cosine_decay` .* needs an epoch budget"):
         SAVAE.from_preset("tiny").fit(x, y, seconds=5.0, cosine_decay=True, verbose=0)
+
+
+def test_the_examples_check_every_setting_before_any_training(monkeypatch, capsys):
+    from savae_keras.experiments import savae as experiment
+
+    plans = []
+    monkeypatch.setattr(
+        experiment, "sweep", lambda plan: plans.append(plan) or ([], {})
+    )
+    monkeypatch.setattr(experiment, "report", lambda plan, rows, data: plan)
+    argv = ["--preset", "latent100", "--set", "beta=0.02", "--set", "seconds=60"]
+    experiment.example_main("mnist", argv)
+    (plan,) = plans
+    assert plan["preset"]["name"] == "latent100"
+    assert plan["preset"]["config"]["beta"] == 0.02
+    assert plan["preset"]["fit"]["seconds"] == 60 and plan["latent_dims"] == (100,)
+    assert (plan["betas"], plan["gammas"]) == ((0.02,), (0.1,))
+    for bad in (["--set", "bogus=1"], ["--set", "beta=-1"], ["--preset", "best"]):
+        with pytest.raises(SystemExit):
+            experiment.example_main("mnist", bad)
+    assert len(plans) == 1  # none of the bad ones reached training
+    assert "Unknown setting 'bogus'" in capsys.readouterr().err
