@@ -48,7 +48,7 @@ SAVAE_PRESETS = {
     "latent100": {
         "description": "The best at latent 100: pixel term in phase 1, warm "
         "start, normalised critic, pixel and prior-sample terms in phase 2, "
-        "weight averaging; 600 s.",
+        "weight averaging; 600 s, half on phase 1.",
         "results": "docs/results.md#a-pixel-term-and-judged-prior-samples-in-phase-2"
         "-hypotheses-2-and-3-what-wins-at-latent-100",
         "config": {
@@ -59,7 +59,7 @@ SAVAE_PRESETS = {
             "prior_weight": 1.0,
         },
         "optimizer": {"ema": True},
-        "fit": {"seconds": 600.0, **_SECONDS},
+        "fit": {"seconds": 600.0, "vec_share": 0.5, "batch_size": 64},
     },
     "few_labels": {
         "description": "Few labels (e.g. 10 per class): latent 100, the pixel "
