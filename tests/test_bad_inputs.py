@@ -278,6 +278,44 @@ CASES = {
         "`input_shape`",
     ),
     "savae beta nan": (lambda: SAVAE(beta=NAN, **TINY), ValueError, "`beta`"),
+    # strings are not booleans, fractions are not sizes
+    "critic spectral_normalization 'no'": (
+        lambda: SAVAE(critic_options={"spectral_normalization": "no"}),
+        ValueError,
+        "`critic_options\\['spectral_normalization'\\]` must be True or False; "
+        "received 'no'",
+    ),
+    "decoder warm_start 'no'": (
+        lambda: AdversarialDecoder(m("frozen"), warm_start="no"),
+        ValueError,
+        "`warm_start` must be True or False; received 'no'",
+    ),
+    "savae ema 'no'": (
+        lambda: SAVAE.from_preset("tiny", ema="no"),
+        ValueError,
+        "`ema` must be True or False; received 'no'",
+    ),
+    "vec input_shape 64.7": (
+        lambda: VariationalEncoderClassifier(input_shape=(64.7, 1)),
+        ValueError,
+        "`input_shape` must be an image shape .* received \\(64.7, 1\\)",
+    ),
+    "fit batch_size 0": (
+        lambda: m("vec").fit(X[:4], Y[:4], batch_size=0, verbose=0),
+        ValueError,
+        "`batch_size` must be an integer >= 1; received 0",
+    ),
+    "savae fit batch_size 0": (
+        lambda: SAVAE.from_preset("tiny").fit(X[:4], Y[:4], batch_size=0),
+        ValueError,
+        "`batch_size` must be an integer >= 1; received 0",
+    ),
+    # with $SAVAE_DATA_DIR set too: it is not read instead
+    "load_dataset data_dir missing": (
+        lambda: sk.load_dataset("mnist", data_dir="/no/such/folder"),
+        FileNotFoundError,
+        "`data_dir` must be a folder of `<name>.npz` files; '/no/such/folder'",
+    ),
     "savae kl_weight inf": (
         lambda: SAVAE(kl_weight=INF, **TINY),
         ValueError,
@@ -573,7 +611,7 @@ CASES = {
             lambda: load_dataset("omniglot", data_dir="/no/such/folder")
         ),
         FileNotFoundError,
-        "data_dir: '/no/such/folder' is not a folder",
+        "`data_dir` must be a folder of `<name>.npz` files; '/no/such/folder'",
     ),
     "evaluate_generative too few samples": (
         lambda: evaluate_generative(m("decoder"), "mnist", num_samples=100),

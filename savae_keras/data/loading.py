@@ -197,6 +197,11 @@ def load_dataset(name, split="train", data_dir=None, download=False):
 def find_npz(name, data_dir):
     """`(path, tried)`: the first `<name>.npz` in `data_dir`, then in
     `$SAVAE_DATA_DIR`, and why each place failed (path `None` if none had it)."""
+    if data_dir is not None and not os.path.isdir(data_dir):
+        raise DatasetNotFoundError(
+            f"`data_dir` must be a folder of `<name>.npz` files; {data_dir!r} is "
+            "not a folder (leave it out to read $SAVAE_DATA_DIR)."
+        )
     tried = []
     for source, folder in (
         ("data_dir", data_dir),

@@ -33,6 +33,7 @@ graph across the critic loop), and its BatchNorm statistics move once.
 import keras
 from keras import ops
 
+from savae_keras.data.checks import check_bool
 from savae_keras.data.checks import check_number
 from savae_keras.layers import reparameterize
 from savae_keras.losses import savae as losses
@@ -167,7 +168,7 @@ class AdversarialDecoder(
         self.prior_weight = check_number(prior_weight, "prior_weight", minimum=0.0)
         self.decoder_options = dict(decoder_options or {})
         self.critic_options = dict(critic_options or {})
-        self.warm_start = bool(warm_start)
+        self.warm_start = check_bool(warm_start, "warm_start")
         if self.warm_start and vec.decoder is None:
             raise ValueError(
                 "`warm_start=True` copies the VEC's decoder, but this VEC has "

@@ -527,6 +527,7 @@ class Trainer(SavesSeedState, keras.Model):
         any later callback (a checkpoint) sees the step.
         """
         _refuse_weights(kwargs, "fit")
+        _check_batch_size(args, kwargs)
         x, y = check_inputs(self, x, y, "x", self.requires_labels)
         _check_split(self, x, args, kwargs, "fit")
         if isinstance(validation_data, (tuple, list)):
@@ -594,6 +595,14 @@ class Trainer(SavesSeedState, keras.Model):
         if isinstance(inputs, (np.ndarray, list)):
             inputs, _ = check_inputs(self, inputs, None, "inputs")
         return super().__call__(inputs, *args, **kwargs)
+
+
+def _check_batch_size(args, kwargs):
+    """`batch_size` (second after `y`, or by keyword) is None or a whole
+    number >= 1: Keras would read 0 as "the default, 32"."""
+    batch_size = args[0] if args else kwargs.get("batch_size")
+    if batch_size is not None:
+        check_number(batch_size, "batch_size", minimum=1, integer=True)
 
 
 def _check_split(model, x, args, kwargs, method):

@@ -18,10 +18,12 @@ paper's "applications other than image processing".
 """
 
 import math
+import operator
 
 import keras
 from keras import layers
 
+from savae_keras.data.checks import check_bool
 from savae_keras.layers import BatchNormalization
 from savae_keras.layers import Conv2D
 from savae_keras.layers import LogVarianceBound
@@ -38,9 +40,9 @@ NEGATIVE_SLOPE = 0.2
 
 def check_image_shape(image_shape, name="input_shape"):
     """Return an `(H, W, C)` image or `(length, C)` signal shape, or raise."""
-    try:
-        shape = tuple(int(d) for d in image_shape)
-    except (TypeError, ValueError):
+    try:  # whole numbers only: 64.7 is not a size
+        shape = tuple(operator.index(d) for d in image_shape)
+    except TypeError:
         shape = None
     if (
         shape is None
@@ -212,6 +214,10 @@ def build_critic(
     conv_filters = _check_widths(conv_filters, 3, "conv_filters")
     dense_units = _check_widths(dense_units, 4, "dense_units")
     conv, pool, _ = spatial_layers(input_shape)
+
+    spectral_normalization = check_bool(
+        spectral_normalization, "critic_options['spectral_normalization']"
+    )
 
     def weighted(layer):
         if not spectral_normalization:
