@@ -606,6 +606,20 @@ CASES = {
         ValueError,
         "holdout",
     ),
+    "mse of NaN images": (
+        lambda: sk.metrics.reconstruction.mean_squared_error(
+            np.full((2, 28, 28, 1), np.nan, "float32"), np.zeros((2, 28, 28, 1))
+        ),
+        ValueError,
+        "`images` contains NaN or infinite values",
+    ),
+    "mse of NaN reconstructions": (
+        lambda: sk.metrics.reconstruction_metrics(
+            np.zeros((2, 28, 28, 1)), np.full((2, 28, 28, 1), np.inf, "float32")
+        ),
+        ValueError,
+        "`reconstructions` contains NaN or infinite values",
+    ),
     "load_dataset missing data folder": (
         lambda: without_data_dir(
             lambda: load_dataset("omniglot", data_dir="/no/such/folder")

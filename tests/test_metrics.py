@@ -9,8 +9,10 @@ from savae_keras.metrics import frechet_distance
 from savae_keras.metrics import label_consistency
 from savae_keras.metrics import reconstruction_metrics
 from savae_keras.metrics import reference_classifier
+from savae_keras.metrics.reconstruction import mean_squared_error
 from savae_keras.metrics.reference import HEAD
 from savae_keras.metrics.reference import default_train_size
+from tests.conftest import to_numpy
 
 
 @pytest.fixture(scope="module")
@@ -135,3 +137,19 @@ def test_reconstruction_metrics_hand_computed():
     c1 = 0.01**2
     assert scores["ssim"] == pytest.approx((0.6 + c1) / (0.61 + c1), rel=1e-3)
     assert scores["ssim"] != pytest.approx(1.0, rel=1e-3)
+
+
+def test_uint8_images_are_scaled_as_everywhere_in_the_package():
+    # uint8 images are 0..255: MSE against their float twin is 0, not 7,517
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (3, 28, 28, 1)).astype("uint8")
+    floats = images.astype("float32") / 255.0
+    np.testing.assert_allclose(
+        to_numpy(mean_squared_error(images, floats)), 0.0, atol=1e-12
+    )
+    shifted = np.clip(floats + 0.1, 0, 1)
+    np.testing.assert_allclose(
+        to_numpy(mean_squared_error(images, shifted)),
+        ((floats - shifted) ** 2).reshape(3, -1).mean(axis=1),
+        rtol=1e-5,
+    )

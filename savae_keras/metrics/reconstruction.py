@@ -1,16 +1,32 @@
 """Reconstruction quality of images in [0, 1]: MSE, BCE, PSNR and SSIM.
 
-Each function takes two batches `(N, H, W, C)` (numpy arrays or tensors of
-the active backend) and returns one value per image, shape `(N,)`; average
-them for a dataset score. They are written in `keras.ops`, so the same code
+Each function takes two batches `(N, H, W, C)` (numpy arrays, uint8 0..255
+or floats, or tensors of the active backend) and returns one value per
+image, shape `(N,)`; average them for a dataset score. They are written in `keras.ops`, so the same code
 runs on every backend, inside or outside a training step.
 """
 
 import numpy as np
 from keras import ops
 
+from savae_keras.data.checks import to_float_images
+
+
+def _checked(values, name):
+    """Numpy images as floats in [0, 1] (uint8 0..255 scaled, as everywhere
+    in the package), refused when not finite; tensors pass unchecked (a
+    training step's)."""
+    if not isinstance(values, np.ndarray):
+        return values
+    values = to_float_images(values)
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"`{name}` contains NaN or infinite values.")
+    return values
+
 
 def _pair(images, reconstructions):
+    images = _checked(images, "images")
+    reconstructions = _checked(reconstructions, "reconstructions")
     images = ops.cast(ops.convert_to_tensor(images), "float32")
     reconstructions = ops.cast(ops.convert_to_tensor(reconstructions), "float32")
     if tuple(images.shape) != tuple(reconstructions.shape) or len(images.shape) != 4:
