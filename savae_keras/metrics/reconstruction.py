@@ -2,8 +2,9 @@
 
 Each function takes two batches `(N, H, W, C)` (numpy arrays, uint8 0..255
 or floats, or tensors of the active backend) and returns one value per
-image, shape `(N,)`; average them for a dataset score. They are written in `keras.ops`, so the same code
-runs on every backend, inside or outside a training step.
+image, shape `(N,)`; average them for a dataset score. They are written in
+`keras.ops`, so the same code runs on every backend, inside or outside a
+training step.
 """
 
 import numpy as np
