@@ -1,4 +1,4 @@
-"""SAVAE on Caltech-101 Silhouettes from a preset, against the VAE; `--help` for the flags.
+"""SAVAE on Caltech-101 Silhouettes from a preset, against the VAE (`--help`).
 
     python examples/caltech101_silhouettes.py --preset quick --set seconds=300
 
