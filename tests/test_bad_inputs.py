@@ -23,6 +23,7 @@ from savae_keras.data import load_dataset
 from savae_keras.data import make_dataset
 from savae_keras.data import mask_labels
 from savae_keras.experiments.savae import run as run_experiment
+from savae_keras.experiments.signals import run_anomaly
 from savae_keras.metrics import evaluate_generative
 from savae_keras.metrics import reference_classifier
 from savae_keras.saving import ModelFileError
@@ -619,6 +620,45 @@ CASES = {
         ),
         ValueError,
         "`reconstructions` contains NaN or infinite values",
+    ),
+    "anomaly_score calibration of one sample": (
+        lambda: m("decoder").anomaly_score(X[:4], calibration=X[:1]),
+        ValueError,
+        "`calibration` must hold at least two normal samples .*; received 1",
+    ),
+    "calibrated_score missing component": (
+        lambda: sk.metrics.calibrated_score(
+            {"a": np.zeros(3), "b": np.zeros(3)}, {"a": np.arange(3.0)}
+        ),
+        ValueError,
+        "`reference` lacks the components \\['b'\\]",
+    ),
+    "calibrated_score NaN reference": (
+        lambda: sk.metrics.calibrated_score(
+            {"a": np.zeros(3)}, {"a": np.array([0.0, np.nan])}
+        ),
+        ValueError,
+        "`reference\\['a'\\]` must hold at least two finite values",
+    ),
+    "sliding_windows window 0": (
+        lambda: sk.data.loading.sliding_windows(np.zeros(50), 0, 1),
+        ValueError,
+        "`window` must be an integer >= 1; received 0",
+    ),
+    "sliding_windows stride 0": (
+        lambda: sk.data.loading.sliding_windows(np.zeros(50), 10, 0),
+        ValueError,
+        "`stride` must be an integer >= 1; received 0",
+    ),
+    "sliding_windows window longer than the series": (
+        lambda: sk.data.loading.sliding_windows(np.zeros(50), 60, 1),
+        ValueError,
+        "`window` \\(60\\) must not exceed the series' length \\(50\\)",
+    ),
+    "run_anomaly train_size -5": (
+        lambda: run_anomaly("trace", train_size=-5),
+        ValueError,
+        "`train_size` must be an integer >= 1; received -5",
     ),
     "load_dataset missing data folder": (
         lambda: without_data_dir(

@@ -25,6 +25,7 @@ import os
 import numpy as np
 
 from savae_keras.data.checks import check_labels
+from savae_keras.data.checks import check_number
 
 DATA_DIR_ENV = "SAVAE_DATA_DIR"
 
@@ -125,6 +126,12 @@ def sliding_windows(series, window, stride):
     series = np.asarray(series)
     if series.ndim == 1:
         series = series[:, None]
+    window = check_number(window, "window", minimum=1, integer=True)
+    stride = check_number(stride, "stride", minimum=1, integer=True)
+    if window > len(series):
+        raise ValueError(
+            f"`window` ({window}) must not exceed the series' length ({len(series)})."
+        )
     starts = np.arange(0, len(series) - window + 1, stride)
     return np.stack([series[s : s + window] for s in starts]), starts
 

@@ -43,6 +43,7 @@ from savae_keras.data import get_spec
 from savae_keras.data import load_class_names
 from savae_keras.data import load_dataset
 from savae_keras.data import load_ucr_series
+from savae_keras.data.checks import check_number
 from savae_keras.data.loading import UCR_WINDOW_STRIDE
 from savae_keras.data.windows import AMPLITUDE_RANGES
 from savae_keras.data.windows import classify_series
@@ -414,6 +415,9 @@ def run_anomaly(
     Returns the `metrics.json` content as a dict.
     """
     spec = get_spec(dataset)
+    for name, size in (("train_size", train_size), ("test_size", test_size)):
+        if size is not None:
+            check_number(size, name, minimum=1, integer=True)
     resolved = resolve_training(dataset, preset, overrides, seed)
     batch_size = resolved["fit"]["batch_size"]
     ucr = dataset == "ucr_internal_bleeding16"

@@ -127,9 +127,23 @@ def locate_anomaly(step_scores, anomalous, tolerance=100):
 
 def calibrated_score(components, reference):
     """The sum of `components`, each standardised by its mean and standard
-    deviation in `reference` (the components of normal samples)."""
+    deviation in `reference` (the components of normal samples, at least
+    two: one sample has no spread to scale by)."""
+    missing = sorted(set(components) - set(reference))
+    if missing:
+        raise ValueError(
+            f"`reference` lacks the components {missing}; it must hold every "
+            f"component of `components` ({sorted(components)})."
+        )
     score = 0.0
     for name, values in components.items():
+        count = len(np.asarray(reference[name]))
+        if count < 2 or not np.all(np.isfinite(reference[name])):
+            raise ValueError(
+                f"`reference[{name!r}]` must hold at least two finite values (the "
+                f"calibration samples' spread scales the component); received "
+                f"{count} value(s){'' if count < 2 else ', not all finite'}."
+            )
         scale = reference[name].std()
         score = score + (values - reference[name].mean()) / (
             scale if scale > 0 else 1.0

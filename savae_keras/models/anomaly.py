@@ -79,6 +79,11 @@ class AnomalyMixin:
         components = self.anomaly_components(x, batch_size)
         if calibration is None:
             return components[self.primary_anomaly_component]
+        if hasattr(calibration, "__len__") and len(calibration) < 2:
+            raise ValueError(
+                "`calibration` must hold at least two normal samples (their "
+                f"spread scales each component); received {len(calibration)}."
+            )
         return calibrated_score(
             components, self.anomaly_components(calibration, batch_size)
         )
