@@ -660,6 +660,13 @@ CASES = {
         ValueError,
         "`train_size` must be an integer >= 1; received -5",
     ),
+    "compile an optimizer of an unknown name": (
+        lambda: SAVAE.from_preset("tiny").adversarial_decoder.compile(
+            decoder_optimizer="adamx"
+        ),
+        ValueError,
+        "`decoder_optimizer` must be a Keras optimizer, its name .* received 'adamx'",
+    ),
     "load_dataset missing data folder": (
         lambda: without_data_dir(
             lambda: load_dataset("omniglot", data_dir="/no/such/folder")

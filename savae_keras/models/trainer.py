@@ -350,8 +350,8 @@ class Trainer(SavesSeedState, keras.Model):
                 "and `steps_per_execution`."
             )
         resolved = {
-            name: keras.optimizers.get(
-                optimizers.get(name, self.default_optimizer(name))
+            name: _optimizer_of(
+                name, optimizers.get(name, self.default_optimizer(name))
             )
             for name in self.optimizer_names
         }
@@ -595,6 +595,17 @@ class Trainer(SavesSeedState, keras.Model):
         if isinstance(inputs, (np.ndarray, list)):
             inputs, _ = check_inputs(self, inputs, None, "inputs")
         return super().__call__(inputs, *args, **kwargs)
+
+
+def _optimizer_of(name, value):
+    """`keras.optimizers.get(value)`, with an error that names the argument."""
+    try:
+        return keras.optimizers.get(value)
+    except (ValueError, TypeError) as error:
+        raise ValueError(
+            f"`{name}` must be a Keras optimizer, its name (such as 'adam', "
+            f"'sgd', 'rmsprop') or its config; received {value!r} ({error})"
+        ) from None
 
 
 def _check_batch_size(args, kwargs):
