@@ -337,6 +337,7 @@ def sweep(plan):
                 if first is None:  # both phases
                     history = model.fit(x, y, verbose=plan["verbose"])
                     first, vec_seconds = model, history.seconds["phase_1"]
+                    vec_steps = history.steps["phase_1"]
                 else:  # phase 1 is the first model's
                     model.copy_phase_1(first)
                     history = model.fit(
@@ -356,7 +357,7 @@ def sweep(plan):
                         "gamma": gamma,
                         "train_seconds": round(seconds, 1),
                         **evaluate(model),
-                        "vec_steps": history.steps["phase_1"],
+                        "vec_steps": vec_steps,  # the shared phase 1's
                         "decoder_steps": history.steps["phase_2"],
                     }
                 )
