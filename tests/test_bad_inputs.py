@@ -660,6 +660,17 @@ CASES = {
         ValueError,
         "`train_size` must be an integer >= 1; received -5",
     ),
+    "critic_options unknown key": (
+        lambda: AdversarialDecoder(m("frozen"), critic_options={"filters": (4,)}),
+        ValueError,
+        "`critic_options` has unknown keys \\['filters'\\]; `build_critic` takes "
+        "\\['conv_filters'",
+    ),
+    "encoder_options not a dict": (
+        lambda: VAE(encoder_options=[8, 8]),
+        ValueError,
+        "`encoder_options` must be a dict of `build_encoder`'s arguments",
+    ),
     "compile an optimizer of an unknown name": (
         lambda: SAVAE.from_preset("tiny").adversarial_decoder.compile(
             decoder_optimizer="adamx"

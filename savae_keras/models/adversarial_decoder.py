@@ -47,6 +47,7 @@ from savae_keras.models.variational_encoder_classifier import (
 )
 from savae_keras.networks import build_critic
 from savae_keras.networks import build_decoder
+from savae_keras.networks import check_options
 
 
 @keras.saving.register_keras_serializable(package="savae_keras")
@@ -166,8 +167,12 @@ class AdversarialDecoder(
             )
         self.pixel_weight = check_number(pixel_weight, "pixel_weight", minimum=0.0)
         self.prior_weight = check_number(prior_weight, "prior_weight", minimum=0.0)
-        self.decoder_options = dict(decoder_options or {})
-        self.critic_options = dict(critic_options or {})
+        self.decoder_options = check_options(
+            decoder_options, build_decoder, "decoder_options"
+        )
+        self.critic_options = check_options(
+            critic_options, build_critic, "critic_options"
+        )
         self.warm_start = check_bool(warm_start, "warm_start")
         if self.warm_start and vec.decoder is None:
             raise ValueError(

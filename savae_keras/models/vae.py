@@ -26,6 +26,7 @@ from savae_keras.models.trainer import Trainer
 from savae_keras.networks import build_decoder
 from savae_keras.networks import build_encoder
 from savae_keras.networks import check_image_shape
+from savae_keras.networks import check_options
 
 
 @keras.saving.register_keras_serializable(package="savae_keras")
@@ -75,8 +76,12 @@ class VAE(AnomalyMixin, PosteriorMixin, ClassPriorMixin, DecoderMixin, Trainer):
         if num_classes is not None:
             num_classes = check_number(num_classes, "num_classes", 2, integer=True)
         self.num_classes = num_classes
-        self.encoder_options = dict(encoder_options or {})
-        self.decoder_options = dict(decoder_options or {})
+        self.encoder_options = check_options(
+            encoder_options, build_encoder, "encoder_options"
+        )
+        self.decoder_options = check_options(
+            decoder_options, build_decoder, "decoder_options"
+        )
         self.reconstruction_loss = reconstruction_loss
         self.encoder = encoder or build_encoder(
             self.image_shape, self.latent_dim, seed=seed, **self.encoder_options

@@ -64,6 +64,7 @@ from savae_keras.networks import build_classifier
 from savae_keras.networks import build_decoder
 from savae_keras.networks import build_encoder
 from savae_keras.networks import check_image_shape
+from savae_keras.networks import check_options
 
 
 @keras.saving.register_keras_serializable(package="savae_keras")
@@ -195,12 +196,18 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
             reconstruction_loss, "reconstruction_loss", losses.RECONSTRUCTION_LOSSES
         )
         self.reconstruction_loss = reconstruction_loss
-        self.decoder_options = dict(decoder_options or {})
+        self.decoder_options = check_options(
+            decoder_options, build_decoder, "decoder_options"
+        )
         self.image_shape = check_image_shape(input_shape)
         self.num_classes = check_number(num_classes, "num_classes", 2, integer=True)
         self.latent_dim = check_number(latent_dim, "latent_dim", 1, integer=True)
-        self.encoder_options = dict(encoder_options or {})
-        self.classifier_options = dict(classifier_options or {})
+        self.encoder_options = check_options(
+            encoder_options, build_encoder, "encoder_options"
+        )
+        self.classifier_options = check_options(
+            classifier_options, build_classifier, "classifier_options"
+        )
         self.feature_layer_names = tuple(feature_layers)
         if encoder is None:
             encoder = build_encoder(

@@ -9,3 +9,4 @@ from savae_keras.networks.savae import build_critic
 from savae_keras.networks.savae import build_decoder
 from savae_keras.networks.savae import build_encoder
 from savae_keras.networks.savae import check_image_shape
+from savae_keras.networks.savae import check_options

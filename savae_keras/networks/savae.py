@@ -17,6 +17,7 @@ layers (`Conv1D`, `MaxPooling1D`, `UpSampling1D`, 1-D residual blocks), the
 paper's "applications other than image processing".
 """
 
+import inspect
 import math
 import operator
 
@@ -57,6 +58,44 @@ def check_image_shape(image_shape, name="input_shape"):
             f"received {image_shape!r}."
         )
     return shape
+
+
+# The builders' arguments that the models set themselves.
+_SET_BY_THE_MODEL = (
+    "input_shape",
+    "output_shape",
+    "latent_dim",
+    "num_classes",
+    "seed",
+    "name",
+)
+
+
+def check_options(options, builder, name):
+    """`options` (None: none) as a dict of `builder`'s keyword arguments.
+
+    A model passes its `*_options` to a builder; a value that is not a dict,
+    or a key the builder does not take, is an error naming `name`.
+    """
+    if options is None:
+        return {}
+    allowed = [
+        key
+        for key in inspect.signature(builder).parameters
+        if key not in _SET_BY_THE_MODEL
+    ]
+    if not isinstance(options, dict):
+        raise ValueError(
+            f"`{name}` must be a dict of `{builder.__name__}`'s arguments "
+            f"{allowed}; received {options!r} ({type(options).__name__})."
+        )
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise ValueError(
+            f"`{name}` has unknown keys {unknown}; `{builder.__name__}` takes "
+            f"{allowed}."
+        )
+    return dict(options)
 
 
 def spatial_layers(shape):
