@@ -200,17 +200,17 @@ def plan(
         raise ValueError(
             f"`main` {main} must be one of the swept (β, γ): {betas} × {gammas}."
         )
-    for latent_dim in latent_dims:  # every grid point builds
-        for beta in betas:
-            for gamma in gammas:
-                SAVAE.from_preset(
-                    resolved,
-                    input_shape=spec.image_shape,
-                    num_classes=spec.num_classes,
-                    latent_dim=latent_dim,
-                    beta=beta,
-                    gamma=gamma,
-                )._fit_settings({})
+    betas = tuple(check_number(b, "betas", minimum=0.0) for b in betas)
+    gammas = tuple(check_number(g, "gammas", minimum=0.0) for g in gammas)
+    for latent_dim in latent_dims:  # one model per latent size builds
+        SAVAE.from_preset(
+            resolved,
+            input_shape=spec.image_shape,
+            num_classes=spec.num_classes,
+            latent_dim=latent_dim,
+            beta=main[0],
+            gamma=main[1],
+        ).fit_settings()
     if train_size is not None:
         train_size = check_number(train_size, "train_size", minimum=1, integer=True)
     return {
@@ -415,7 +415,7 @@ def sweep(plan):
 def _phase_2_budget(model, vec_seconds):
     """`fit` arguments that train phase 2 alone, for the rest of the budget
     after the shared phase 1's `vec_seconds` (or its epochs)."""
-    settings = model._fit_settings({})
+    settings = model.fit_settings()
     seconds = settings["seconds"]
     return {
         "encoder_epochs": 0,

@@ -76,7 +76,7 @@ def resolve_training(dataset, preset, overrides, seed):
     data loads."""
     spec = get_spec(dataset)
     resolved = resolve_preset(SAVAE, preset, overrides)
-    _build(resolved, spec.image_shape, spec.num_classes, seed)._fit_settings({})
+    _build(resolved, spec.image_shape, spec.num_classes, seed).fit_settings()
     return resolved
 
 
@@ -107,7 +107,7 @@ def train_vec(x, y, num_classes, resolved, *, seed, cosine_decay=False):
     VEC is trained on `(x, y)`; `x` and `cosine_decay` as in `train_pair`."""
     shape, fit = _fit_arguments(x)
     model = _build(resolved, shape, num_classes, seed)
-    epochs = model._fit_settings({})["encoder_epochs"]
+    epochs = model.fit_settings()["encoder_epochs"]
     model.fit(
         x,
         y,
@@ -148,7 +148,7 @@ def train_pair(x, y, num_classes, resolved, *, seed, cosine_decay=False):
         seed=seed,
     )
     vae.compile()
-    batch = {} if fit else {"batch_size": model._fit_settings({})["batch_size"]}
+    batch = {} if fit else {"batch_size": model.fit_settings()["batch_size"]}
     vae.fit(x, epochs=10_000, callbacks=[TimeLimit(seconds)], verbose=0, **fit, **batch)
     return model, vae, seconds
 

@@ -317,12 +317,13 @@ class SAVAE(PresetMixin, keras.Model):
         self.vec.set_weights(source.vec.get_weights())
         return self
 
-    def _fit_settings(self, given):
-        """`fit`'s settings: those given, else the preset's, else the defaults.
+    def fit_settings(self, **given):
+        """The settings `fit(**given)` trains with, checked: those given,
+        else the preset's (`fit_defaults`), else `preset_fit`'s defaults.
 
         The budget (`encoder_epochs`, `decoder_epochs`, `seconds`) is taken
         whole: from the call when it names any of the three, else from the
-        preset.
+        preset; without seconds, a phase with no epochs trains one.
         """
         budget = self.preset_budget
         source = given if any(given.get(k) is not None for k in budget) else {}
@@ -419,7 +420,7 @@ class SAVAE(PresetMixin, keras.Model):
             labeled_share=labeled_share,
             cosine_decay=cosine_decay,
         )
-        settings = self._fit_settings(given)
+        settings = self.fit_settings(**given)
         callbacks = list(callbacks or [])
         encoder_callbacks = callbacks + list(encoder_callbacks or [])
         decoder_callbacks = callbacks + list(decoder_callbacks or [])
