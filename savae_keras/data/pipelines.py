@@ -225,3 +225,12 @@ class ImageBatches(keras.utils.PyDataset):
 
     def on_epoch_end(self):
         self._draw()
+
+
+def backend_batches():
+    """The numpy batcher for the active backend: `make_dataset` on
+    TensorFlow (a `PyDataset` reaches its step with a dynamic batch
+    dimension there, under which oneDNN logs an `E0000 ... DT_INT32` error
+    line), `ImageBatches` elsewhere (no TensorFlow needed). Both take the
+    same arguments and draw the same kind of batches."""
+    return make_dataset if keras.backend.backend() == "tensorflow" else ImageBatches

@@ -59,6 +59,7 @@ from savae_keras.metrics import reference_classifier
 from savae_keras.models import SAVAE
 from savae_keras.models import VAE
 from savae_keras.models.savae import MAX_EPOCHS
+from savae_keras.models.savae import optimizer_steps
 from savae_keras.models.savae import whole_batches
 from savae_keras.plots import plot_beta_gamma_grid
 from savae_keras.plots import plot_side_by_side
@@ -122,11 +123,6 @@ def fit_for(model, x, y, epochs, seconds, batch_size, verbose=0, clock="wall", *
         **kw,
     )
     return now() - start, len(history.epoch)
-
-
-def optimizer_steps(model):
-    """Optimizer steps `model` has taken (`fit` steps)."""
-    return int(keras.ops.convert_to_numpy(model.optimizer.iterations))
 
 
 def _side_by_side(models, inputs, class_names, path, seed, per_class=5):

@@ -7,11 +7,10 @@ import keras
 import numpy as np
 
 from savae_keras.callbacks import TimeLimit
-from savae_keras.data import ImageBatches
-from savae_keras.data import make_dataset
 from savae_keras.data.checks import check_bool
 from savae_keras.data.checks import check_choice
 from savae_keras.data.checks import check_number
+from savae_keras.data.pipelines import backend_batches
 from savae_keras.files import CrashSafeBackup
 from savae_keras.files import save_atomically
 from savae_keras.models.adversarial_decoder import AdversarialDecoder
@@ -53,6 +52,13 @@ PHASE_1_OPTIONS = _options_of(
 PHASE_2_OPTIONS = _options_of(
     AdversarialDecoder, ("vec", "seed", *AdversarialDecoder.network_names)
 )
+# Each option's default, read once (the one shared option, `decoder_options`,
+# defaults to None in both phases).
+_PHASE_DEFAULTS = {
+    name: parameter.default
+    for cls in (AdversarialDecoder, VariationalEncoderClassifier)
+    for name, parameter in inspect.signature(cls.__init__).parameters.items()
+}
 _KERAS_ARGUMENTS = ("name", "dtype", "trainable")
 # The epoch cap of a phase trained for a number of seconds: its `TimeLimit`
 # ends it first.
@@ -236,13 +242,9 @@ class SAVAE(PresetMixin, keras.Model):
     @staticmethod
     def _resolved(options):
         """Every option's value: as given, or its phase's default."""
-        defaults = {}
-        for cls in (VariationalEncoderClassifier, AdversarialDecoder):
-            for name, parameter in inspect.signature(cls.__init__).parameters.items():
-                defaults.setdefault(name, parameter.default)
         resolved = {}
         for name in SAVAE.option_names():
-            value = options.get(name, defaults[name])
+            value = options.get(name, _PHASE_DEFAULTS[name])
             if isinstance(value, tuple):
                 value = list(value)
             if name == "augmentation" and not (value is None or isinstance(value, str)):
@@ -487,8 +489,8 @@ class SAVAE(PresetMixin, keras.Model):
             phase_2,
             seconds={"phase_1": phase_1_seconds, "phase_2": phase_2_seconds},
             steps={
-                "phase_1": _steps(self.vec),
-                "phase_2": _steps(self.adversarial_decoder),
+                "phase_1": optimizer_steps(self.vec),
+                "phase_2": optimizer_steps(self.adversarial_decoder),
             },
         )
         return self.history
@@ -662,9 +664,7 @@ def whole_batches(x, batch_size, model, shuffle=True):
     images = isinstance(x, np.ndarray) and len(model.image_shape) == 3
     if not images or len(x) < batch_size:
         return x, {"batch_size": batch_size}
-    tensorflow = keras.backend.backend() == "tensorflow"
-    batches = make_dataset if tensorflow else ImageBatches
-    images = batches(
+    images = backend_batches()(
         x, batch_size=batch_size, shuffle=shuffle, seed=model.seed, drop_remainder=True
     )
     return images, {"shuffle": False}  # the batches shuffle, if asked
@@ -683,5 +683,6 @@ def batches_per_epoch(x, batch_size):
         ) from error
 
 
-def _steps(model):
+def optimizer_steps(model):
+    """Optimizer steps `model` has taken (`fit` steps)."""
     return int(keras.ops.convert_to_numpy(model.optimizer.iterations))

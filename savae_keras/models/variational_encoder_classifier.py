@@ -47,10 +47,9 @@ import keras
 import numpy as np
 from keras import ops
 
-from savae_keras.data import ImageBatches
-from savae_keras.data import make_dataset
 from savae_keras.data.checks import check_choice
 from savae_keras.data.checks import check_number
+from savae_keras.data.pipelines import backend_batches
 from savae_keras.layers import ClassConditionalPrior
 from savae_keras.layers import build_augmentation
 from savae_keras.layers import reparameterize
@@ -546,12 +545,7 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
                 )
             if args:
                 raise TypeError("Pass `batch_size` and what follows by keyword.")
-            batches = (
-                make_dataset
-                if keras.backend.backend() == "tensorflow"
-                else ImageBatches
-            )
-            x = batches(
+            x = backend_batches()(
                 x,
                 y,
                 batch_size=kwargs.pop("batch_size", None) or 32,
