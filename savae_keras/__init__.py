@@ -7,6 +7,7 @@ package never imports TensorFlow unless it is the active backend; the
 
 __version__ = "0.1.0"
 
+from savae_keras import callbacks
 from savae_keras import data
 from savae_keras import distribution
 from savae_keras import layers
@@ -14,7 +15,9 @@ from savae_keras import losses
 from savae_keras import metrics
 from savae_keras import models
 from savae_keras import networks
+from savae_keras import plots
 from savae_keras import presets
+from savae_keras import saving
 from savae_keras.data import load_dataset
 from savae_keras.data import make_dataset
 from savae_keras.distribution import data_parallel
@@ -24,3 +27,28 @@ from savae_keras.models import AdversarialDecoder
 from savae_keras.models import RecursiveAutoencoderGAN
 from savae_keras.models import VariationalEncoderClassifier
 from savae_keras.presets import list_presets
+
+__all__ = [
+    "SAVAE",
+    "VAE",
+    "AdversarialDecoder",
+    "RecursiveAutoencoderGAN",
+    "VariationalEncoderClassifier",
+    "data_parallel",
+    "list_presets",
+    "load_dataset",
+    "make_dataset",
+    # the public submodules, each with its own __all__
+    "callbacks",
+    "data",
+    "distribution",
+    "layers",
+    "losses",
+    "metrics",
+    "models",
+    "networks",
+    "plots",
+    "presets",
+    "saving",
+]
+# savae_keras.tuning needs KerasTuner (the `tuning` extra): import it by name.

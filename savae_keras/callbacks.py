@@ -24,6 +24,12 @@ from savae_keras.data.checks import to_float_images
 from savae_keras.plots import plot_latent_space
 from savae_keras.plots import save_image_grid
 
+__all__ = [
+    "ImageGridCallback",
+    "LatentSpaceCallback",
+    "TimeLimit",
+]
+
 
 class _EveryEpochs(keras.callbacks.Callback):
     def __init__(self, out_dir, every, needs):
@@ -49,6 +55,7 @@ class _EveryEpochs(keras.callbacks.Callback):
             self.written.append(self.draw(path, epoch + 1))
 
     def draw(self, path, epoch):
+        """Writes the figure of `epoch` to `path`; each subclass draws its own."""
         raise NotImplementedError
 
 
@@ -67,6 +74,8 @@ class ImageGridCallback(_EveryEpochs):
         self.seed = seed
 
     def draw(self, path, epoch):
+        """Writes inputs beside their reconstructions, and generations where
+        the model generates."""
         rows = [self.images, self.model.reconstruct(self.images)]
         titles = ["input", "output"]
         if "generate" in self.model.capabilities and self.num_generated:
@@ -97,6 +106,7 @@ class LatentSpaceCallback(_EveryEpochs):
         self.class_names = class_names
 
     def draw(self, path, epoch):
+        """Writes the codes of the held images, coloured by class."""
         codes = self.model.encode(self.images)
         return plot_latent_space(
             codes.reshape(len(codes), -1),

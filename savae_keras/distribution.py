@@ -29,6 +29,13 @@ replicas' means on TensorFlow, not the mean over the global batch.
 
 import keras
 
+__all__ = [
+    "data_parallel",
+    "device_count",
+    "replica_position",
+    "check_batches_split",
+]
+
 BACKEND = keras.backend.backend()
 
 

@@ -41,6 +41,14 @@ import keras
 from savae_keras.files import save_atomically
 from savae_keras.files import write_json_atomically
 
+__all__ = [
+    "PresetMixin",
+    "list_presets",
+    "parse_setting",
+    "resolve_preset",
+    "load_metadata",
+]
+
 SECTIONS = ("config", "optimizer", "fit")
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
@@ -208,6 +216,7 @@ class PresetMixin:
 
     @classmethod
     def preset_config_keys(cls):
+        """The config keys a preset may set: the constructor's arguments."""
         import inspect
 
         names = inspect.signature(cls.__init__).parameters
@@ -215,6 +224,8 @@ class PresetMixin:
         return [name for name in names if name not in skip]
 
     def compile_preset(self, **optimizer_settings):
+        """Compiles the model with a preset's `optimizer` section (each model
+        says which settings it takes)."""
         raise NotImplementedError
 
     @classmethod

@@ -27,6 +27,13 @@ import zipfile
 
 import keras
 
+__all__ = [
+    "ModelFileError",
+    "load_model",
+    "serving_endpoints",
+    "export_savedmodel",
+]
+
 EXPORT_BACKENDS = ("tensorflow", "jax")
 PACKAGE = "savae_keras"  # the package name models are registered under
 

@@ -25,3 +25,31 @@ from savae_keras.data.windows import series_components
 from savae_keras.data.windows import series_windows
 from savae_keras.data.windows import window_dataset
 from savae_keras.data.windows import window_features
+
+__all__ = [
+    "UNLABELED",
+    "check_images",
+    "check_labels",
+    "mask_labels",
+    "DATA_DIR_ENV",
+    "DATASETS",
+    "SIGNALS",
+    "DatasetNotFoundError",
+    "DatasetSpec",
+    "get_spec",
+    "load_class_names",
+    "load_dataset",
+    "load_ucr_series",
+    "resample_series",
+    "scale_series",
+    "sliding_windows",
+    "ImageBatches",
+    "make_dataset",
+    "AMPLITUDE_RANGES",
+    "classify_series",
+    "load_series",
+    "series_components",
+    "series_windows",
+    "window_dataset",
+    "window_features",
+]

@@ -43,6 +43,7 @@ class DatasetSpec:
 
     @property
     def is_signal(self):
+        """Whether the dataset holds 1-D signals rather than images."""
         return self.kind == "signal"
 
 

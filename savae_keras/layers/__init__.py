@@ -10,3 +10,16 @@ from savae_keras.layers.sampling import LogVarianceBound
 from savae_keras.layers.sampling import Sampling
 from savae_keras.layers.sampling import reparameterize
 from savae_keras.layers.spectral_normalization import SpectralNormalization
+
+__all__ = [
+    "build_augmentation",
+    "BatchNormalization",
+    "ClassConditionalPrior",
+    "Conv2D",
+    "MaxPooling2D",
+    "ResidualBlock",
+    "LogVarianceBound",
+    "Sampling",
+    "reparameterize",
+    "SpectralNormalization",
+]

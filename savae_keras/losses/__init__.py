@@ -15,3 +15,21 @@ from savae_keras.losses.savae import latent_loss
 from savae_keras.losses.savae import pixel_reconstruction_loss
 from savae_keras.losses.savae import pseudo_label_mask
 from savae_keras.losses.savae import squared_error_map
+
+__all__ = [
+    "logit_crossentropy",
+    "reconstruction_error",
+    "adversarial_loss",
+    "categorical_crossentropy",
+    "classification_loss",
+    "consistency_loss",
+    "critic_loss",
+    "feature_consistency_loss",
+    "feature_consistency_map",
+    "kl_divergence",
+    "labeled_mask",
+    "latent_loss",
+    "pixel_reconstruction_loss",
+    "pseudo_label_mask",
+    "squared_error_map",
+]

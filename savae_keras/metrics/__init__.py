@@ -19,3 +19,25 @@ from savae_keras.metrics.reference import ReferenceClassifier
 from savae_keras.metrics.reference import reference_classifier
 from savae_keras.metrics.signals import log_spectral_distance
 from savae_keras.metrics.signals import signal_metrics
+
+__all__ = [
+    "calibrated_score",
+    "locate_anomaly",
+    "roc_auc",
+    "series_scores",
+    "balanced_labels",
+    "check_num_samples",
+    "evaluate_generative",
+    "frechet_classifier_distance",
+    "frechet_distance",
+    "label_consistency",
+    "binary_crossentropy",
+    "mean_squared_error",
+    "psnr",
+    "reconstruction_metrics",
+    "ssim",
+    "ReferenceClassifier",
+    "reference_classifier",
+    "log_spectral_distance",
+    "signal_metrics",
+]

@@ -9,3 +9,13 @@ from savae_keras.models.vae import VAE
 from savae_keras.models.variational_encoder_classifier import (
     VariationalEncoderClassifier,
 )
+
+__all__ = [
+    "AdversarialDecoder",
+    "RecursiveAutoencoderGAN",
+    "SAVAE",
+    "SAVAEHistory",
+    "Trainer",
+    "VAE",
+    "VariationalEncoderClassifier",
+]

@@ -233,10 +233,13 @@ class AdversarialDecoder(
 
     @property
     def encoder(self):
+        """The frozen VEC's encoder (the feature-consistency and latent
+        losses read it)."""
         return self.vec.encoder
 
     @property
     def classifier(self):
+        """The frozen VEC's classifier (the latent loss reads it)."""
         return self.vec.classifier
 
     @property

@@ -237,6 +237,8 @@ class SAVAE(PresetMixin, keras.Model):
 
     @classmethod
     def preset_config_keys(cls):
+        """The config keys a preset may set: the shapes, the seed and every
+        option of both phases."""
         return ["input_shape", "num_classes", "latent_dim", "seed", *cls.option_names()]
 
     @staticmethod
@@ -529,26 +531,32 @@ class SAVAE(PresetMixin, keras.Model):
 
     @property
     def image_shape(self):
+        """The shape of one input, without the batch axis."""
         return self.vec.image_shape
 
     @property
     def encoder(self):
+        """The VEC's encoder: images to `[z_mean, z_log_var]`."""
         return self.vec.encoder
 
     @property
     def classifier(self):
+        """The VEC's classifier: latent codes to class probabilities."""
         return self.vec.classifier
 
     @property
     def decoder(self):
+        """Phase 2's decoder: latent codes to images."""
         return self.adversarial_decoder.decoder
 
     @property
     def latent_dim(self):
+        """The size of the latent code."""
         return self.vec.latent_dim
 
     @property
     def num_classes(self):
+        """The number of classes the classifier tells apart."""
         return self.vec.num_classes
 
     def encode(self, x, batch_size=256):

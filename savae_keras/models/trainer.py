@@ -480,6 +480,8 @@ class Trainer(SavesSeedState, keras.Model):
                 variable.assign(keras.ops.where(condition, variable.value, old))
 
     def train_step(self, *args):
+        """One step of the model's `_train_step`, then its metrics (on JAX,
+        with the state passed in and out as Keras' JAX trainer expects)."""
         step = lambda data: self.update_metrics(self._train_step(data))
         if BACKEND != "jax":
             return step(*args)
@@ -493,6 +495,7 @@ class Trainer(SavesSeedState, keras.Model):
         return self._run_stateless(step, groups, state, data)
 
     def test_step(self, *args):
+        """The model's losses on one batch without an update, then its metrics."""
         step = lambda data: self.update_metrics(self._test_step(data))
         if BACKEND != "jax":
             return step(*args)

@@ -13,3 +13,13 @@ from savae_keras.tuning.hypermodel import check_space
 from savae_keras.tuning.search import TUNERS
 from savae_keras.tuning.search import make_tuner
 from savae_keras.tuning.search import search_savae
+
+__all__ = [
+    "DEFAULT_SPACE",
+    "OBJECTIVE",
+    "SAVAEHyperModel",
+    "check_space",
+    "TUNERS",
+    "make_tuner",
+    "search_savae",
+]

@@ -164,6 +164,7 @@ class SAVAEHyperModel(keras_tuner.HyperModel):
         self.seed = seed
 
     def build(self, hp):
+        """The trial's SAVAE: the preset with the trial's values of the search space."""
         spec = get_spec(self.dataset)
         model = SAVAE.from_preset(
             self.resolved,
