@@ -328,4 +328,8 @@ def _main():
 
 
 if __name__ == "__main__":
-    _main()
+    # `python -m` runs a second copy of this module; the presets are
+    # registered in the package's.
+    from savae_keras import presets
+
+    presets._main()
