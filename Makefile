@@ -27,18 +27,18 @@ export SAVAE_DATA_DIR ?= $(abspath ../shared/data)
 # Reference classifiers are trained once and shared by the backends' runs.
 export SAVAE_CACHE_DIR ?= $(abspath .cache)
 # The suite judges images with reference classifiers trained on the first
-# TEST_REFERENCE_SIZE training images (cached apart; docs/results.md and
+# TEST_REFERENCE_SIZE training images (cached apart; docs/results/ and
 # `make main` use ones trained on the whole split).
 TEST_REFERENCE_SIZE ?= 4096
 
-.PHONY: setup main references test test-long lint
+.PHONY: setup main references test test-long lint docs
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP_INSTALL) --upgrade pip
 	# The CPU wheel of PyTorch; a looser spec pulls a multi-GB CUDA build.
 	$(PIP_INSTALL) torch==2.13.0
-	$(PIP_INSTALL) -e ".[tensorflow-cpu,jax,torch,tuning,dev]"
+	$(PIP_INSTALL) -e ".[tensorflow-cpu,jax,torch,tuning,docs,dev]"
 	touch $@
 
 setup: $(VENV)/.installed
@@ -68,3 +68,8 @@ test-long: references
 
 lint: setup
 	$(VENV)/bin/ruff check savae_keras tests examples tuning benchmarks
+
+# The documentation site (MkDocs, Material theme, mkdocstrings), built
+# strictly: a broken link or API reference fails it. Output in site/.
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet

@@ -10,7 +10,7 @@ with `--tile` repeated from their start up to 256 steps instead of
 resampled (no change of time scale), and with `--amplitude-channel` a
 second, constant channel holding the series' log10 peak current scaled
 from [-4, 3] into [0, 1] (the per-series scaling removes the amplitude;
-docs/results.md, "Why the PLAID VEC stops near 75 %").
+docs/results/signals.md, "Why the PLAID VEC stops near 75 %").
 
 With `--window N` it trains instead on a new random window of N samples of
 every series each epoch, at the series' true length

@@ -12,7 +12,7 @@ the slowest variant's seconds. Every model is scored by `evaluate_generative`
 on `--num-samples` test images. One JSON line per model is printed; `--out`
 also writes them to a file.
 
-Variants (rows of docs/results.md's ablation table):
+Variants (rows of docs/results/options.md's ablation table):
 
 Each variant is the `paper` preset with overrides (`VARIANTS`):
 

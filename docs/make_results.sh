@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduces the measurements of docs/results.md (PyTorch backend, seed 0).
+# Reproduces the measurements of docs/results/ (PyTorch backend, seed 0).
 # About 70 minutes on an idle 2-core CPU. Results land in runs/results/.
 set -euo pipefail
 export KERAS_BACKEND=${KERAS_BACKEND:-torch}
@@ -9,7 +9,7 @@ export SAVAE_CACHE_DIR=${SAVAE_CACHE_DIR:-.cache}  # reference classifiers, as `
 # instead of the rest): TensorFlow, one thread per run, the whole training
 # split; rows land in runs/results/ablation.jsonl. About 7 minutes per run at
 # 150 s and 25 at 600 s (each run trains its VAE too), about 11 hours in all.
-# (The MNIST latent-2 rows at 150 s in docs/results.md counted wall-clock on
+# (The MNIST latent-2 rows at 150 s in docs/results/options.md counted wall-clock on
 # two threads instead: `--clock wall` and no thread limit; MNIST latent 100 at
 # 150 s also has a seed 2 there.)
 if [ "${ABLATION:-0}" = 1 ]; then

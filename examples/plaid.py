@@ -15,7 +15,7 @@ at its true length, with an amplitude channel (`savae_keras.data.windows`;
 decay, and the VEC votes over each test series' windows; with the pixel
 term in phase 1 (`--set reconstruction_weight=0.01 --set kl_weight=0.01
 --set warm_start=true --set n_critic=1`) its test accuracy is about 0.90
-(docs/results.md, "PLAID on random windows"). `--window 0`, and the other
+(docs/results/signals.md, "PLAID on random windows"). `--window 0`, and the other
 datasets, use the series resampled to a fixed length and scaled into [0, 1] as
 `savae_keras.data.SIGNALS` says.
 """

@@ -13,6 +13,14 @@ import os
 
 import keras
 
+__all__ = [
+    "SafeModelCheckpoint",
+    "CrashSafeBackup",
+    "save_atomically",
+    "write_json_atomically",
+    "temporary_path",
+]
+
 _SUFFIXES = (".weights.h5", ".keras", ".h5", ".json", ".npz")
 
 

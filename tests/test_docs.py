@@ -155,3 +155,15 @@ def test_the_documented_code_runs(document, monkeypatch, tmp_path):
             raise AssertionError(
                 f"{document}, block {number} failed: {error!r}\n{block}"
             ) from error
+
+
+@pytest.mark.parametrize("document", ["README.md", "CHANGELOG.md"])
+def test_relative_links_lead_to_files(document):
+    """The site's links are checked by `mkdocs build --strict`; these two
+    files live outside it."""
+    text = (ROOT / document).read_text()
+    links = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text)
+    local = [link for link in links if "://" not in link]
+    assert local or document == "CHANGELOG.md"
+    missing = [link for link in local if not (ROOT / link).exists()]
+    assert not missing, f"{document} links to missing files: {missing}"

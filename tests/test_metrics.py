@@ -153,3 +153,16 @@ def test_uint8_images_are_scaled_as_everywhere_in_the_package():
         ((floats - shifted) ** 2).reshape(3, -1).mean(axis=1),
         rtol=1e-5,
     )
+
+
+def test_the_bce_floor_is_each_images_own_entropy():
+    """Per image (a batch of two): grey 0.5 everywhere scores ln 2, a
+    black-and-white image 0, a mix the mean of its pixels' entropies."""
+    from savae_keras.metrics import binary_crossentropy_floor
+
+    grey = np.full((4, 4, 1), 0.5, "float32")
+    binary = np.zeros((4, 4, 1), "float32")
+    binary[:2] = 1.0
+    mixed = np.concatenate([grey[:2], binary[2:]])  # half grey, half black
+    floor = to_numpy(binary_crossentropy_floor(np.stack([grey, binary, mixed])))
+    np.testing.assert_allclose(floor, [np.log(2), 0.0, np.log(2) / 2], atol=1e-5)

@@ -349,7 +349,7 @@ def test_model_checkpoint_writes_loadable_models(tmp_path):
 
 
 def test_model_checkpoint_keeps_the_best_decoder_epoch(tmp_path):
-    """docs/results.md advises this to keep a decoder whose phase 2 swung late."""
+    """docs/results/options.md advises this for a phase 2 that swung late."""
 
     class Snapshots(keras.callbacks.Callback):
         def __init__(self):

@@ -26,7 +26,7 @@ class ResidualBlock(layers.Layer):
         zero_init: start as the identity, `y = x`: `W2` (or, with
             `batch_norm`, the second BatchNorm's scale) starts at zero, as in
             Goyal et al. (2017). Not in the paper (which does not say how it
-            initialises); an option beyond it, measured in docs/results.md.
+            initialises); an option beyond it, measured in docs/results/speed.md.
     """
 
     def __init__(

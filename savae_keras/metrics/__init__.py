@@ -11,6 +11,7 @@ from savae_keras.metrics.generation import frechet_classifier_distance
 from savae_keras.metrics.generation import frechet_distance
 from savae_keras.metrics.generation import label_consistency
 from savae_keras.metrics.reconstruction import binary_crossentropy
+from savae_keras.metrics.reconstruction import binary_crossentropy_floor
 from savae_keras.metrics.reconstruction import mean_squared_error
 from savae_keras.metrics.reconstruction import psnr
 from savae_keras.metrics.reconstruction import reconstruction_metrics
@@ -32,6 +33,7 @@ __all__ = [
     "frechet_distance",
     "label_consistency",
     "binary_crossentropy",
+    "binary_crossentropy_floor",
     "mean_squared_error",
     "psnr",
     "reconstruction_metrics",

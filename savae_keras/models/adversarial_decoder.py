@@ -93,7 +93,7 @@ class AdversarialDecoder(
             (beyond the paper, whose terms start at the first hidden layer;
             0, the default, is equation 9). At latent 100 the code holds
             enough of the input for the decoder to redraw it pixel by pixel
-            (docs/results.md, "A pixel term in phase 2").
+            (docs/results/options.md, "A pixel term in phase 2").
         prior_weight: `ρ`, the weight of the adversarial term on images
             decoded from prior codes `Z_p ~ N(0, I)` (beyond the paper; 0,
             the default, is Algorithm 2). Each step then decodes twice the

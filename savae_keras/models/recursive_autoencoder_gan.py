@@ -21,7 +21,7 @@ adversarial term: the report's plain and recursive autoencoders are special
 cases of this one class.
 
 The game schedule sets who trains when. `"alternate"` (the default, used for
-docs/results.md) is the step above, as in most GANs. `"report"` is the
+docs/results/recursive-gan.md) is the step above, as in most GANs. `"report"` is the
 report's own order, used for its Table 1 (CIFAR-10): "first I train [the]
 autoencoder just like before, then train the discriminator and autoencoder
 with making them compete", and "if the discriminator can recognize fake
@@ -109,17 +109,20 @@ class RecursiveAutoencoderGAN(PresetMixin, AnomalyMixin, Trainer):
         recursion_steps: `k`, the number of times the output is fed back
             (0: a plain autoencoder).
         adversarial_weight: `λ` (0: no adversarial term); λ ≥ 0.01
-            collapses on MNIST, so the default is 0.001 (docs/results.md).
+            collapses on MNIST, so the default is 0.001 (docs/results/options.md).
         reconstruction_loss: `"bce"` or `"mse"`, per pixel.
         step_schedule: `"all"` or `"cycle"` (see the module docstring).
         game_schedule: `"alternate"` or `"report"` (see the module
             docstring).
         stop_gradient_between_steps: cut the gradient between recursive
             passes, so memory stays flat in `k`.
-        encoder, decoder, discriminator: optional functional networks; the
-            report's for `input_shape` when omitted. SAVAE's networks fit
-            too: a variational encoder's first output (the mean) is the code,
-            and a critic's linear output is read as a logit.
+        encoder: an optional functional encoder; the report's for
+            `input_shape` when omitted. A variational encoder (SAVAE's) fits
+            too: its first output, the mean, is the code.
+        decoder: an optional functional decoder; the report's when omitted.
+        discriminator: an optional functional discriminator; the report's
+            when omitted. A critic's linear output (SAVAE's) is read as a
+            logit.
         seed: seed of the "cycle" schedule's offsets.
     """
 

@@ -4,7 +4,7 @@ Each row trains at the report's settings: Adam at 0.005 for the
 autoencoder and 0.001 for the discriminator, CIFAR-10 images, and the
 report's epochs (200, 150 and 20). The report states no batch size and no
 adversarial weight; these use 64 and the package's λ = 0.001.
-docs/results.md reports where these settings diverge on this CPU.
+docs/results/recursive-gan.md reports where these settings diverge on this CPU.
 """
 
 _CIFAR10 = {"input_shape": (32, 32, 3), "reconstruction_loss": "bce"}
@@ -13,8 +13,7 @@ RECURSIVE_AUTOENCODER_GAN_PRESETS = {
     "report_autoencoder": {
         "description": "Table 1, autoencoder: CIFAR-10, BCE, Adam 0.005, 200 "
         "epochs (the report trains on 10,000 images).",
-        "results": "docs/results.md#recursive-autoencoder-gan-on-cifar-10-radpour-"
-        "2021-table-1",
+        "results": "docs/results/recursive-gan.md",
         "config": {**_CIFAR10, "recursion_steps": 0, "adversarial_weight": 0.0},
         "optimizer": {},
         "fit": {"epochs": 200},
@@ -22,8 +21,7 @@ RECURSIVE_AUTOENCODER_GAN_PRESETS = {
     "report_recursive_autoencoder": {
         "description": "Table 1, recursive autoencoder: k = 2 recursion steps, "
         "CIFAR-10, BCE, Adam 0.005, 150 epochs.",
-        "results": "docs/results.md#recursive-autoencoder-gan-on-cifar-10-radpour-"
-        "2021-table-1",
+        "results": "docs/results/recursive-gan.md",
         "config": {**_CIFAR10, "recursion_steps": 2, "adversarial_weight": 0.0},
         "optimizer": {},
         "fit": {"epochs": 150},
@@ -32,8 +30,7 @@ RECURSIVE_AUTOENCODER_GAN_PRESETS = {
         "description": "Table 1, autoencoder with GAN: the report's game "
         "schedule, CIFAR-10, BCE, Adam 0.005 / 0.001, 20 epochs (on 20,000 "
         "images in the report).",
-        "results": "docs/results.md#recursive-autoencoder-gan-on-cifar-10-radpour-"
-        "2021-table-1",
+        "results": "docs/results/recursive-gan.md",
         "config": {**_CIFAR10, "recursion_steps": 0, "game_schedule": "report"},
         "optimizer": {},
         "fit": {"epochs": 20},
@@ -41,8 +38,7 @@ RECURSIVE_AUTOENCODER_GAN_PRESETS = {
     "report_mnist_autoencoder": {
         "description": "The report's MNIST autoencoder: MSE, Adam 0.005, 100 "
         "epochs (on 3,000 images in the report).",
-        "results": "docs/results.md#recursive-autoencoder-gan-on-cifar-10-radpour-"
-        "2021-table-1",
+        "results": "docs/results/recursive-gan.md",
         "config": {
             "input_shape": (28, 28, 1),
             "reconstruction_loss": "mse",

@@ -153,9 +153,11 @@ class SAVAE(PresetMixin, keras.Model):
     >>> images = model.generate(10, labels=range(10))
 
     Args:
-        input_shape, num_classes, latent_dim: as for the VEC.
+        input_shape: the shape of one image or signal, as for the VEC.
+        num_classes: the number of classes, as for the VEC.
+        latent_dim: the size of the latent code, as for the VEC.
         seed: seed of the sampling noise (phase 2's is `seed + 1`).
-        **options: the options of each phase, by name, each defaulting to
+        **kwargs: the options of each phase, by name, each defaulting to
             its phase's default: phase 1's (`PHASE_1_OPTIONS`:
             `VariationalEncoderClassifier`'s `kl_weight`, `kl_warmup_steps`,
             `consistency_weight`, `confidence_threshold`,
@@ -374,9 +376,9 @@ class SAVAE(PresetMixin, keras.Model):
         default.
 
         Args:
-            x, y: images and labels (-1 = unlabeled), or a dataset of
-                `(images, labels)`. Phase 2 uses the same images and ignores
-                the labels.
+            x: images, or a dataset of `(images, labels)`. Phase 2 uses the
+                same images.
+            y: labels (-1 = unlabeled); phase 2 ignores them.
             batch_size: as in `keras.Model.fit`.
             encoder_epochs: epochs of phase 1; 0 skips it (the VEC must then
                 be trained already, e.g. by `copy_phase_1`).

@@ -32,7 +32,7 @@ SAVAE_PRESETS = {
     "paper": {
         "description": "Algorithms 1 and 2 as printed: latent 2, β 0.005, γ 0.1, "
         "five critic rounds per decoder step, Adam 1e-3; 150 s.",
-        "results": "docs/results.md#savae-against-the-vae-phase-2-10-epochs",
+        "results": "docs/results/savae-vs-vae.md",
         "config": {},
         "optimizer": {},
         "fit": {"seconds": 150.0, **_SECONDS},
@@ -40,7 +40,7 @@ SAVAE_PRESETS = {
     "quick": {
         "description": "make main: the paper's losses with one critic round, a "
         "spectrally normalised critic and weight averaging; latent 2, 150 s.",
-        "results": "docs/results.md#presets",
+        "results": "docs/results/savae-vs-vae.md#presets",
         "config": {"n_critic": 1, **_SPECTRAL_CRITIC},
         "optimizer": {"ema": True},
         "fit": {"seconds": 150.0, **_SECONDS},
@@ -49,8 +49,7 @@ SAVAE_PRESETS = {
         "description": "The best at latent 100: pixel term in phase 1, warm "
         "start, normalised critic, pixel and prior-sample terms in phase 2, "
         "weight averaging; 600 s, half on phase 1.",
-        "results": "docs/results.md#a-pixel-term-and-judged-prior-samples-in-phase-2"
-        "-hypotheses-2-and-3-what-wins-at-latent-100",
+        "results": "docs/results/options.md",
         "config": {
             "latent_dim": 100,
             **_PIXEL_LIGHT,
@@ -65,8 +64,7 @@ SAVAE_PRESETS = {
         "description": "Few labels (e.g. 10 per class): latent 100, the pixel "
         "term in phase 1, strong augmentation, a quarter of each batch "
         "labeled; 1,200 s, three quarters on phase 1.",
-        "results": "docs/results.md#both-phases-with-every-batch-augmented-the-"
-        "protocol-issue-15",
+        "results": "docs/results/few-labels.md",
         "config": {"latent_dim": 100, **_PIXEL_LIGHT, "augmentation": "strong"},
         "optimizer": {},
         "fit": {
@@ -79,7 +77,7 @@ SAVAE_PRESETS = {
     "signals": {
         "description": "1-D signals (pass input_shape and num_classes): latent "
         "16, the paper's losses, 40 + 10 epochs of batch 32.",
-        "results": "docs/results.md#signals-and-anomaly-scores-issue-18-first-numbers",
+        "results": "docs/results/signals.md",
         "config": {"latent_dim": 16},
         "optimizer": {},
         "fit": {"encoder_epochs": 40, "decoder_epochs": 10, "batch_size": 32},

@@ -42,8 +42,10 @@ class VAE(AnomalyMixin, PosteriorMixin, ClassPriorMixin, DecoderMixin, Trainer):
         num_classes: if given, `fit_class_prior(x, labels)` fits a latent
             Gaussian per class, and `generate(n, labels=...)` can draw from
             it (for comparisons with SAVAE's class-conditional generation).
-        encoder, decoder: optional functional networks, as for SAVAE.
-        encoder_options, decoder_options: keyword arguments of the builders.
+        encoder: an optional functional encoder, as for SAVAE.
+        decoder: an optional functional decoder, as for SAVAE.
+        encoder_options: keyword arguments of `build_encoder`.
+        decoder_options: keyword arguments of `build_decoder`.
         reconstruction_loss: `"bce"` (Bernoulli) or `"mse"` (Gaussian).
         seed: seed of the sampling noise.
     """

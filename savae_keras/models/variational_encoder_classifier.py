@@ -9,7 +9,7 @@
         W_VEC <- one optimizer step on λ·L_kl + L_cat   (equation 6: λ = 1)
 
 `kl_weight` (λ) defaults to 0.1, not the printed 1: with λ = 1 the collapsed
-encoder is optimal (E[KL] ≥ I(Y; Z)); docs/results.md has the argument and
+encoder is optimal (E[KL] ≥ I(Y; Z)); docs/results/options.md has the argument and
 the measurements.
 
 Beyond the paper, `reconstruction_weight` (ω > 0) adds a pixel term of an
@@ -19,7 +19,7 @@ auxiliary decoder `Dec₀`, trained with the encoder (a semi-supervised VAE):
         W_VEC <- one optimizer step on λ·L_kl + L_cat + ω·L_pix
 
 Without it `Z` is rewarded for its class only and a phase-2 decoder can
-draw little more than class averages (docs/results.md measures this);
+draw little more than class averages (docs/results/options.md measures this);
 phase 2 may start its decoder from `Dec₀` (`AdversarialDecoder(warm_start=True)`).
 ω = 0, the default, is the paper's recipe and builds no decoder.
 
@@ -39,7 +39,7 @@ Also beyond the paper, `augmentation` ("weak", "strong" or a Keras layer)
 augments every training batch before the step, for all of its terms (the
 consistency term then augments the augmented batch): with 100 labels each
 labeled image is otherwise seen unchanged over a thousand times, and the
-classifier learns those images rather than their classes (docs/results.md,
+classifier learns those images rather than their classes (docs/results/few-labels.md,
 "With every batch augmented"). None, the default, is Algorithm 1.
 """
 
@@ -101,7 +101,7 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
         kl_warmup_steps: N > 0 ramps the KL weight up linearly, `λ_t =
             λ·min(1, t / N)` at training step `t` (`trained_steps`), so the
             first steps can shrink the posterior's noise before the KL term
-            pulls it back (beyond the paper; docs/results.md measures it).
+            pulls it back (beyond the paper; docs/results/speed.md measures it).
             0, the default, is the paper's constant λ.
         consistency_weight: μ of the semi-supervised term `μ·L_u` on the
             unlabeled images (beyond the paper, see the module docstring);
@@ -115,10 +115,12 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
         consistency_rampup_steps: N > 0 ramps μ up linearly, `μ_t =
             μ·min(1, t / N)`, so pseudo-labels count once the classifier
             has learned from the labels.
-        weak_augmentation, strong_augmentation: optional Keras layers
-            (images to images, applied with `training=True`) for that term;
-            `build_augmentation("weak" | "strong", input_shape)` when
-            omitted and `consistency_weight > 0`.
+        weak_augmentation: an optional Keras layer (images to images,
+            applied with `training=True`) for that term's weak view;
+            `build_augmentation("weak", input_shape)` when omitted and
+            `consistency_weight > 0`.
+        strong_augmentation: the same for the strong view
+            (`build_augmentation("strong", input_shape)` when omitted).
         augmentation: augments every training batch before the step (all
             terms see the augmented images; beyond the paper, see the
             module docstring): `"weak"` or `"strong"`

@@ -9,7 +9,7 @@ Four functional models, each built by one function:
 
 Layers followed by BatchNorm have no bias (BatchNorm cancels it). Widths
 are arguments; the defaults (8 to 32 filters) were chosen for speed on a
-CPU (docs/results.md), and wider data such as CIFAR-10 may want wider
+CPU (docs/results/options.md), and wider data such as CIFAR-10 may want wider
 networks. Inputs are `(H, W, C)` images with `H` and `W` divisible by 4 (two
 2x poolings), such as 28x28x1 and 32x32x3, or `(length, channels)` signals
 with the length divisible by 4: the same structures are then built with 1-D
@@ -151,7 +151,7 @@ def build_encoder(
     residual block as the identity (`ResidualBlock(zero_init=True)`): the
     paper does not say how it initialises, and with Keras's default
     initialisation (`zero_init_residual=False`) phase 1 learns several times
-    slower (docs/results.md, "Phase 1 learning speed").
+    slower (docs/results/speed.md, "Phase 1 learning speed").
 
     Returns:
         A functional model `x -> [z_mean, z_log_var, z]`.
@@ -244,7 +244,7 @@ def build_critic(
         spectral_normalization: wrap every convolution and `Dense` layer in
             `SpectralNormalization`, so that the critic is 1-Lipschitz
             (Miyato et al., 2018): a stabiliser of the adversarial game
-            beyond the paper, measured in docs/results.md.
+            beyond the paper, measured in docs/results/options.md.
 
     Returns:
         A functional model `x -> Dis(x)` of shape `(N, 1)`.

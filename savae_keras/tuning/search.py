@@ -145,8 +145,9 @@ def search_savae(
     Args:
         dataset: dataset name; its train split is cut into `train_size`
             training images and `validation_size` held-out images.
-        preset, overrides: the SAVAE every trial starts from
-            (`SAVAE.from_preset`); its `batch_size` batches the trials.
+        preset: the preset every trial starts from (`SAVAE.from_preset`);
+            its `batch_size` batches the trials.
+        overrides: settings changed from the preset, for every trial.
         space: the settings searched (`SAVAEHyperModel`; default β and γ).
         out: output folder (created; reused to resume).
         tuner: `random`, `bayesian` or `hyperband`.
