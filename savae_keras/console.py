@@ -71,8 +71,13 @@ def filtered_stderr(drop=STARTUP_LINES, enabled=True):
     The rest is written back, in order, when the block ends.
 
     Example:
-        >>> with filtered_stderr():
-        ...     import tensorflow  # doctest: +SKIP
+
+    ```python
+    from savae_keras.console import filtered_stderr
+
+    with filtered_stderr():
+        import tensorflow
+    ```
     """
     if not enabled:
         yield

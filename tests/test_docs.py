@@ -131,15 +131,45 @@ def _one_epoch_budget(monkeypatch, cls, **budget):
     monkeypatch.setattr(cls, "fit", short_fit)
 
 
+def _docstring_examples():
+    examples = {}
+    for qualified, obj in _public_objects():
+        text = inspect.getdoc(obj) if not inspect.ismodule(obj) else None
+        blocks = python_blocks(text or "")
+        if blocks:
+            examples[qualified] = "\n".join(blocks)
+    return examples
+
+
+DOCSTRING_EXAMPLES = _docstring_examples()
+
+
+def test_the_models_show_an_example():
+    for name in (
+        "SAVAE",
+        "VAE",
+        "AdversarialDecoder",
+        "RecursiveAutoencoderGAN",
+        "VariationalEncoderClassifier",
+    ):
+        assert f"savae_keras.{name}" in DOCSTRING_EXAMPLES, name
+
+
 @pytest.mark.slow(torch=60)
-@pytest.mark.parametrize("document", DOCUMENTS)
+@pytest.mark.parametrize(
+    "document", DOCUMENTS + [f"docstring:{name}" for name in DOCSTRING_EXAMPLES]
+)
 def test_the_documented_code_runs(document, monkeypatch, tmp_path):
-    """Each document's Python blocks, in order, in one namespace, on tiny
-    presets, 128 images per split and one epoch per phase."""
+    """Each document's Python blocks (or a docstring's example), in order,
+    in one namespace, on tiny presets, 1,024 images per split and one epoch
+    per phase."""
     from savae_keras.models import SAVAE
     from savae_keras.models import RecursiveAutoencoderGAN
 
-    blocks = python_blocks((ROOT / document).read_text())
+    if document.startswith("docstring:"):
+        blocks = [DOCSTRING_EXAMPLES[document.removeprefix("docstring:")]]
+    else:
+        blocks = python_blocks((ROOT / document).read_text())
     assert blocks, f"{document} has no Python to run"
     for cls in (SAVAE, RecursiveAutoencoderGAN):
         _tiny_presets(monkeypatch, cls)

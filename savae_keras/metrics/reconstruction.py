@@ -67,7 +67,13 @@ def binary_crossentropy_floor(images):
     on CIFAR-10, 0 for black-and-white ones. Report a BCE beside it.
 
     Example:
-        >>> binary_crossentropy_floor(np.full((2, 4, 4, 1), 0.5))  # ln 2 each
+
+    ```python
+    import numpy as np
+    from savae_keras.metrics import binary_crossentropy_floor
+
+    binary_crossentropy_floor(np.full((2, 4, 4, 1), 0.5))  # ln 2 for each
+    ```
     """
     return binary_crossentropy(images, images)
 

@@ -75,6 +75,23 @@ class AdversarialDecoder(
     before each update). `evaluate` and `predict` are deterministic: they
     use `z = μ(x)` and update nothing.
 
+    Example:
+
+    ```python
+    import savae_keras as sk
+
+    x, y = sk.load_dataset("mnist", "train")
+    vec = sk.VariationalEncoderClassifier(latent_dim=2)
+    vec.compile()
+    vec.fit(x, y, batch_size=64, epochs=1)
+    vec.trainable = False
+    vec.fit_class_prior(x, y)
+    decoder = sk.AdversarialDecoder(vec, beta=0.005, gamma=0.1)
+    decoder.compile()
+    decoder.fit(x, batch_size=64, epochs=1)
+    sevens = decoder.generate(5, labels=7)
+    ```
+
     Args:
         vec: the trained, frozen `VariationalEncoderClassifier` of phase 1.
         decoder: optional functional decoder `z -> x_hat`; built by

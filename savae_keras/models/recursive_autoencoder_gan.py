@@ -103,6 +103,17 @@ class RecursiveAutoencoderGAN(PresetMixin, AnomalyMixin, Trainer):
     under `"report"` also `discriminator_updated`, the share of batches in
     which the discriminator stepped.
 
+    Example:
+
+    ```python
+    import savae_keras as sk
+
+    x, _ = sk.load_dataset("cifar10", "train")
+    model = sk.RecursiveAutoencoderGAN.from_preset("report_recursive_autoencoder")
+    model.fit(x[:2000], epochs=1)
+    reconstructions = model.reconstruct(x[:10])
+    ```
+
     Args:
         input_shape: image shape `(H, W, C)`.
         latent_dim: code size of the default MNIST network (16).

@@ -146,11 +146,18 @@ class SAVAE(PresetMixin, keras.Model):
     labeled training data, then trains phase 2, on a budget of epochs or of
     seconds. `predict(x)` returns reconstructions.
 
-    The quickest start is a preset (`savae_keras.presets`):
+    The quickest start is a preset (`savae_keras.presets`).
 
-    >>> model = SAVAE.from_preset("quick")          # doctest: +SKIP
-    >>> history = model.fit(x_train, y_train)       # its 150-s budget
-    >>> images = model.generate(10, labels=range(10))
+    Example:
+
+    ```python
+    import savae_keras as sk
+
+    x, y = sk.load_dataset("mnist", "train")
+    model = sk.SAVAE.from_preset("quick")
+    history = model.fit(x, y)                       # its 150-s budget
+    images = model.generate(10, labels=range(10))   # one of each class
+    ```
 
     Args:
         input_shape: the shape of one image or signal, as for the VEC.

@@ -36,6 +36,18 @@ class VAE(AnomalyMixin, PosteriorMixin, ClassPriorMixin, DecoderMixin, Trainer):
     `fit(x)` needs no labels and logs `loss`, `reconstruction_loss` and
     `kl_loss`. `evaluate` and `predict` use `z = μ(x)`.
 
+    Example:
+
+    ```python
+    import savae_keras as sk
+
+    x, _ = sk.load_dataset("mnist", "train")
+    vae = sk.VAE(latent_dim=2)
+    vae.compile()
+    vae.fit(x, batch_size=64, epochs=1)
+    samples = vae.generate(10)
+    ```
+
     Args:
         input_shape: image shape `(H, W, C)`.
         latent_dim: size of the latent space.

@@ -84,6 +84,18 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
     (`class_prior`, fitted by `fit_class_prior` after training), from which
     phase 2 generates images of a given class.
 
+    Example:
+
+    ```python
+    import savae_keras as sk
+
+    x, y = sk.load_dataset("mnist", "train")
+    vec = sk.VariationalEncoderClassifier(latent_dim=2)
+    vec.compile()
+    vec.fit(x, y, batch_size=64, epochs=1)
+    probabilities = vec.classify(x[:10])
+    ```
+
     Args:
         input_shape: image shape `(H, W, C)`, H and W multiples of 4.
         num_classes: number of classes.
