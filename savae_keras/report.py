@@ -43,6 +43,13 @@ ROWS = [
         "label consistency of class-conditional samples",
         "{:.4f}",
     ),
+    ("precision_prior", "precision of prior samples", "{:.3f}"),
+    ("recall_prior", "recall of prior samples", "{:.3f}"),
+    ("precision_conditional", "precision of class-conditional samples", "{:.3f}"),
+    ("recall_conditional", "recall of class-conditional samples", "{:.3f}"),
+    ("density_conditional", "density of class-conditional samples", "{:.3f}"),
+    ("coverage_conditional", "coverage of class-conditional samples", "{:.3f}"),
+    ("within_class_spread", "within-class spread of generations / real", "{:.3f}"),
 ]
 
 

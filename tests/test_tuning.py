@@ -82,9 +82,20 @@ def test_a_search_over_other_settings_of_the_preset(
     # phase-1 setting (the KL weight) makes every trial train both phases.
     out = str(tmp_path / "phase_2")
     space = {"pixel_weight": [0.0, 1.0], "ema": [True, False]}
-    search_savae(out=out, space=space, max_trials=2, epochs=1, **SMALL)
+    search_savae(
+        out=out,
+        space=space,
+        max_trials=2,
+        epochs=1,
+        objective="within_class_spread",  # the variety of generations
+        **SMALL,
+    )
     rows = read_csv(os.path.join(out, "results.csv"))
     assert len(vec_fits) == 1 and len(rows) == 2
+    spreads = [float(row["within_class_spread"]) for row in rows]
+    assert spreads == sorted(spreads, reverse=True)  # maximised: best first
+    table = open(os.path.join(out, "results.md")).read()
+    assert "`within_class_spread` (maximise)" in table
     assert {"pixel_weight", "ema"} <= set(rows[0])
     assert not os.path.exists(os.path.join(out, "objective_vs_beta.png"))
     best = SAVAE.from_preset(os.path.join(out, "best"))
@@ -138,6 +149,8 @@ def test_bad_search_arguments_get_clear_errors(tmp_path):
             check_space(space)
         with pytest.raises(ValueError, match=message):
             search_savae(out=str(tmp_path), space=space)
+    with pytest.raises(ValueError, match="Unknown `objective` 'fid'; expected one"):
+        search_savae(out=str(tmp_path), objective="fid")
     with pytest.raises(ValueError, match="Unknown `tuner` 'grid'; expected one of"):
         search_savae(out=str(tmp_path), tuner="grid")
     with pytest.raises(ValueError, match="Unknown preset 'nope' for SAVAE"):

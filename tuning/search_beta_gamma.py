@@ -28,6 +28,8 @@ from savae_keras.cli import preset_overrides
 from savae_keras.cli import quiet_per_model_retracing
 from savae_keras.metrics import check_num_samples
 from savae_keras.presets import parse_setting
+from savae_keras.tuning import OBJECTIVE
+from savae_keras.tuning import OBJECTIVES
 from savae_keras.tuning import TUNERS
 from savae_keras.tuning import check_space
 from savae_keras.tuning import search_savae
@@ -69,6 +71,12 @@ def main(argv=None):
         "or choices A,B,C (repeatable; default beta and gamma)",
     )
     parser.add_argument("--tuner", default="random", choices=TUNERS)
+    parser.add_argument(
+        "--objective",
+        default=OBJECTIVE.name,
+        choices=list(OBJECTIVES),
+        help="the score to optimise (default: FCD of held-out reconstructions)",
+    )
     parser.add_argument(
         "--trials", type=positive_int, default=10, help="random / bayesian"
     )
@@ -115,6 +123,7 @@ def main(argv=None):
             data_dir=args.data_dir,
             seed=args.seed,
             verbose=args.verbose,
+            objective=args.objective,
         )
     best = result["best"]
     values = ", ".join(

@@ -505,6 +505,8 @@ COLUMNS = [
     ("fcd_conditional_samples", "FCD cond.", "{:.2f}"),
     ("label_consistency_reconstructions", "label cons. rec.", "{:.3f}"),
     ("label_consistency_generations", "label cons. gen.", "{:.3f}"),
+    ("recall_conditional", "recall cond.", "{:.3f}"),
+    ("within_class_spread", "class spread", "{:.2f}"),
     ("train_seconds", "train s", "{:.0f}"),
     ("steps", "steps (phase 1 + 2)", "{}"),
 ]

@@ -20,6 +20,10 @@ from savae_keras.metrics.reference import ReferenceClassifier
 from savae_keras.metrics.reference import reference_classifier
 from savae_keras.metrics.signals import log_spectral_distance
 from savae_keras.metrics.signals import signal_metrics
+from savae_keras.metrics.variety import density_coverage
+from savae_keras.metrics.variety import precision_recall
+from savae_keras.metrics.variety import variety_metrics
+from savae_keras.metrics.variety import within_class_spread
 
 __all__ = [
     "calibrated_score",
@@ -42,4 +46,8 @@ __all__ = [
     "reference_classifier",
     "log_spectral_distance",
     "signal_metrics",
+    "density_coverage",
+    "precision_recall",
+    "variety_metrics",
+    "within_class_spread",
 ]

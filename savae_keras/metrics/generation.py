@@ -13,8 +13,11 @@ from savae_keras.data.checks import check_images
 from savae_keras.data.checks import check_number
 from savae_keras.metrics.reconstruction import reconstruction_metrics
 from savae_keras.metrics.reference import reference_classifier
+from savae_keras.metrics.variety import variety_metrics
 
 RECOMMENDED_SAMPLES = 2000
+VARIETY = ("precision", "recall", "density", "coverage")
+VARIETY_KINDS = ("prior", "conditional")
 
 
 def _symmetric_sqrt(matrix):
@@ -132,8 +135,11 @@ def evaluate_generative(
         accuracy and accuracy on the subset, reconstruction `mse`, `bce`,
         `psnr`, `ssim`, `fcd_reconstructions`,
         `label_consistency_reconstructions`, `fcd_prior_samples`,
-        `fcd_conditional_samples`, `label_consistency_generations` and
-        `vec_accuracy`.
+        `fcd_conditional_samples`, `label_consistency_generations`,
+        `vec_accuracy`, and the variety of the generations
+        (`savae_keras.metrics.variety`): `precision_*`, `recall_*`,
+        `density_*`, `coverage_*` for prior (`_prior`) and class-conditional
+        (`_conditional`) samples, and `within_class_spread`.
     """
     spec = get_spec(dataset)
     num_samples = check_num_samples(num_samples)
@@ -171,23 +177,33 @@ def evaluate_generative(
         "fcd_conditional_samples": None,
         "label_consistency_generations": None,
         "vec_accuracy": None,
+        **{f"{name}_{kind}": None for kind in VARIETY_KINDS for name in VARIETY},
+        "within_class_spread": None,
     }
     if "generate" in model.capabilities:
         prior = model.generate(num_samples, seed=seed, batch_size=batch_size)
-        results["fcd_prior_samples"] = frechet_distance(
-            real_features, reference.features(prior)
-        )
+        prior_features = reference.features(prior)
+        results["fcd_prior_samples"] = frechet_distance(real_features, prior_features)
+        for name, value in variety_metrics(real_features, prior_features).items():
+            results[f"{name}_prior"] = value
         if model.has_class_prior():
             wanted = balanced_labels(num_samples, spec.num_classes)
             conditional = model.generate(
                 num_samples, labels=wanted, seed=seed, batch_size=batch_size
             )
+            conditional_features = reference.features(conditional)
             results["fcd_conditional_samples"] = frechet_distance(
-                real_features, reference.features(conditional)
+                real_features, conditional_features
             )
             results["label_consistency_generations"] = label_consistency(
                 reference, conditional, wanted
             )
+            variety = variety_metrics(
+                real_features, conditional_features, labels, wanted
+            )
+            results["within_class_spread"] = variety.pop("within_class_spread")
+            for name, value in variety.items():
+                results[f"{name}_conditional"] = value
     if "classify" in model.capabilities:
         predictions = model.classify(images, batch_size=batch_size).argmax(axis=1)
         results["vec_accuracy"] = float(np.mean(predictions == labels))

@@ -8,6 +8,7 @@ phase 2 alone (see `search_savae`). The command-line script is
 
 from savae_keras.tuning.hypermodel import DEFAULT_SPACE
 from savae_keras.tuning.hypermodel import OBJECTIVE
+from savae_keras.tuning.hypermodel import OBJECTIVES
 from savae_keras.tuning.hypermodel import SAVAEHyperModel
 from savae_keras.tuning.hypermodel import check_space
 from savae_keras.tuning.search import TUNERS
@@ -17,6 +18,7 @@ from savae_keras.tuning.search import search_savae
 __all__ = [
     "DEFAULT_SPACE",
     "OBJECTIVE",
+    "OBJECTIVES",
     "SAVAEHyperModel",
     "check_space",
     "TUNERS",

@@ -24,7 +24,31 @@ from savae_keras.presets import resolve_preset
 
 OBJECTIVE = keras_tuner.Objective("fcd_reconstructions", direction="min")
 """Fréchet classifier distance between held-out images and their
-reconstructions (lower is better)."""
+reconstructions (lower is better): the default objective."""
+
+OBJECTIVES = {
+    objective.name: objective
+    for objective in (
+        OBJECTIVE,
+        keras_tuner.Objective("fcd_conditional_samples", direction="min"),
+        keras_tuner.Objective("recall_conditional", direction="max"),
+        keras_tuner.Objective("within_class_spread", direction="max"),
+    )
+}
+"""The scores a search can optimise: reconstructions' FCD, class-conditional
+samples' FCD, and their variety (recall, within-class spread)."""
+
+
+def check_objective(name):
+    """`OBJECTIVES[name]`, or an error that lists the objectives."""
+    if isinstance(name, keras_tuner.Objective):
+        name = name.name
+    if name not in OBJECTIVES:
+        raise ValueError(
+            f"Unknown `objective` {name!r}; expected one of {list(OBJECTIVES)}."
+        )
+    return OBJECTIVES[name]
+
 
 DEFAULT_SPACE = {
     # log-uniform: a range of decades
@@ -229,12 +253,19 @@ class SAVAEHyperModel(keras_tuner.HyperModel):
             "mse": scores["mse"],
             "ssim": scores["ssim"],
             "fcd_prior_samples": scores["fcd_prior_samples"],
+            # the class-conditional generations, their FCD and variety
+            **{
+                name: scores[name]
+                for name in OBJECTIVES
+                if name != OBJECTIVE.name and scores[name] is not None
+            },
             "seconds": seconds,
         }
 
 
-def trial_rows(tuner):
-    """One dict per finished trial: its hyperparameters and scores."""
+def trial_rows(tuner, objective=OBJECTIVE):
+    """One dict per finished trial: its hyperparameters and scores, best
+    first by `objective`."""
     rows = []
     for trial in tuner.oracle.trials.values():
         if trial.status != "COMPLETED":
@@ -249,5 +280,6 @@ def trial_rows(tuner):
             for name in trial.metrics.metrics
         }
         rows.append({"trial": trial.trial_id, **values, **metrics})
-    rows.sort(key=lambda row: row[OBJECTIVE.name])
+    sign = 1.0 if objective.direction == "min" else -1.0
+    rows.sort(key=lambda row: sign * row[objective.name])
     return rows

@@ -34,13 +34,16 @@ from savae_keras.tuning.hypermodel import DEFAULT_SPACE
 from savae_keras.tuning.hypermodel import OBJECTIVE
 from savae_keras.tuning.hypermodel import PHASE_1_SETTINGS
 from savae_keras.tuning.hypermodel import SAVAEHyperModel
+from savae_keras.tuning.hypermodel import check_objective
 from savae_keras.tuning.hypermodel import check_space
 from savae_keras.tuning.hypermodel import trial_rows
 
 TUNERS = ("random", "bayesian", "hyperband")
 
 
-def make_tuner(name, hypermodel, directory, max_trials, epochs, seed):
+def make_tuner(
+    name, hypermodel, directory, max_trials, epochs, seed, objective=OBJECTIVE
+):
     """KerasTuner's tuner `name` over `hypermodel`, resuming from `directory`.
 
     Hyperband decides its number of trials from `epochs` (its `max_epochs`)
@@ -49,7 +52,7 @@ def make_tuner(name, hypermodel, directory, max_trials, epochs, seed):
     others.
     """
     common = {
-        "objective": OBJECTIVE,
+        "objective": objective,
         "directory": os.fspath(directory),
         "project_name": "tuner",
         "overwrite": False,
@@ -97,7 +100,7 @@ def trained_phase_1(folder, x, y, resolved, spec, epochs, seed, verbose=1):
     return model, history.seconds["phase_1"]
 
 
-def write_table(rows, out):
+def write_table(rows, out, objective=OBJECTIVE):
     """`results.csv` and `results.md` of the finished trials, best first."""
     columns = list(dict.fromkeys(key for row in rows for key in row))
     with open(os.path.join(out, "results.csv"), "w", newline="") as handle:
@@ -118,7 +121,7 @@ def write_table(rows, out):
     ]
     with open(os.path.join(out, "results.md"), "w") as handle:
         handle.write(
-            f"Objective: `{OBJECTIVE.name}` ({OBJECTIVE.direction}imise), "
+            f"Objective: `{objective.name}` ({objective.direction}imise), "
             "best first.\n\n" + "\n".join(lines) + "\n"
         )
 
@@ -139,6 +142,7 @@ def search_savae(
     data_dir=None,
     seed=0,
     verbose=1,
+    objective=OBJECTIVE.name,
 ):
     """Run (or resume) the search; return a dict of what it measured.
 
@@ -155,6 +159,10 @@ def search_savae(
         epochs: phase-2 epochs per trial (Hyperband's `max_epochs`).
         vec_epochs: phase-1 epochs (once, or per trial when the space holds
             a phase-1 setting).
+        objective: the score minimised or maximised, a name of
+            `OBJECTIVES` (default: the FCD of held-out reconstructions;
+            `recall_conditional` or `within_class_spread` favour varied
+            generations).
 
     Returns:
         `{"rows", "best", "vec_seconds", "trial_seconds", "out"}`.
@@ -162,6 +170,7 @@ def search_savae(
     if tuner not in TUNERS:
         raise ValueError(f"Unknown `tuner` {tuner!r}; expected one of {list(TUNERS)}.")
     space = check_space(DEFAULT_SPACE if space is None else space)
+    objective = check_objective(objective)
     resolved = resolve_preset(SAVAE, preset, overrides)
     max_trials = check_number(max_trials, "max_trials", minimum=1, integer=True)
     epochs = check_number(epochs, "epochs", minimum=1, integer=True)
@@ -209,7 +218,7 @@ def search_savae(
         num_samples=num_samples,
         seed=seed,
     )
-    search = make_tuner(tuner, hypermodel, out, max_trials, epochs, seed)
+    search = make_tuner(tuner, hypermodel, out, max_trials, epochs, seed, objective)
     search.search(
         x,
         y,
@@ -219,16 +228,16 @@ def search_savae(
         verbose=verbose,
     )
 
-    rows = trial_rows(search)
+    rows = trial_rows(search, objective)
     if not rows:
         raise RuntimeError(
             f"No trial of the search in {out} finished; KerasTuner's log above "
             "says why each failed."
         )
-    write_table(rows, out)
+    write_table(rows, out, objective)
     if "beta" in space:
         plot_objective_over_beta(
-            rows, OBJECTIVE.name, os.path.join(out, "objective_vs_beta.png")
+            rows, objective.name, os.path.join(out, "objective_vs_beta.png")
         )
     best = search.get_best_models(1)[0]
     best.save_to_preset(os.path.join(out, "best"), metadata={"search": rows[0]})
