@@ -11,6 +11,7 @@ import keras
 import numpy as np
 import pytest
 
+from savae_keras import SAVAE
 from savae_keras import VAE
 from savae_keras import VariationalEncoderClassifier
 from savae_keras.files import SafeModelCheckpoint
@@ -53,6 +54,66 @@ def test_a_non_finite_loss_stops_fit_before_any_checkpoint(tmp_path):
         )
     assert not checkpoint.exists()
     assert int(keras.ops.convert_to_numpy(vec.trained_steps.value)) == 1
+
+
+class NaNAfter(keras.utils.PyDataset):
+    """Batches of 16 images and labels; from batch `bad` on, the images are
+    NaN (a data pipeline that breaks mid-training)."""
+
+    def __init__(self, bad, batches=4):
+        super().__init__()
+        self.bad, self.batches = bad, batches
+
+    def __len__(self):
+        return self.batches
+
+    def __getitem__(self, index):
+        images = X[16 * index : 16 * index + 16].astype("float32") / 255.0
+        if index >= self.bad:
+            images = np.full_like(images, np.nan)
+        return images, Y[16 * index : 16 * index + 16]
+
+
+def _weights(model):
+    return [keras.ops.convert_to_numpy(v.value) for v in model.weights]
+
+
+@pytest.mark.every_backend
+def test_a_non_finite_step_leaves_the_weights_of_the_step_before(tmp_path):
+    """The step whose loss is NaN has applied NaN gradients; the model is
+    put back as it was before it: equal to a model trained on the two good
+    batches alone, optimizer included, and it saves."""
+    good = VariationalEncoderClassifier(latent_dim=2, seed=0, **VEC_OPTIONS)
+    good.compile()
+    broken = VariationalEncoderClassifier(latent_dim=2, seed=0, **VEC_OPTIONS)
+    broken.compile()
+    broken.set_weights(good.get_weights())
+    good.fit(NaNAfter(bad=2, batches=2), epochs=1, verbose=0, shuffle=False)
+    with pytest.raises(NonFiniteLossError, match="at step 2 of epoch 0"):
+        broken.fit(NaNAfter(bad=2), epochs=1, verbose=0, shuffle=False)
+    assert int(keras.ops.convert_to_numpy(broken.optimizer.iterations)) == 2
+    for got, want in zip(_weights(broken), _weights(good)):
+        np.testing.assert_array_equal(got, want)
+    broken.save(tmp_path / "kept.keras")  # finite: it saves
+    np.testing.assert_array_equal(broken.classify(X[:4]), good.classify(X[:4]))
+
+
+@pytest.mark.every_backend
+def test_a_model_with_non_finite_weights_is_not_saved(tmp_path):
+    vec = poisoned_vec()
+    for save in (vec.save, vec.save_weights):
+        suffix = ".keras" if save == vec.save else ".weights.h5"
+        with pytest.raises(ValueError, match="hold NaN or inf .*refusing to write"):
+            save(tmp_path / f"model{suffix}")
+    assert not list(tmp_path.iterdir())
+    savae = SAVAE(latent_dim=2, seed=0, **TINY)
+    savae.compile()
+    kernel = savae.decoder.weights[0]
+    kernel.assign(np.full(kernel.shape, np.nan, "float32"))
+    with pytest.raises(ValueError, match="SAVAE.save: 1 of"):
+        savae.save(tmp_path / "savae.keras")
+    with pytest.raises(ValueError, match="SAVAE.save_weights"):
+        savae.save_to_preset(tmp_path / "preset")
 
 
 def test_the_posterior_log_variance_stays_finite():

@@ -557,6 +557,16 @@ class Trainer(SavesSeedState, keras.Model):
                 **kwargs,
             )
 
+    def save(self, filepath, *args, **kwargs):
+        """`keras.Model.save`, refusing weights that are not finite."""
+        check_finite_weights(self, "save")
+        return super().save(filepath, *args, **kwargs)
+
+    def save_weights(self, filepath, *args, **kwargs):
+        """`keras.Model.save_weights`, refusing weights that are not finite."""
+        check_finite_weights(self, "save_weights")
+        return super().save_weights(filepath, *args, **kwargs)
+
     def evaluate(self, x=None, y=None, *args, **kwargs):
         """`keras.Model.evaluate`, after checking `x` and `y`."""
         if not self.compiled:
@@ -775,19 +785,97 @@ def _all_variables(model):
     ]
 
 
+def check_finite_weights(model, action):
+    """Raise `ValueError` before `action` writes a model whose weights hold
+    NaN or inf (a file that would load and then predict NaN)."""
+    bad = [
+        v.path
+        for v in model.weights
+        if not np.all(np.isfinite(keras.ops.convert_to_numpy(v.value)))
+    ]
+    if bad:
+        raise ValueError(
+            f"{type(model).__name__}.{action}: {len(bad)} of {len(model.weights)} "
+            f"weight tensors hold NaN or inf (first: {bad[0]}); refusing to "
+            "write them. Restore the model from a checkpoint, or retrain."
+        )
+
+
+def jax_tree_leaves(state):
+    """The arrays of a JAX trainer's state (a dict of lists of arrays)."""
+    return [array for arrays in state.values() for array in arrays]
+
+
+def jax_tree_copy(state):
+    """A copy of every array of a JAX trainer's state."""
+    return {name: [array.copy() for array in arrays] for name, arrays in state.items()}
+
+
 class NonFiniteLossError(FloatingPointError):
     """A loss term became NaN or infinite during `fit`."""
 
 
 class StopOnNonFiniteLoss(keras.callbacks.Callback):
-    """Raise `NonFiniteLossError` at the first step whose logs are not finite.
+    """Raise `NonFiniteLossError` at the first step whose logs are not finite,
+    with the model back at its weights before that step.
 
     Added first to every `fit` of the package's models: it names the step
     and the loss term, and raises before a checkpoint can save the model.
+    The step that produced the non-finite loss has already updated the
+    weights (and the optimizers' moments) with non-finite gradients, so the
+    callback keeps a copy of the state from before each step and puts the
+    latest finite one back: nothing trained before that step is lost. (A
+    copy of the variables per step: a few milliseconds.)
     """
+
+    def on_train_begin(self, logs=None):
+        self._variables = list({id(v): v for v in _all_variables(self.model)}.values())
+        self._before = []
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        # The two latest states: a step whose loss was finite may still have
+        # moved the weights to inf, which only the next step's loss shows.
+        if BACKEND == "jax" and getattr(self.model, "_jax_state", None) is not None:
+            # copies: the trainer donates the state's buffers to the next step
+            state = ("state", jax_tree_copy(self.model._jax_state))
+        else:  # copies: TensorFlow's and PyTorch's variables change in place
+            state = (
+                "values",
+                [
+                    None
+                    if v._value is None  # JAX: held by the trainer's state
+                    else np.array(keras.ops.convert_to_numpy(v.value), copy=True)
+                    for v in self._variables
+                ],
+            )
+        self._before = [*self._before[-1:], state]
+
+    @staticmethod
+    def _finite(state):
+        kind, saved = state
+        arrays = jax_tree_leaves(saved) if kind == "state" else saved
+        return all(
+            a is None or np.all(np.isfinite(keras.ops.convert_to_numpy(a)))
+            for a in arrays
+        )
+
+    def _restore(self):
+        finite = [state for state in self._before if self._finite(state)]
+        if not finite:
+            return  # the weights were not finite before fit began
+        kind, saved = finite[-1]
+        if kind == "state":
+            self.model._jax_state = saved  # written back as fit unwinds
+            self.model._jax_state_synced = False
+            return
+        if BACKEND == "jax":
+            self.model._jax_state = None
+        for variable, value in zip(self._variables, saved):
+            if value is not None:
+                variable.assign(value)
 
     def on_train_batch_end(self, batch, logs=None):
         bad = {
@@ -796,11 +884,13 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
             if not np.all(np.isfinite(np.asarray(keras.ops.convert_to_numpy(value))))
         }
         if bad:
+            self._restore()
             name, value = next(iter(bad.items()))
             raise NonFiniteLossError(
                 f"{type(self.model).__name__}: the loss term `{name}` became "
                 f"{float(np.asarray(value))} at step {batch} of epoch "
                 f"{getattr(self, '_epoch', 0)} (non-finite: {sorted(bad)}). "
-                "Training stopped before saving anything; lower the learning "
+                "Training stopped before saving anything, with the weights "
+                "back as they were before that step; lower the learning "
                 "rate or the loss weights (beta, gamma, kl_weight)."
             )
