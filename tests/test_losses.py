@@ -53,19 +53,25 @@ def test_classification_loss_of_an_unlabeled_batch_is_zero_not_nan():
 
 
 def test_feature_consistency_loss_equation_9():
-    features = [
-        f32(np.ones((1, 2, 2, 1))),
-        f32(np.full((1, 2, 2, 2), 2.0)),
-        f32(np.full((1, 3), 3.0)),
-    ]
-    reconstructed = [
-        f32(np.zeros((1, 2, 2, 1))),
-        f32(np.zeros((1, 2, 2, 2))),
-        f32(np.zeros((1, 3))),
-    ]
-    # per-element MSEs 1, 4, 9 with weights 1, 0.1, 0.01
+    """A batch of two: sample 0 differs by 1, 2, 3 in the three layers,
+    sample 1 not at all. Per sample, per-element MSEs 1, 4, 9 weighted 1,
+    0.1, 0.01 give 1.49 and 0: the batch mean is 0.745 (a sum would be
+    1.49, a per-element mean over the batch the same 0.745 only because
+    both samples have the same size: the per-layer means pin that)."""
+    zeros = [np.zeros((2, 2, 2, 1)), np.zeros((2, 2, 2, 2)), np.zeros((2, 3))]
+    features = [f32(z) for z in zeros]
+    reconstructed = [f32(z) for z in zeros]
+    for layer, difference in enumerate((1.0, 2.0, 3.0)):
+        reconstructed[layer] = f32(
+            np.concatenate(
+                [np.full_like(zeros[layer][:1], difference), zeros[layer][1:]]
+            )
+        )
     loss = losses.feature_consistency_loss(features, reconstructed, (1.0, 0.1, 0.01))
-    assert value(loss) == pytest.approx(1.0 + 0.4 + 0.09, rel=1e-6)
+    assert value(loss) == pytest.approx((1.0 + 0.4 + 0.09) / 2, rel=1e-6)
+    # one layer alone: the batch mean of the per-sample, per-element means
+    loss = losses.feature_consistency_loss(features[:1], reconstructed[:1], (2.0,))
+    assert value(loss) == pytest.approx(2.0 * 1.0 / 2, rel=1e-6)
     with pytest.raises(ValueError, match="counts must match"):
         losses.feature_consistency_loss(features, reconstructed, (1.0, 0.1))
 
@@ -133,13 +139,19 @@ def test_latent_loss_equation_11():
 
 
 def test_pixel_reconstruction_loss_equation_3():
-    x, x_hat = f32([[[[1.0], [0.0]]]]), f32([[[[0.5], [0.5]]]])
-    # Bernoulli: -ln 0.5 per pixel, summed over 2 pixels
+    """A batch of two images of two pixels: the sum over pixels, the mean
+    over the batch."""
+    x = f32([[[[1.0], [0.0]]], [[[1.0], [1.0]]]])
+    x_hat = f32([[[[0.5], [0.5]]], [[[0.25], [1.0]]]])
+    # Bernoulli: image 0: -ln 0.5 twice; image 1: -ln 0.25 (the second
+    # pixel is exact); their batch mean
+    bce = (2 * math.log(2.0) + math.log(4.0)) / 2
     assert value(losses.pixel_reconstruction_loss(x, x_hat, "bce")) == pytest.approx(
-        2 * math.log(2.0), rel=1e-5
+        bce, rel=1e-5
     )
+    # squared errors: 0.25 + 0.25 and 0.5625 + 0, summed per image, averaged
     assert value(losses.pixel_reconstruction_loss(x, x_hat, "mse")) == pytest.approx(
-        0.5
+        (0.5 + 0.5625) / 2
     )
     with pytest.raises(
         ValueError, match="`reconstruction_loss` must be one of \\('bce', 'mse'\\)"

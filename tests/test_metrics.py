@@ -1,5 +1,6 @@
 """Evaluation metrics: reconstruction, reference classifiers, FCD, consistency."""
 
+import keras
 import numpy as np
 import pytest
 
@@ -61,9 +62,13 @@ def test_reference_classifiers_are_accurate(dataset, data_dir):
     assert reference.accuracy(x[:HEAD], y[:HEAD]) == pytest.approx(head)
 
 
-def test_reference_classifier_is_cached(mnist_reference, tmp_path):
-    again = reference_classifier("mnist")
-    assert again.info == mnist_reference.info  # loaded, not retrained
+def test_reference_classifier_is_cached(mnist_reference, monkeypatch):
+    def no_training(*args, **kwargs):
+        raise AssertionError("the cached reference classifier was retrained")
+
+    monkeypatch.setattr(keras.Model, "fit", no_training)
+    again = reference_classifier("mnist")  # loaded, not retrained
+    assert again.info == mnist_reference.info
     assert mnist_reference.features(np.zeros((3, 28, 28), np.uint8)).shape == (3, 128)
 
 
@@ -75,7 +80,14 @@ def test_identical_images_score_perfectly(mnist_reference, mnist_test):
     assert frechet_classifier_distance(mnist_reference, x, x) == pytest.approx(
         0.0, abs=1e-3
     )
-    assert label_consistency(mnist_reference, x, y) == mnist_reference.accuracy(x, y)
+    # against the reference model's own predictions, not its accuracy method
+    predicted = mnist_reference.model.predict(x, verbose=0).argmax(-1)
+    assert label_consistency(mnist_reference, x, y) == pytest.approx(
+        np.mean(predicted == y)
+    )
+    assert label_consistency(mnist_reference, x, (y + 1) % 10) == pytest.approx(
+        np.mean(predicted == (y + 1) % 10)
+    )
 
 
 @pytest.mark.parametrize(
@@ -166,3 +178,15 @@ def test_the_bce_floor_is_each_images_own_entropy():
     mixed = np.concatenate([grey[:2], binary[2:]])  # half grey, half black
     floor = to_numpy(binary_crossentropy_floor(np.stack([grey, binary, mixed])))
     np.testing.assert_allclose(floor, [np.log(2), 0.0, np.log(2) / 2], atol=1e-5)
+
+
+def test_a_damaged_cached_reference_is_retrained_visibly(tmp_path, data_dir):
+    options = {"cache_dir": str(tmp_path), "epochs": 1, "train_size": 256}
+    first = reference_classifier("mnist", **options)
+    (path,) = tmp_path.glob("*.keras")
+    path.write_bytes(b"not a keras file")
+    with pytest.warns(UserWarning, match="unreadable .*training a new one"):
+        again = reference_classifier("mnist", **options)
+    assert again.info["train_size"] == 256 and path.stat().st_size > 1000
+    x = np.zeros((2, 28, 28, 1), "float32")
+    np.testing.assert_allclose(again.predict(x), first.predict(x), atol=1e-5)

@@ -14,9 +14,16 @@ pytestmark = pytest.mark.every_backend
 
 
 def test_public_api_is_exported():
-    for name in ("load_dataset", "make_dataset", "data", "layers", "networks"):
-        assert hasattr(savae_keras, name)
-    assert savae_keras.__version__
+    """`from savae_keras import *` gives exactly `__all__`, and each name is
+    the object its module defines."""
+    namespace = {}
+    exec("from savae_keras import *", namespace)
+    assert set(namespace) - {"__builtins__"} == set(savae_keras.__all__)
+    assert namespace["SAVAE"] is savae_keras.models.savae.SAVAE
+    assert namespace["load_dataset"] is savae_keras.data.loading.load_dataset
+    assert namespace["presets"] is sys.modules["savae_keras.presets"]
+    major, minor, patch = savae_keras.__version__.split(".")
+    assert all(part.isdigit() for part in (major, minor, patch))
 
 
 @pytest.mark.slow(torch=50, jax=60)

@@ -105,12 +105,6 @@ def test_images_into_a_signal_model_and_signals_into_an_image_model_are_refused(
         signal_model.predict(raw)
 
 
-DATA = os.environ.get("SAVAE_DATA_DIR", "")
-
-
-@pytest.mark.skipif(
-    not os.path.isfile(os.path.join(DATA, "plaid.npz")), reason="no signal files"
-)
 @pytest.mark.parametrize(
     "name, shape, classes",
     [
@@ -120,14 +114,14 @@ DATA = os.environ.get("SAVAE_DATA_DIR", "")
         ("ucr_internal_bleeding16", (128, 1), 2),
     ],
 )
-def test_load_dataset_reads_each_signal_file(name, shape, classes):
+def test_load_dataset_reads_each_signal_file(name, shape, classes, data_dir):
     for split in ("train", "test"):
         x, y = load_dataset(name, split)
         assert x.dtype == np.float32 and x.shape[1:] == shape
         assert x.min() >= 0.0 and x.max() <= 1.0
         assert y.min() >= 0 and y.max() < classes
     if name == "plaid":  # the true length is resampled, never the padding
-        raw = np.load(os.path.join(DATA, "plaid.npz"))
+        raw = np.load(os.path.join(data_dir, "plaid.npz"))
         n = int(raw["length_train"][0])
         series = raw["x_train"][0, :n, 0]
         expected = np.interp(np.linspace(0, n - 1, 256), np.arange(n), series)

@@ -17,6 +17,7 @@ scores measured with it are comparable only with each other.
 import dataclasses
 import json
 import os
+import warnings
 
 import keras
 import numpy as np
@@ -163,8 +164,10 @@ def reference_classifier(
             model = keras.saving.load_model(path, compile=False)
             return ReferenceClassifier(dataset, model, info["test_accuracy"], info)
         except Exception as error:  # a damaged cache entry: train a new one
-            print(
-                f"Cached reference classifier {path} unreadable ({error}); retraining."
+            warnings.warn(
+                f"Cached reference classifier {path} is unreadable ({error}); "
+                "training a new one in its place.",
+                stacklevel=2,
             )
 
     x_train, y_train = load_dataset(dataset, "train", data_dir=data_dir)
