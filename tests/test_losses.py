@@ -185,3 +185,50 @@ def test_consistency_loss_fixmatch_over_unlabeled_samples():
     np.testing.assert_array_equal(
         to_numpy(losses.pseudo_label_mask(labels, weak, 0.95)), [1.0, 0.0, 0.0, 1.0]
     )
+
+
+# -- the recursive autoencoder GAN's losses, per step ------------------------
+def test_reconstruction_error_is_a_per_image_mean_over_pixels():
+    """Two images of two pixels: BCE −ln 0.5 twice, then −ln 0.25 and 0."""
+    x = f32([[[[1.0], [0.0]]], [[[1.0], [1.0]]]])
+    x_hat = f32([[[[0.5], [0.5]]], [[[0.25], [1.0]]]])
+    np.testing.assert_allclose(
+        to_numpy(losses.reconstruction_error(x, x_hat)),
+        [math.log(2.0), math.log(4.0) / 2],
+        rtol=1e-5,
+    )
+    np.testing.assert_allclose(
+        to_numpy(losses.reconstruction_error(x, x_hat, "mse")),
+        [0.25, 0.5625 / 2],
+        rtol=1e-6,
+    )
+
+
+def test_logit_crossentropy_against_each_target():
+    logits = f32([[0.0], [math.log(3.0)]])  # sigmoid: 0.5 and 0.75
+    np.testing.assert_allclose(
+        to_numpy(losses.logit_crossentropy(logits, 1.0)),
+        [math.log(2.0), -math.log(0.75)],
+        rtol=1e-5,
+    )
+    np.testing.assert_allclose(
+        to_numpy(losses.logit_crossentropy(logits, 0.0)),
+        [math.log(2.0), -math.log(0.25)],
+        rtol=1e-5,
+    )
+
+
+def test_step_weights_go_to_their_own_steps():
+    """Two images, three recursion steps whose losses differ (1, 2, 4 and
+    8, 16, 32); image 0 weighs steps (1, 0, 1), image 1 only step 2. The
+    mean over scheduled steps: (1 + 4) / 2 = 2.5 and 32; the report's sum:
+    5 and 32. Batch means 17.25 and 18.5. A swapped column, or a mean over
+    all steps, gives another number."""
+    values = f32([[1.0, 2.0, 4.0], [8.0, 16.0, 32.0]])
+    weights = f32([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
+    assert value(losses.weighted_step_mean(values, weights)) == pytest.approx(17.25)
+    assert value(losses.weighted_step_sum(values, weights)) == pytest.approx(18.5)
+    reversed_weights = weights[:, ::-1]
+    assert value(losses.weighted_step_sum(values, reversed_weights)) == (
+        pytest.approx((1.0 + 4.0 + 8.0) / 2)
+    )

@@ -2,6 +2,8 @@
 
 from savae_keras.losses.recursive import logit_crossentropy
 from savae_keras.losses.recursive import reconstruction_error
+from savae_keras.losses.recursive import weighted_step_mean
+from savae_keras.losses.recursive import weighted_step_sum
 from savae_keras.losses.savae import adversarial_loss
 from savae_keras.losses.savae import categorical_crossentropy
 from savae_keras.losses.savae import classification_loss
@@ -19,6 +21,8 @@ from savae_keras.losses.savae import squared_error_map
 __all__ = [
     "logit_crossentropy",
     "reconstruction_error",
+    "weighted_step_mean",
+    "weighted_step_sum",
     "adversarial_loss",
     "categorical_crossentropy",
     "classification_loss",
