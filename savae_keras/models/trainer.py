@@ -337,7 +337,8 @@ class Trainer(SavesSeedState, keras.Model):
                 `True`, on TensorFlow).
             steps_per_execution: as in `keras.Model.compile`.
             **optimizers: one optimizer (instance, name or config) per name
-                in `optimizer_names`; a missing one is `default_optimizer(name)`
+                in `optimizer_names`; a missing one (or None) is
+                `default_optimizer(name)`
                 (Adam with Keras's default learning rate unless a model says
                 otherwise).
         """
@@ -349,9 +350,12 @@ class Trainer(SavesSeedState, keras.Model):
                 f"the optimizers {list(self.optimizer_names)}, `jit_compile` "
                 "and `steps_per_execution`."
             )
-        resolved = {
+        resolved = {  # a missing optimizer, or None, is the default
             name: _optimizer_of(
-                name, optimizers.get(name, self.default_optimizer(name))
+                name,
+                self.default_optimizer(name)
+                if optimizers.get(name) is None
+                else optimizers[name],
             )
             for name in self.optimizer_names
         }
@@ -801,6 +805,16 @@ def check_finite_weights(model, action):
         )
 
 
+def _copy_of(variable):
+    """A numpy copy of a variable's value (None for a JAX variable whose
+    value the trainer's state holds)."""
+    if variable._value is None:
+        return None
+    if BACKEND == "tensorflow":  # `.numpy()` also reads a MirroredVariable
+        return np.array(variable.value.numpy(), copy=True)
+    return np.array(keras.ops.convert_to_numpy(variable.value), copy=True)
+
+
 def jax_tree_leaves(state):
     """The arrays of a JAX trainer's state (a dict of lists of arrays)."""
     return [array for arrays in state.values() for array in arrays]
@@ -844,12 +858,7 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
         else:  # copies: TensorFlow's and PyTorch's variables change in place
             state = (
                 "values",
-                [
-                    None
-                    if v._value is None  # JAX: held by the trainer's state
-                    else np.array(keras.ops.convert_to_numpy(v.value), copy=True)
-                    for v in self._variables
-                ],
+                [_copy_of(v) for v in self._variables],
             )
         self._before = [*self._before[-1:], state]
 
