@@ -15,7 +15,7 @@ from savae_keras.files import CrashSafeBackup
 from savae_keras.files import save_atomically
 from savae_keras.models.adversarial_decoder import AdversarialDecoder
 from savae_keras.models.savae_presets import SAVAE_PRESETS
-from savae_keras.models.trainer import check_finite_weights
+from savae_keras.models.trainer import FiniteSaving
 from savae_keras.models.trainer import serialize_optimizer
 from savae_keras.models.variational_encoder_classifier import (
     VariationalEncoderClassifier,
@@ -138,7 +138,7 @@ class _PhaseBackup:
 
 
 @keras.saving.register_keras_serializable(package="savae_keras")
-class SAVAE(PresetMixin, keras.Model):
+class SAVAE(PresetMixin, FiniteSaving, keras.Model):
     """The semi-supervised adversarial VAE of Zemouri (2020), both phases.
 
     Holds a `VariationalEncoderClassifier` (`self.vec`, phase 1) and an
@@ -613,16 +613,6 @@ class SAVAE(PresetMixin, keras.Model):
     def has_class_prior(self):
         """Whether every class has a fitted latent Gaussian for `generate`."""
         return self.vec.has_class_prior()
-
-    def save(self, filepath, *args, **kwargs):
-        """`keras.Model.save`, refusing weights that are not finite."""
-        check_finite_weights(self, "save")
-        return super().save(filepath, *args, **kwargs)
-
-    def save_weights(self, filepath, *args, **kwargs):
-        """`keras.Model.save_weights`, refusing weights that are not finite."""
-        check_finite_weights(self, "save_weights")
-        return super().save_weights(filepath, *args, **kwargs)
 
     def get_config(self):
         return {**super().get_config(), **self._options}

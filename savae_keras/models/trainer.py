@@ -195,7 +195,22 @@ def serialize_optimizer(optimizer):
     return {"class_name": name, "config": optimizer.get_config()}
 
 
-class Trainer(SavesSeedState, keras.Model):
+class FiniteSaving:
+    """`save` and `save_weights` that refuse weights holding NaN or inf
+    (mixed into the package's models, before `keras.Model`)."""
+
+    def save(self, filepath, *args, **kwargs):
+        """`keras.Model.save`, refusing weights that are not finite."""
+        check_finite_weights(self, "save")
+        return super().save(filepath, *args, **kwargs)
+
+    def save_weights(self, filepath, *args, **kwargs):
+        """`keras.Model.save_weights`, refusing weights that are not finite."""
+        check_finite_weights(self, "save_weights")
+        return super().save_weights(filepath, *args, **kwargs)
+
+
+class Trainer(SavesSeedState, FiniteSaving, keras.Model):
     """Base class of the package's models: one protocol on every backend.
 
     A subclass declares what it is made of and what it computes:
@@ -560,16 +575,6 @@ class Trainer(SavesSeedState, keras.Model):
                 callbacks=callbacks,
                 **kwargs,
             )
-
-    def save(self, filepath, *args, **kwargs):
-        """`keras.Model.save`, refusing weights that are not finite."""
-        check_finite_weights(self, "save")
-        return super().save(filepath, *args, **kwargs)
-
-    def save_weights(self, filepath, *args, **kwargs):
-        """`keras.Model.save_weights`, refusing weights that are not finite."""
-        check_finite_weights(self, "save_weights")
-        return super().save_weights(filepath, *args, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         """`keras.Model.evaluate`, after checking `x` and `y`."""
