@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 
+import savae_keras as sk
 from savae_keras.data import DATASETS
 from savae_keras.data import DatasetNotFoundError
 from savae_keras.data import ImageBatches
@@ -95,6 +96,28 @@ def test_not_an_npz_file(tmp_path):
     (tmp_path / "mnist.npz").write_bytes(b"this is not a zip archive")
     with pytest.raises(ValueError, match="not a readable .npz archive"):
         load_dataset("mnist", "train", data_dir=str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    "load",
+    [
+        lambda folder: load_dataset("trace", "train", data_dir=folder),
+        lambda folder: load_dataset("ucr_internal_bleeding16", "test", data_dir=folder),
+        lambda folder: sk.data.load_ucr_series(data_dir=folder),
+        lambda folder: sk.data.load_series("trace", data_dir=folder),
+    ],
+)
+def test_signal_files_name_themselves_in_their_errors(tmp_path, load):
+    """Unreadable, then readable without the needed arrays: both errors name
+    the file (they were bare `KeyError`s or numpy's own message)."""
+    for name in ("trace", "ucr_internal_bleeding16"):
+        (tmp_path / f"{name}.npz").write_bytes(b"not a zip archive")
+    with pytest.raises(ValueError, match=f"'{tmp_path}/.*npz' is not a readable"):
+        load(str(tmp_path))
+    for name in ("trace", "ucr_internal_bleeding16"):
+        np.savez(tmp_path / f"{name}.npz", other=np.zeros(3))
+    with pytest.raises(ValueError, match=f"'{tmp_path}/.*npz' is missing the key"):
+        load(str(tmp_path))
 
 
 def test_missing_everywhere_says_what_was_tried(tmp_path, monkeypatch):

@@ -226,6 +226,22 @@ def find_npz(name, data_dir):
     return None, tried
 
 
+def open_npz(path, keys=()):
+    """`np.load(path)`, with errors that name the file: an unreadable
+    archive, or one without `keys`. Use it as a context manager."""
+    try:
+        archive = np.load(path)
+    except Exception as error:
+        raise ValueError(f"{path!r} is not a readable .npz archive: {error}") from error
+    missing = [key for key in keys if key not in archive.files]
+    if missing:
+        archive.close()
+        raise ValueError(
+            f"{path!r} is missing the keys {missing}; it has {sorted(archive.files)}."
+        )
+    return archive
+
+
 def require_npz(name, data_dir=None):
     """`find_npz`'s path, or a `DatasetNotFoundError` listing where it looked."""
     path, tried = find_npz(name, data_dir)
@@ -251,7 +267,8 @@ def load_ucr_series(name="ucr_internal_bleeding16", data_dir=None):
             f"`name` must be a UCR anomaly series (ucr_internal_bleeding16); "
             f"received {name!r}."
         )
-    with np.load(require_npz(name, data_dir)) as archive:
+    keys = ("series_train", "series_test", "is_anomaly_test")
+    with open_npz(require_npz(name, data_dir), keys) as archive:
         files = dict(archive)
     scaled = _scale_ucr(files, "test")
     is_anomaly = files["is_anomaly_test"].astype("int32")
@@ -266,7 +283,7 @@ def load_class_names(name, data_dir=None):
     for folder in (data_dir, os.environ.get(DATA_DIR_ENV)):
         path = os.path.join(folder or "", f"{name}.npz")
         if folder and os.path.isfile(path):
-            with np.load(path) as archive:
+            with open_npz(path) as archive:
                 if "class_names" in archive.files:
                     return [str(c) for c in archive["class_names"]]
     return [str(i) for i in range(spec.num_classes)]
@@ -277,17 +294,7 @@ def _load_npz(path, mtime, spec, split):
     """Read and validate one split of an `.npz` file (cached per file)."""
     del mtime  # part of the cache key only: a changed file is read again
     key = _NPZ_KEYS[split]
-    try:
-        archive = np.load(path)
-    except Exception as error:
-        raise ValueError(f"{path!r} is not a readable .npz archive: {error}") from error
-    with archive:
-        missing = [k for k in (f"x_{key}", f"y_{key}") if k not in archive]
-        if missing:
-            raise ValueError(
-                f"{path!r} is missing the keys {missing} for split "
-                f"{split!r}; it has {sorted(archive.files)}."
-            )
+    with open_npz(path, (f"x_{key}", f"y_{key}")) as archive:
         images, labels = archive[f"x_{key}"], archive[f"y_{key}"]
     if images.dtype != np.uint8:
         raise ValueError(
@@ -320,7 +327,7 @@ def _load_signal_npz(path, mtime, spec, split):
     """Read one split of a signal file, at fixed length and in [0, 1]."""
     del mtime
     key = _NPZ_KEYS[split]
-    with np.load(path) as archive:
+    with open_npz(path) as archive:
         files = dict(archive)
     try:
         if spec.name == "ucr_internal_bleeding16":

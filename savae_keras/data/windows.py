@@ -32,6 +32,7 @@ from savae_keras.data.checks import check_labels
 from savae_keras.data.checks import check_positive_int
 from savae_keras.data.loading import check_split
 from savae_keras.data.loading import get_spec
+from savae_keras.data.loading import open_npz
 from savae_keras.data.loading import require_npz
 from savae_keras.data.loading import sliding_windows
 
@@ -54,7 +55,7 @@ def load_series(name, split="train", data_dir=None):
             f"basic_motions); received {name!r}."
         )
     check_split(spec, split)
-    with np.load(require_npz(name, data_dir)) as archive:
+    with open_npz(require_npz(name, data_dir), (f"x_{split}", f"y_{split}")) as archive:
         padded = archive[f"x_{split}"].astype("float32")
         labels = archive[f"y_{split}"]
         lengths = (
