@@ -592,6 +592,17 @@ CASES = {
         ValueError,
         "`labeled_fraction` or `labels_per_class`, not both",
     ),
+    "ImageBatches label out of range in a later batch": (
+        lambda: m("vec").fit(
+            ImageBatches(
+                X, np.where(np.arange(32) == 30, 12, Y), batch_size=8, shuffle=False
+            ),
+            epochs=1,
+            verbose=0,
+        ),
+        ValueError,
+        "`labels of x`: values must lie in \\[0, 10\\).*received \\[12\\]",
+    ),
     "ImageBatches batch_size negative": (
         lambda: ImageBatches(X, batch_size=-1),
         ValueError,

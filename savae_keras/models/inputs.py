@@ -13,6 +13,7 @@ import numpy as np
 from savae_keras.data.checks import UNLABELED
 from savae_keras.data.checks import check_images
 from savae_keras.data.checks import check_labels
+from savae_keras.data.pipelines import ImageBatches
 
 
 def _is_tf_dataset(x):
@@ -89,6 +90,15 @@ def check_inputs(model, x, y, name="x", require_labels=False):
     if _is_py_dataset(x):
         images, labels = _split(x[0], name)
         _check_first_batch(images, labels, model, name, require_labels)
+        every_label = getattr(x, "labels", None)
+        if isinstance(x, ImageBatches) and every_label is not None:
+            # its labels are all in memory: every batch's, checked at once
+            check_labels(
+                every_label,
+                len(every_label),
+                getattr(model, "num_classes", None),
+                name=f"labels of {name}",
+            )
         return x, y
     if x is None:
         raise ValueError(f"`{name}` is None: pass images (numpy) or a dataset.")
