@@ -8,8 +8,9 @@ environment variable of TensorFlow's silences. The package's command lines
 error stream; everything else written there passes through. A user's own
 `import savae_keras` filters nothing and sets nothing.
 
-This module imports neither Keras nor TensorFlow: the package's
-`__init__` uses it before importing them.
+Importing this module imports neither Keras nor TensorFlow: the
+package's `__init__` uses it before importing them (and `quiet_start`
+imports TensorFlow itself, for our command lines only).
 """
 
 import contextlib

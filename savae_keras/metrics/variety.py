@@ -20,6 +20,8 @@ samples themselves, in the reference classifier's feature space:
 All take `(N, D)` feature arrays (e.g. `ReferenceClassifier.features`).
 """
 
+import functools
+
 import numpy as np
 
 __all__ = [
@@ -28,6 +30,10 @@ __all__ = [
     "variety_metrics",
     "within_class_spread",
 ]
+
+
+PRECISION_K = 3  # the papers' neighbours: Kynkäänniemi et al.
+DENSITY_K = 5  # and Naeem et al.
 
 
 def _features(features, name):
@@ -74,14 +80,34 @@ def _distances(a, b, rows=64):
     return out
 
 
-def _knn_radii(points, k):
-    """Each point's distance to its k-th nearest neighbour among the others."""
-    distances = _distances(points, points)
-    np.fill_diagonal(distances, np.inf)
-    return np.partition(distances, k - 1, axis=1)[:, k - 1]
+class _Distances:
+    """The distances the metrics share, each computed once when first
+    needed: generated to real, and within each set (for the k-NN radii)."""
+
+    def __init__(self, real, fake):
+        self.real, self.fake = _pair(real, fake)
+
+    @functools.cached_property
+    def between(self):
+        """`(len(fake), len(real))` distances."""
+        return _distances(self.fake, self.real)
+
+    @functools.cached_property
+    def _within(self):
+        within = {}
+        for name, points in (("real", self.real), ("fake", self.fake)):
+            distances = _distances(points, points)
+            np.fill_diagonal(distances, np.inf)  # a point is not its neighbour
+            within[name] = distances
+        return within
+
+    def radii(self, name, k):
+        """Each `name` point's distance to its k-th nearest neighbour among
+        the others."""
+        return np.partition(self._within[name], k - 1, axis=1)[:, k - 1]
 
 
-def precision_recall(real, fake, k=3):
+def precision_recall(real, fake, k=PRECISION_K):
     """Improved precision and recall (Kynkäänniemi et al., 2019).
 
     Precision is the share of `fake` samples within the k-NN ball of at
@@ -97,15 +123,17 @@ def precision_recall(real, fake, k=3):
     Returns:
         `{"precision": float, "recall": float}`, each in [0, 1].
     """
-    real, fake = _pair(real, fake)
-    k = _check_k(k, min(len(real), len(fake)), "real or fake")
-    between = _distances(fake, real)
-    precision = np.mean((between <= _knn_radii(real, k)[None, :]).any(axis=1))
-    recall = np.mean((between <= _knn_radii(fake, k)[:, None]).any(axis=0))
+    return _precision_recall(_Distances(real, fake), k)
+
+
+def _precision_recall(d, k):
+    k = _check_k(k, min(len(d.real), len(d.fake)), "real or fake")
+    precision = np.mean((d.between <= d.radii("real", k)[None, :]).any(axis=1))
+    recall = np.mean((d.between <= d.radii("fake", k)[:, None]).any(axis=0))
     return {"precision": float(precision), "recall": float(recall)}
 
 
-def density_coverage(real, fake, k=5):
+def density_coverage(real, fake, k=DENSITY_K):
     """Density and coverage (Naeem et al., 2020), on the real k-NN balls.
 
     Density is `(1 / (k·M)) Σ_j #{real balls holding fake_j}`; coverage the
@@ -120,10 +148,13 @@ def density_coverage(real, fake, k=5):
         `{"density": float, "coverage": float}`; coverage in [0, 1],
         density ≥ 0 (1 in expectation when both sets share a distribution).
     """
-    real, fake = _pair(real, fake)
-    k = _check_k(k, len(real), "real")
-    inside = _distances(fake, real) <= _knn_radii(real, k)[None, :]
-    density = inside.sum() / (k * len(fake))
+    return _density_coverage(_Distances(real, fake), k)
+
+
+def _density_coverage(d, k):
+    k = _check_k(k, len(d.real), "real")
+    inside = d.between <= d.radii("real", k)[None, :]
+    density = inside.sum() / (k * len(d.fake))
     coverage = inside.any(axis=0).mean()
     return {"density": float(density), "coverage": float(coverage)}
 
@@ -181,7 +212,11 @@ def within_class_spread(real, real_labels, fake, fake_labels):
 def variety_metrics(real, fake, real_labels=None, fake_labels=None):
     """Precision, recall, density, coverage and, given both sets' labels,
     the within-class spread ratio, as one dict of floats."""
-    results = {**precision_recall(real, fake), **density_coverage(real, fake)}
+    d = _Distances(real, fake)  # shared by the four metrics
+    results = {
+        **_precision_recall(d, PRECISION_K),
+        **_density_coverage(d, DENSITY_K),
+    }
     if real_labels is not None and fake_labels is not None:
         results["within_class_spread"] = within_class_spread(
             real, real_labels, fake, fake_labels

@@ -820,12 +820,12 @@ def _copy_of(variable):
     return np.array(keras.ops.convert_to_numpy(variable.value), copy=True)
 
 
-def jax_tree_leaves(state):
+def _state_arrays(state):
     """The arrays of a JAX trainer's state (a dict of lists of arrays)."""
     return [array for arrays in state.values() for array in arrays]
 
 
-def jax_tree_copy(state):
+def _state_copy(state):
     """A copy of every array of a JAX trainer's state."""
     return {name: [array.copy() for array in arrays] for name, arrays in state.items()}
 
@@ -859,7 +859,7 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
         # moved the weights to inf, which only the next step's loss shows.
         if BACKEND == "jax" and getattr(self.model, "_jax_state", None) is not None:
             # copies: the trainer donates the state's buffers to the next step
-            state = ("state", jax_tree_copy(self.model._jax_state))
+            state = ("state", _state_copy(self.model._jax_state))
         else:  # copies: TensorFlow's and PyTorch's variables change in place
             state = (
                 "values",
@@ -870,7 +870,7 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
     @staticmethod
     def _finite(state):
         kind, saved = state
-        arrays = jax_tree_leaves(saved) if kind == "state" else saved
+        arrays = _state_arrays(saved) if kind == "state" else saved
         return all(
             a is None or np.all(np.isfinite(keras.ops.convert_to_numpy(a)))
             for a in arrays
