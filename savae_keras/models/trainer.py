@@ -27,6 +27,8 @@ moments at every step without any error.
 """
 
 import contextlib
+import os
+import warnings
 
 import keras
 import numpy as np
@@ -45,6 +47,37 @@ or the static scale (several). From Keras's default start, 2**15, the float16
 gradients overflow and the steps are skipped while the scale halves: measured
 on tiny networks, batch 8, the VEC skipped 2 of its first 8 steps and the VAE
 (a likelihood summed over the pixels) all 8."""
+
+
+def _warn_of_tensorflow_cpu_bfloat16(policy_name):
+    """Warn that TensorFlow's oneDNN CPU kernels bend bfloat16 gradients.
+
+    With oneDNN's custom operations on (TensorFlow's default on a CPU), one
+    `mixed_bfloat16` step moves the weights far from where float32's does;
+    with them off (`TF_ENABLE_ONEDNN_OPTS=0`, read when TensorFlow is
+    imported) TensorFlow is as close as JAX and PyTorch (docs: the devices
+    and mixed precision guide).
+    """
+    if BACKEND != "tensorflow" or policy_name != "mixed_bfloat16":
+        return
+    if os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1").strip().lower() in (
+        "0",
+        "false",
+    ):
+        return
+    import tensorflow as tf
+
+    if tf.config.list_logical_devices("GPU"):
+        return
+    warnings.warn(
+        "`mixed_bfloat16` on TensorFlow's CPU with oneDNN's custom operations "
+        "on: their bfloat16 gradients are far from float32's (one step of a "
+        "VEC moves the weights in another direction). Set "
+        "TF_ENABLE_ONEDNN_OPTS=0 before TensorFlow is imported, or train in "
+        "float32 (or on JAX or PyTorch).",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 def _zeros_for_missing(grads, variables):
@@ -381,6 +414,7 @@ class Trainer(SavesSeedState, FiniteSaving, keras.Model):
         # `FLOAT16_LOSS_SCALE`); Keras's `MultiOptimizer` cannot hold one, so
         # several share that scale as a static `loss_scale_factor`.
         float16 = self.dtype_policy.name == "mixed_float16"
+        _warn_of_tensorflow_cpu_bfloat16(self.dtype_policy.name)
         if len(resolved) == 1:
             (container,) = resolved.values()
             if float16 and not isinstance(
