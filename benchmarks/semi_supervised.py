@@ -11,8 +11,9 @@ training images of which a seeded, class-balanced `--labeled-fraction` (or
 exactly `--labels-per-class`) keep their labels (the rest are -1), with the
 labels batched as they come (`none`) or with a `labeled_share` of every
 batch, with and without the FixMatch term (`--consistency-weights`) and the
-pixel term (`--reconstruction-weight`, with `--kl-weight`) and with every
-batch augmented (`--augmentation`), for
+pixel term (`--reconstruction-weight`, with `--kl-weight`), with every
+batch augmented (`--augmentation`) and with virtual adversarial training
+and entropy minimisation (`--vat-weight`, `--entropy-weight`), for
 exactly `--steps` optimizer steps of `--batch-size` or for `--seconds` (the
 same time for every variant: a FixMatch step costs more). Scored on
 the whole test split (or its first `--test-size` images: on MNIST the
@@ -56,6 +57,10 @@ def run(share, consistency_weight, args, seed):
         reconstruction_weight=args.reconstruction_weight,
         kl_weight=args.kl_weight,
         augmentation=args.augmentation,
+        vat_weight=args.vat_weight,
+        vat_epsilon=args.vat_epsilon,
+        vat_xi=args.vat_xi,
+        entropy_weight=args.entropy_weight,
         seed=seed,
     )
     vec.compile()
@@ -82,6 +87,10 @@ def run(share, consistency_weight, args, seed):
         "reconstruction_weight": args.reconstruction_weight,
         "kl_weight": args.kl_weight,
         "augmentation": args.augmentation,
+        "vat_weight": args.vat_weight,
+        "vat_epsilon": args.vat_epsilon,
+        "vat_xi": args.vat_xi,
+        "entropy_weight": args.entropy_weight,
         # the term's pseudo-labels passing τ in the last epoch (None without it)
         "confident_share": round(float(logs["confident_share"][-1]), 3)
         if "confident_share" in logs
@@ -117,6 +126,17 @@ def main(argv=None):
         choices=STRENGTHS,
         default=None,
         help="augment every training batch (beyond the paper)",
+    )
+    parser.add_argument(
+        "--vat-weight",
+        type=float,
+        default=0.0,
+        help="η of VAT (virtual adversarial training)",
+    )
+    parser.add_argument("--vat-epsilon", type=float, default=2.0, help="VAT's ε")
+    parser.add_argument("--vat-xi", type=float, default=1e-2, help="VAT's ξ")
+    parser.add_argument(
+        "--entropy-weight", type=float, default=0.0, help="κ of entropy minimisation"
     )
     parser.add_argument("--seconds", type=float, default=None, help="not --steps")
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall")

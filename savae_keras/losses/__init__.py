@@ -6,9 +6,11 @@ from savae_keras.losses.recursive import weighted_step_mean
 from savae_keras.losses.recursive import weighted_step_sum
 from savae_keras.losses.savae import adversarial_loss
 from savae_keras.losses.savae import categorical_crossentropy
+from savae_keras.losses.savae import categorical_kl
 from savae_keras.losses.savae import classification_loss
 from savae_keras.losses.savae import consistency_loss
 from savae_keras.losses.savae import critic_loss
+from savae_keras.losses.savae import entropy_loss
 from savae_keras.losses.savae import feature_consistency_loss
 from savae_keras.losses.savae import feature_consistency_map
 from savae_keras.losses.savae import kl_divergence
@@ -17,6 +19,8 @@ from savae_keras.losses.savae import latent_loss
 from savae_keras.losses.savae import pixel_reconstruction_loss
 from savae_keras.losses.savae import pseudo_label_mask
 from savae_keras.losses.savae import squared_error_map
+from savae_keras.losses.savae import unit_directions
+from savae_keras.losses.savae import virtual_adversarial_perturbation
 
 __all__ = [
     "logit_crossentropy",
@@ -25,9 +29,11 @@ __all__ = [
     "weighted_step_sum",
     "adversarial_loss",
     "categorical_crossentropy",
+    "categorical_kl",
     "classification_loss",
     "consistency_loss",
     "critic_loss",
+    "entropy_loss",
     "feature_consistency_loss",
     "feature_consistency_map",
     "kl_divergence",
@@ -36,4 +42,6 @@ __all__ = [
     "pixel_reconstruction_loss",
     "pseudo_label_mask",
     "squared_error_map",
+    "unit_directions",
+    "virtual_adversarial_perturbation",
 ]

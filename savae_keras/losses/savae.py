@@ -110,6 +110,66 @@ def pseudo_label_mask(labels, weak_probabilities, threshold):
     return confident * (1.0 - labeled_mask(labels))
 
 
+PROBABILITY_FLOOR = 1e-7
+"""Probabilities are clipped to at least this before a logarithm (Keras's
+epsilon), so a class given probability 0 costs a large finite amount."""
+
+
+def categorical_kl(p, q):
+    """`E[D_kl(p ‖ q)] = E[Σ_k p_k (log p_k − log q_k)]` of class distributions.
+
+    Summed over the classes, averaged over the batch. `p` is a target: no
+    gradient flows through it.
+    """
+    p, q = loss_tensors(p, q)
+    p = ops.stop_gradient(p)
+    log_p = ops.log(ops.maximum(p, PROBABILITY_FLOOR))
+    log_q = ops.log(ops.maximum(q, PROBABILITY_FLOOR))
+    return ops.mean(ops.sum(p * (log_p - log_q), axis=-1))
+
+
+def entropy_loss(probabilities):
+    """`E[−Σ_k p_k log p_k]`: entropy minimisation's term (Grandvalet and
+    Bengio 2005), summed over the classes, averaged over the batch."""
+    (p,) = loss_tensors(probabilities)
+    return ops.mean(-ops.sum(p * ops.log(ops.maximum(p, PROBABILITY_FLOOR)), axis=-1))
+
+
+def unit_directions(d):
+    """Each sample of `d` scaled to unit L2 norm over all its other axes.
+
+    A sample of zeros stays zeros (its norm is floored), so no NaN comes
+    out of a vanishing gradient.
+    """
+    (d,) = loss_tensors(d)
+    axes = tuple(range(1, len(d.shape)))
+    norm = ops.sqrt(ops.sum(ops.square(d), axis=axes, keepdims=True))
+    return d / ops.maximum(norm, 1e-12)
+
+
+def virtual_adversarial_perturbation(
+    probabilities_fn, x, p, d, xi, epsilon, gradient_fn
+):
+    """VAT's `r_adv` (Miyato et al. 2018), by one power iteration.
+
+        g     = ∇_r D_kl(p ‖ probabilities_fn(x + r)) at r = ξ·d/‖d‖
+        r_adv = ε · g / ‖g‖                      per sample
+
+    `p` are the class probabilities of `x` (a target), `d` a random
+    direction per sample (`N(0, I)`), `gradient_fn(fn, r)` the backend's
+    `∂fn(r)/∂r` (`trainer.input_gradient`). `g` approximates the dominant
+    eigenvector of the KL's Hessian at `r = 0`: the direction in which the
+    classifier's output changes fastest.
+    """
+    (x,) = loss_tensors(x)
+
+    def divergence(r):
+        return categorical_kl(p, probabilities_fn(x + r))
+
+    g = gradient_fn(divergence, xi * unit_directions(d))
+    return epsilon * unit_directions(g)
+
+
 def feature_consistency_loss(features, reconstructed_features, weights):
     """Equation (9): `L_rec = Σ_i α_i · E[‖F_i − F̂_i‖²]`.
 

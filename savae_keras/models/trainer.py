@@ -212,6 +212,67 @@ _STAGED_GRADIENTS = {
 }
 
 
+# The gradient of a scalar function with respect to an input tensor (not a
+# variable), as a constant: virtual adversarial training's power iteration.
+
+
+def _tensorflow_input_gradient(fn, x):
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        value = fn(x)
+    return tf.stop_gradient(tape.gradient(value, x))
+
+
+def _torch_input_gradient(fn, x):
+    import torch
+
+    x = x.detach().requires_grad_(True)
+    with torch.enable_grad():
+        value = fn(x)
+    (grad,) = torch.autograd.grad(value, x)
+    return grad.detach()
+
+
+def _jax_input_gradient(fn, x):
+    import jax
+
+    return jax.lax.stop_gradient(jax.grad(fn)(x))
+
+
+_INPUT_GRADIENTS = {
+    "tensorflow": _tensorflow_input_gradient,
+    "torch": _torch_input_gradient,
+    "jax": _jax_input_gradient,
+}
+
+
+def input_gradient(fn, x):
+    """`∂fn(x)/∂x` of a scalar `fn`, as a constant (no gradient flows back).
+
+    `fn` may call the networks (and read their variables, inside a step's
+    gradient too); wrap its calls in `updates_discarded` so that they
+    leave no state behind.
+    """
+    return _INPUT_GRADIENTS[BACKEND](fn, x)
+
+
+@contextlib.contextmanager
+def updates_discarded(model):
+    """Run stateful Keras code and throw its variable updates away.
+
+    Inside, the model's variables read as they are (through a step's own
+    stateless scope on JAX) and gradients flow to its trainable variables;
+    what the code assigns (BatchNorm's moving statistics, seed states) is
+    not kept: passes on perturbed copies of a batch leave the statistics
+    to the step's own pass.
+    """
+    variables = model.variables if BACKEND == "jax" else model.non_trainable_variables
+    with keras.StatelessScope(state_mapping=[(v, v.value) for v in variables]):
+        yield
+
+
 def _without_compile_config(config):
     """A network's config without its own optimizer: the model owns those."""
     return {key: value for key, value in config.items() if key != "compile_config"}

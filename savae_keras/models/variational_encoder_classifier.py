@@ -35,6 +35,20 @@ with μ_t ramped up over `consistency_rampup_steps`. Labeled images enter
 `L_cat` as before, not augmented by this term. μ = 0, the default, is
 Algorithm 1 and builds no augmentation.
 
+Also beyond the paper, `vat_weight` (η > 0) adds virtual adversarial
+training (VAT, Miyato et al. 2018) on every image, labeled or not, and
+`entropy_weight` (κ > 0) entropy minimisation:
+
+        p     = Class(μ(X))                       no gradient as a target
+        r_adv = ε·g/‖g‖,  g = ∇_r D_kl(p ‖ Class(μ(X + r))) at r = ξ·d/‖d‖,
+                d ~ N(0, I)                      one power iteration
+        L_vat = E[D_kl(p ‖ Class(μ(X + r_adv)))]
+        L_ent = E[−Σ_k p_k log p_k]               with gradient
+        W_VEC <- one optimizer step on λ·L_kl + L_cat + η·L_vat + κ·L_ent
+
+The perturbed passes leave BatchNorm's statistics to the step's own pass.
+η = κ = 0, the defaults, is Algorithm 1.
+
 Also beyond the paper, `augmentation` ("weak", "strong" or a Keras layer)
 augments every training batch before the step, for all of its terms (the
 consistency term then augments the augmented batch): with 100 labels each
@@ -58,6 +72,8 @@ from savae_keras.losses import savae as losses
 from savae_keras.models.generative import ClassPriorMixin
 from savae_keras.models.generative import PosteriorMixin
 from savae_keras.models.trainer import Trainer
+from savae_keras.models.trainer import input_gradient
+from savae_keras.models.trainer import updates_discarded
 from savae_keras.networks import FEATURE_LAYERS
 from savae_keras.networks import build_classifier
 from savae_keras.networks import build_decoder
@@ -148,6 +164,17 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
             built by `build_decoder` (with `decoder_options`) when omitted
             and `reconstruction_weight > 0`.
         reconstruction_loss: `"bce"` (Bernoulli) or `"mse"` pixel likelihood.
+        vat_weight: η of virtual adversarial training's `η·L_vat` on every
+            image (beyond the paper, see the module docstring); 0, the
+            default, is Algorithm 1. `fit` then also logs `vat_loss`.
+        vat_epsilon: ε, the L2 norm of the adversarial perturbation of one
+            input (pixels in [0, 1]: a 28×28 image has norm about 9).
+        vat_xi: ξ, the norm of the probe of the power iteration (the VAT
+            paper's 1e-6 is blurred by float32 round-off; the docs' few-labels
+            results measure it).
+        entropy_weight: κ of entropy minimisation's `κ·L_ent` on every
+            image's class probabilities (beyond the paper); 0, the default,
+            is Algorithm 1. `fit` then also logs `entropy_loss`.
         seed: seed of the sampling noise.
     """
 
@@ -185,10 +212,24 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
         decoder=None,
         decoder_options=None,
         reconstruction_loss="bce",
+        vat_weight=0.0,
+        vat_epsilon=2.0,
+        vat_xi=1e-2,
+        entropy_weight=0.0,
         seed=None,
         **kwargs,
     ):
         super().__init__(seed=seed, **kwargs)
+        self.vat_weight = check_number(vat_weight, "vat_weight", minimum=0.0)
+        self.vat_epsilon = check_number(
+            vat_epsilon, "vat_epsilon", minimum=0.0, exclusive_minimum=True
+        )
+        self.vat_xi = check_number(
+            vat_xi, "vat_xi", minimum=0.0, exclusive_minimum=True
+        )
+        self.entropy_weight = check_number(
+            entropy_weight, "entropy_weight", minimum=0.0
+        )
         self.kl_weight = check_number(kl_weight, "kl_weight", minimum=0.0)
         self.kl_warmup_steps = check_number(
             kl_warmup_steps, "kl_warmup_steps", minimum=0, integer=True
@@ -264,6 +305,12 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
         self.augmentation = augmentation
         if self.consistency_weight > 0:
             for name in ("consistency_loss", "confident_share"):
+                self.trackers[name] = keras.metrics.Mean(name=name)
+        for name, weight in (
+            ("vat_loss", self.vat_weight),
+            ("entropy_loss", self.entropy_weight),
+        ):
+            if weight > 0:
                 self.trackers[name] = keras.metrics.Mean(name=name)
         if decoder is not None:
             self.trackers["reconstruction_loss"] = keras.metrics.Mean(
@@ -435,12 +482,53 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
             pix = losses.pixel_reconstruction_loss(x, x_hat, self.reconstruction_loss)
             terms["loss"] = terms["loss"] + self.reconstruction_weight * pix
             terms["reconstruction_loss"] = pix
+        if self.vat_weight > 0 or self.entropy_weight > 0:
+            extra = self.virtual_adversarial_terms(x, training)
+            weights = {"vat_loss": self.vat_weight, "entropy_loss": self.entropy_weight}
+            for name, value in extra.items():
+                terms["loss"] = terms["loss"] + weights[name] * value
+            terms.update(extra)
         if self.consistency_weight > 0:
             terms.update(self.consistency_terms(x, labels))
             terms["loss"] = (
                 terms["loss"]
                 + self.current_consistency_weight() * terms["consistency_loss"]
             )
+        return terms
+
+    def mean_probabilities(self, x, training=True):
+        """`Class(μ(x))`, the classifier on the posterior mean (no noise)."""
+        z_mean = self.features(x, training=training)["z_mean"]
+        return self.classifier(z_mean, training=training)
+
+    def virtual_adversarial_terms(self, x, training=True):
+        """`vat_loss` (L_vat, with `vat_weight`) and `entropy_loss` (L_ent).
+
+        Every pass here runs in the step's mode (batch statistics in
+        training) but keeps no state: BatchNorm's moving statistics are
+        the step's own pass's.
+        """
+        with updates_discarded(self):
+            probabilities = self.mean_probabilities(x, training)
+        terms = {"entropy_loss": losses.entropy_loss(probabilities)}
+        if self.vat_weight == 0:
+            return terms
+
+        def perturbed(images):
+            with updates_discarded(self):
+                return self.mean_probabilities(images, training)
+
+        target = ops.stop_gradient(probabilities)
+        r_adv = losses.virtual_adversarial_perturbation(
+            perturbed,
+            x,
+            target,
+            self.standard_normal(ops.shape(x)),
+            self.vat_xi,
+            self.vat_epsilon,
+            input_gradient,
+        )
+        terms["vat_loss"] = losses.categorical_kl(target, perturbed(x + r_adv))
         return terms
 
     def consistency_terms(self, x, labels):
@@ -519,9 +607,11 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
         per_sample = losses.categorical_crossentropy(labels, probabilities)
         self.trackers["loss"].update_state(terms["loss"])
         self.trackers["kl_loss"].update_state(terms["kl_loss"])
-        for name in ("reconstruction_loss", "consistency_loss"):
+        for name in ("reconstruction_loss", "consistency_loss", "vat_loss"):
             if name in self.trackers:
                 self.trackers[name].update_state(terms[name])
+        if "entropy_loss" in self.trackers:
+            self.trackers["entropy_loss"].update_state(terms["entropy_loss"])
         if "confident_share" in self.trackers:  # a share of the unlabeled images
             self.trackers["confident_share"].update_state(
                 terms["confident"], sample_weight=terms["unlabeled"]
@@ -599,4 +689,8 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
             "reconstruction_weight": self.reconstruction_weight,
             "decoder_options": self.decoder_options,
             "reconstruction_loss": self.reconstruction_loss,
+            "vat_weight": self.vat_weight,
+            "vat_epsilon": self.vat_epsilon,
+            "vat_xi": self.vat_xi,
+            "entropy_weight": self.entropy_weight,
         }
