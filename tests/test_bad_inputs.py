@@ -108,6 +108,16 @@ def without_data_dir(call):
             os.environ["SAVAE_DATA_DIR"] = saved
 
 
+def weights_of_another_latent_size():
+    """`load_weights` of a latent-2 VEC's file into a latent-3 VEC."""
+    import tempfile
+
+    options = {"encoder_options": TINY["encoder_options"]}
+    path = os.path.join(tempfile.mkdtemp(), "vec.weights.h5")
+    sk.VariationalEncoderClassifier(latent_dim=2, **options).save_weights(path)
+    sk.VariationalEncoderClassifier(latent_dim=3, **options).load_weights(path)
+
+
 def truncated_file(tmp):
     path = os.path.join(tmp, "truncated.keras")
     with open(path, "wb") as handle:
@@ -720,6 +730,23 @@ CASES = {
         lambda: sk.metrics.locate_anomaly(np.zeros(5), np.zeros(5)),
         ValueError,
         "`anomalous` must mark at least one",
+    ),
+    "mse of no image": (
+        lambda: sk.metrics.reconstruction.mean_squared_error(
+            np.zeros((0, 28, 28, 1)), np.zeros((0, 28, 28, 1))
+        ),
+        ValueError,
+        "are empty \\(N = 0\\)",
+    ),
+    "load_weights of another latent size": (
+        weights_of_another_latent_size,
+        ValueError,
+        "do not fit this VariationalEncoderClassifier .*'latent_dim': 3",
+    ),
+    "vat_epsilon zero": (
+        lambda: sk.VariationalEncoderClassifier(vat_epsilon=0.0),
+        ValueError,
+        "`vat_epsilon`",
     ),
     "load_model missing file": (
         lambda: load_model("/no/such/model.keras"),

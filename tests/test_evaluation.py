@@ -3,6 +3,7 @@
 import json
 import os
 
+import keras
 import matplotlib.image
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from savae_keras import SAVAE
 from savae_keras import VAE
 from savae_keras import RecursiveAutoencoderGAN
+from savae_keras import VariationalEncoderClassifier
 from savae_keras import report as report_module
 from savae_keras.callbacks import ImageGridCallback
 from savae_keras.callbacks import LatentSpaceCallback
@@ -28,10 +30,12 @@ from savae_keras.plots import plot_reconstruction_pairs
 from savae_keras.plots import plot_side_by_side
 from savae_keras.plots import save_image_grid
 from tests.helpers import TINY
+from tests.helpers import VEC_OPTIONS
 
 
 @pytest.fixture(scope="module")
 def savae(data_dir):
+    """A tiny SAVAE trained once; the tests read it and never train it."""
     x, y = load_dataset("mnist", "train")
     model = SAVAE(latent_dim=2, n_critic=1, seed=0, **TINY)
     model.compile()
@@ -199,7 +203,13 @@ def test_figures_are_pngs_of_the_expected_size(savae, mnist_slice, tmp_path):
 def test_callbacks_write_figures_during_fit(phase, savae, mnist_slice, tmp_path):
     (x, y), _ = mnist_slice
     if phase == "decoder":
-        model = savae.adversarial_decoder
+        # A copy: the module's model stays as trained for the other tests.
+        savae.save(tmp_path / "copy.keras")
+        copy = keras.models.load_model(tmp_path / "copy.keras")
+        with pytest.raises(ValueError, match="`vec` is trainable"):
+            copy.adversarial_decoder.fit(x[:64], verbose=0)  # a clear error
+        copy.vec.trainable = False
+        model = copy.adversarial_decoder
     else:
         model = VAE(
             latent_dim=2,
@@ -217,15 +227,14 @@ def test_callbacks_write_figures_during_fit(phase, savae, mnist_slice, tmp_path)
     assert png_size(grid.written[0])[0] == 920  # 8 columns and the row titles
 
 
-def test_image_callback_needs_a_reconstructing_model(savae, mnist_slice, tmp_path):
+def test_image_callback_needs_a_reconstructing_model(mnist_slice, tmp_path):
     (x, y), _ = mnist_slice
-    savae.vec.trainable = True
-    savae.vec.compile()
+    vec = VariationalEncoderClassifier(latent_dim=2, **VEC_OPTIONS)
+    vec.compile()
     with pytest.raises(TypeError, match="needs a model with `reconstruct\\(\\)`"):
-        savae.vec.fit(
+        vec.fit(
             x[:64], y[:64], verbose=0, callbacks=[ImageGridCallback(x[:2], tmp_path)]
         )
-    savae.vec.trainable = False
     with pytest.raises(ValueError, match="`every` must be a positive integer"):
         ImageGridCallback(x[:2], tmp_path, every=0)
 

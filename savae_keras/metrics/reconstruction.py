@@ -36,6 +36,11 @@ def _pair(images, reconstructions):
             f"(N, H, W, C); received {tuple(images.shape)} and "
             f"{tuple(reconstructions.shape)}."
         )
+    if images.shape[0] == 0:
+        raise ValueError(
+            "`images` and `reconstructions` are empty (N = 0): a mean over no "
+            "image is undefined; pass at least one."
+        )
     return images, reconstructions
 
 

@@ -50,6 +50,16 @@ from savae_keras.networks import build_decoder
 from savae_keras.networks import check_options
 
 
+def _check_frozen(vec):
+    """Phase 2 builds and trains on a frozen VEC only."""
+    if vec.trainable:
+        raise ValueError(
+            "`vec` is trainable: phase 2 trains on a frozen VEC. Freeze it "
+            "first with `vec.trainable = False` (set it back to True to "
+            "train phase 1 again; `SAVAE.fit` does both)."
+        )
+
+
 @keras.saving.register_keras_serializable(package="savae_keras")
 class AdversarialDecoder(
     AnomalyMixin, PosteriorMixin, ClassPriorMixin, DecoderMixin, Trainer
@@ -161,12 +171,7 @@ class AdversarialDecoder(
                 "`vec` must be a trained VariationalEncoderClassifier; "
                 f"received {type(vec).__name__}."
             )
-        if vec.trainable:
-            raise ValueError(
-                "`vec` is trainable: phase 2 trains on a frozen VEC. Freeze it "
-                "first with `vec.trainable = False` (set it back to True to "
-                "train phase 1 again)."
-            )
+        _check_frozen(vec)
         self.beta = check_number(beta, "beta", minimum=0.0)
         self.gamma = check_number(gamma, "gamma", minimum=0.0)
         self.n_critic = check_number(n_critic, "n_critic", minimum=1, integer=True)
@@ -476,6 +481,7 @@ class AdversarialDecoder(
         With `warm_start`, the first `fit` (no step taken yet) copies the
         weights of the VEC's decoder into the decoder before training.
         """
+        _check_frozen(self.vec)
         if int(ops.convert_to_numpy(self.vec.trained_steps)) == 0:
             raise ValueError(
                 "The VEC has not been trained (vec.trained_steps is 0): phase 2 "

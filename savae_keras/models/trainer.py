@@ -303,6 +303,28 @@ class FiniteSaving:
         check_finite_weights(self, "save_weights")
         return super().save_weights(filepath, *args, **kwargs)
 
+    def load_weights(self, filepath, *args, **kwargs):
+        """`keras.Model.load_weights`; weights of another model's shapes are
+        a clear error naming the file and this model's shapes."""
+        try:
+            return super().load_weights(filepath, *args, **kwargs)
+        except ValueError as error:
+            if "could not be loaded" not in str(error) and "shape" not in str(error):
+                raise
+            config = self.get_config()
+            shapes = {
+                key: config[key]
+                for key in ("input_shape", "num_classes", "latent_dim")
+                if key in config
+            }
+            raise ValueError(
+                f"The weights in {str(filepath)!r} do not fit this "
+                f"{type(self).__name__} ({shapes or 'its networks'}): they were "
+                "saved from a model of other shapes or networks. Build the "
+                "model as it was saved (a `.keras` file keeps its config: "
+                f"`keras.models.load_model`). Keras said: {error}"
+            ) from error
+
 
 class Trainer(SavesSeedState, FiniteSaving, keras.Model):
     """Base class of the package's models: one protocol on every backend.
