@@ -31,6 +31,8 @@ from savae_keras.saving import load_model
 from tests.helpers import DECODER_OPTIONS
 from tests.helpers import TINY
 from tests.helpers import VEC_OPTIONS
+from tests.model_cases import build
+from tests.model_cases import frozen_vec
 
 NAN, INF = float("nan"), float("inf")
 RNG = np.random.default_rng(0)
@@ -44,17 +46,14 @@ X_RGB = np.zeros((4, 32, 32, 3), "uint8")
 @functools.lru_cache(maxsize=None)
 def models():
     """Tiny compiled models, trained one step where a method needs it."""
-    vec = VariationalEncoderClassifier(latent_dim=2, seed=0, **VEC_OPTIONS)
+    vec = build("vec")
     vec.compile()
-    frozen = VariationalEncoderClassifier(latent_dim=2, seed=0, **VEC_OPTIONS)
-    frozen.compile()
-    frozen.fit(X, Y, batch_size=32, verbose=0)
-    frozen.trainable = False
-    decoder = AdversarialDecoder(frozen, n_critic=1, seed=0, **DECODER_OPTIONS)
+    frozen = frozen_vec(X, Y)
+    decoder = build("decoder", vec=frozen)
     decoder.compile()
-    vae = VAE(latent_dim=2, encoder_options=TINY["encoder_options"])
+    vae = build("vae", num_classes=None)  # no class prior
     vae.compile()
-    gan = RecursiveAutoencoderGAN(recursion_steps=1, latent_dim=4)
+    gan = build("recursive_gan", latent_dim=4)
     gan.compile()
     return {
         "vec": vec,

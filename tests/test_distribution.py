@@ -30,7 +30,8 @@ if os.environ["KERAS_BACKEND"] == "tensorflow":
 import keras, numpy as np
 sys.path.insert(0, os.getcwd())
 import savae_keras as sk
-from tests.helpers import DECODER_OPTIONS, TINY, VEC_OPTIONS, deterministic_weights
+from tests.helpers import deterministic_weights
+from tests.model_cases import build
 
 rng = np.random.default_rng(0)
 x = rng.random((32, 28, 28, 1)).astype("float32")
@@ -39,7 +40,7 @@ FIT = dict(batch_size=16, epochs=2, verbose=0, shuffle=False)
 
 
 def trained_vec(optimizer=None):
-    vec = sk.VariationalEncoderClassifier(latent_dim=2, seed=0, **VEC_OPTIONS)
+    vec = build("vec")
     deterministic_weights(vec)
     vec.compile(optimizer=optimizer)
     return vec, vec.fit(x, y, **FIT).history
@@ -56,10 +57,10 @@ def train(name):
     if name == "adversarial_decoder":
         vec, _ = trained_vec()
         vec.trainable = False
-        model = sk.AdversarialDecoder(vec, n_critic=2, seed=1, **DECODER_OPTIONS)
+        model = build("decoder", vec=vec, n_critic=2)
         x_fit = x
     elif name == "savae":
-        model = sk.SAVAE(latent_dim=2, n_critic=2, seed=0, **TINY)
+        model = build("savae", n_critic=2)
         deterministic_weights(model)
         model.compile()
         phases = {k: v for k, v in FIT.items() if k != "epochs"}
@@ -67,15 +68,10 @@ def train(name):
         logs = {**history.phase_1.history, **history.phase_2.history}
         return logs, model.get_weights()
     elif name == "vae":
-        model = sk.VAE(
-            latent_dim=2,
-            seed=0,
-            encoder_options=TINY["encoder_options"],
-            decoder_options=TINY["decoder_options"],
-        )
+        model = build("vae")
         x_fit = x
     else:
-        model = sk.RecursiveAutoencoderGAN((28, 28, 1), recursion_steps=1, seed=0)
+        model = build("recursive_gan")
         x_fit = x
     deterministic_weights(model)
     model.compile()
@@ -83,7 +79,7 @@ def train(name):
 
 
 MODELS = ("vec", "vec_sgd", "adversarial_decoder", "savae", "vae", "recursive_gan")
-initial = sk.VariationalEncoderClassifier(latent_dim=2, seed=0, **VEC_OPTIONS)
+initial = build("vec")
 deterministic_weights(initial)
 initial = initial.get_weights()
 one = {name: train(name) for name in MODELS}
@@ -107,7 +103,7 @@ rows["vec_sgd"]["moved"] = max(
     float(np.max(np.abs(a - b))) for a, b in zip(one["vec_sgd"][1], initial)
 )
 with scope():
-    model = sk.VAE(latent_dim=2, encoder_options=TINY["encoder_options"])
+    model = build("vae")
     model.compile()
 try:
     model.fit(x[:30], batch_size=15, epochs=1, verbose=0)

@@ -21,6 +21,7 @@ from savae_keras.models.trainer import FLOAT16_LOSS_SCALE
 from tests.helpers import TINY
 from tests.helpers import VEC_OPTIONS
 from tests.helpers import deterministic_weights
+from tests.model_cases import build
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,23 +41,11 @@ def _train(name, x, y):
     """
     keras.utils.set_random_seed(0)
     fit = dict(batch_size=8, verbose=0, shuffle=False)
-    if name == "vec":
-        model = sk.VariationalEncoderClassifier(latent_dim=2, seed=0, **VEC_OPTIONS)
-    elif name == "savae":
-        model = sk.SAVAE(latent_dim=2, n_critic=1, seed=0, **TINY)
-    elif name == "savae_sn":  # σ(W) in float32 inside a half-precision critic
+    if name == "savae_sn":  # σ(W) in float32 inside a half-precision critic
         critic_options = {**TINY["critic_options"], "spectral_normalization": True}
-        options = {**TINY, "critic_options": critic_options}
-        model = sk.SAVAE(latent_dim=2, n_critic=1, seed=0, **options)
-    elif name == "vae":
-        model = sk.VAE(
-            latent_dim=2,
-            seed=0,
-            encoder_options=TINY["encoder_options"],
-            decoder_options=TINY["decoder_options"],
-        )
+        model = build("savae", critic_options=critic_options)
     else:
-        model = sk.RecursiveAutoencoderGAN((28, 28, 1), recursion_steps=1, seed=0)
+        model = build(name)
     deterministic_weights(model)
     model.compile()
     for optimizer in _optimizers(model).values():

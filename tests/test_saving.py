@@ -11,19 +11,15 @@ import numpy as np
 import pytest
 
 from savae_keras import SAVAE
-from savae_keras import VAE
-from savae_keras import AdversarialDecoder
-from savae_keras import RecursiveAutoencoderGAN
 from savae_keras import VariationalEncoderClassifier
 from savae_keras.saving import ModelFileError
 from savae_keras.saving import export_savedmodel
 from savae_keras.saving import load_model
 from savae_keras.saving import serving_endpoints
 from tests.conftest import to_numpy
-from tests.helpers import DECODER_OPTIONS
-from tests.helpers import TINY
-from tests.helpers import VEC_OPTIONS
 from tests.helpers import on_every_backend
+from tests.model_cases import build
+from tests.model_cases import frozen_vec
 
 BACKEND = keras.backend.backend()
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -40,29 +36,16 @@ def data(n=64, seed=0):
 
 
 def new_model(kind):
-    """A small untrained-or-phase-1-trained model of each kind, seeded."""
+    """A small model of each kind, seeded and compiled (the decoder's VEC
+    trained one epoch); two critic rounds, so both are saved."""
     keras.utils.set_random_seed(0)
-    x, y = data()
-    if kind == "vec":
-        model = VariationalEncoderClassifier(latent_dim=2, seed=0, **VEC_OPTIONS)
-    elif kind == "decoder":
-        vec = VariationalEncoderClassifier(latent_dim=2, seed=0, **VEC_OPTIONS)
-        vec.compile()
-        vec.fit(x, y, batch_size=32, epochs=1, verbose=0, shuffle=False)
-        vec.trainable = False
-        model = AdversarialDecoder(vec, n_critic=2, seed=1, **DECODER_OPTIONS)
-    elif kind == "savae":
-        model = SAVAE(latent_dim=2, n_critic=1, seed=0, **TINY)
-    elif kind == "vae":
-        model = VAE(
-            latent_dim=2,
-            num_classes=10,
-            seed=0,
-            encoder_options=TINY["encoder_options"],
-            decoder_options=TINY["decoder_options"],
-        )
+    if kind == "decoder":
+        x, y = data()
+        model = build("decoder", vec=frozen_vec(x, y), n_critic=2)
+    elif kind == "recursive":
+        model = build("recursive_gan", latent_dim=8)
     else:
-        model = RecursiveAutoencoderGAN(recursion_steps=1, latent_dim=8, seed=0)
+        model = build(kind)
     model.compile()
     return model
 

@@ -1,5 +1,6 @@
 """1-D signals: the networks, every model, the signal files and anomaly scores."""
 
+import functools
 import os
 
 import keras
@@ -12,7 +13,7 @@ from savae_keras.metrics import log_spectral_distance
 from savae_keras.metrics import roc_auc
 from savae_keras.metrics import signal_metrics
 from tests.helpers import TINY
-from tests.helpers import VEC_OPTIONS
+from tests.model_cases import build
 
 SHAPE = (32, 2)  # (length, channels)
 
@@ -29,23 +30,9 @@ def _signals(n=16, seed=0):
 
 
 def _models():
-    vec_options = dict(VEC_OPTIONS)
     return {
-        "vec": lambda: sk.VariationalEncoderClassifier(
-            SHAPE, 3, latent_dim=2, seed=0, **vec_options
-        ),
-        "savae": lambda: sk.SAVAE(SHAPE, 3, latent_dim=2, n_critic=1, seed=0, **TINY),
-        "vae": lambda: sk.VAE(
-            SHAPE,
-            latent_dim=2,
-            num_classes=3,
-            seed=0,
-            encoder_options=TINY["encoder_options"],
-            decoder_options=TINY["decoder_options"],
-        ),
-        "recursive_gan": lambda: sk.RecursiveAutoencoderGAN(
-            SHAPE, recursion_steps=1, seed=0
-        ),
+        name: functools.partial(build, name, SHAPE, 3)
+        for name in ("vec", "savae", "vae", "recursive_gan")
     }
 
 
