@@ -34,6 +34,7 @@ __all__ = [
     "device_count",
     "replica_position",
     "check_batches_split",
+    "check_dataset_split",
 ]
 
 BACKEND = keras.backend.backend()
@@ -126,3 +127,25 @@ def check_batches_split(batch_size, num_samples=None, method="fit", devices=None
             "devices of the data-parallel distribution; choose a global batch "
             f"(and a number of samples) divisible by {devices}."
         )
+
+
+def check_dataset_split(dataset, method="fit", devices=None):
+    """Refuse a `keras.utils.PyDataset` whose batches do not split evenly
+    over the devices: its first and its last batch are read and checked.
+
+    Args:
+        dataset: the `PyDataset` given to `fit`, `evaluate` or `predict`.
+        devices: the devices of the batch (default `device_count()`).
+    """
+    devices = device_count() if devices is None else devices
+    if devices == 1 or len(dataset) == 0:
+        return
+    for index, which in ((0, "first"), (len(dataset) - 1, "last")):
+        rows = int(keras.tree.flatten(dataset[index])[0].shape[0])
+        if rows % devices:
+            raise ValueError(
+                f"{method}(): the {which} batch of the PyDataset `x` holds "
+                f"{rows} samples, which do not split evenly over the {devices} "
+                "devices of the data-parallel distribution; give it batches "
+                f"(the last one too) whose size is divisible by {devices}."
+            )

@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import keras
+import numpy as np
 import pytest
 
 from savae_keras.distribution import data_parallel
@@ -169,3 +170,18 @@ def test_pytorch_has_no_data_parallel_route_and_says_which_do():
         pytest.skip("the PyTorch backend's error")
     with pytest.raises(NotImplementedError, match="KERAS_BACKEND=jax.*tensorflow"):
         data_parallel()
+
+
+def test_a_pydataset_whose_batches_do_not_split_is_refused():
+    """A `PyDataset` brings its own batches: its first and last are checked."""
+    from savae_keras.data import ImageBatches
+    from savae_keras.distribution import check_dataset_split
+
+    x = np.zeros((9, 28, 28, 1), "uint8")
+    y = np.arange(9) % 10
+    with pytest.raises(ValueError, match="the last batch .* holds 1 samples"):
+        check_dataset_split(ImageBatches(x, y, batch_size=4), "fit", devices=2)
+    with pytest.raises(ValueError, match="fit\\(\\): the first batch .* 3 samples"):
+        check_dataset_split(ImageBatches(x, y, batch_size=3), "fit", devices=2)
+    check_dataset_split(ImageBatches(x[:8], y[:8], batch_size=4), "fit", devices=2)
+    check_dataset_split(ImageBatches(x, y, batch_size=3), "fit", devices=1)

@@ -35,6 +35,7 @@ import numpy as np
 
 from savae_keras.data.checks import check_number
 from savae_keras.distribution import check_batches_split
+from savae_keras.distribution import check_dataset_split
 from savae_keras.distribution import replica_position
 from savae_keras.layers.seed_state import SavesSeedState
 from savae_keras.models.inputs import check_inputs
@@ -769,6 +770,9 @@ def _check_split(model, x, args, kwargs, method):
     if BACKEND == "tensorflow":
         strategy = model.distribute_strategy
         devices = 1 if method == "predict" else strategy.num_replicas_in_sync
+    if isinstance(x, keras.utils.PyDataset):  # it brings its own batches
+        check_dataset_split(x, method, devices)
+        return
     check_batches_split(batch_size, num_samples, method, devices)
 
 
