@@ -4,7 +4,7 @@ Every model of the package writes its training step once, as ordinary
 stateful Keras code (`_train_step(data)`): call the networks, compute the
 losses with `keras.ops`, take gradients with `self.compute_gradients`, apply
 them with `self.apply_gradients`, update the metric trackers. The backends
-then differ in two small places only:
+then differ in these small places only:
 
 * **Gradients.** TensorFlow records a `GradientTape`; PyTorch calls
   `torch.autograd.grad`; JAX differentiates a function of the variables'
@@ -13,6 +13,9 @@ then differ in two small places only:
   statistics, seed states). `compute_staged_gradients` keeps a forward
   pass's graph while other updates run before its loss (the tape, the
   autograd graph, a JAX VJP): phase 2 decodes once per step.
+* **Gradients with respect to an input** (`input_gradient`, virtual
+  adversarial training's power iteration): a watched tensor on TensorFlow,
+  `requires_grad` on PyTorch, `jax.grad` on JAX.
 * **Fit's state on JAX.** JAX's `fit` jits `train_step(state, data)` over
   the tuple `(trainable, non_trainable, optimizer, metrics)` values. The
   same stateful body runs inside a `StatelessScope` seeded from that tuple,
