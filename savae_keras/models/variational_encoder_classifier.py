@@ -502,7 +502,8 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
         return self.classifier(z_mean, training=training)
 
     def virtual_adversarial_terms(self, x, training=True):
-        """`vat_loss` (L_vat, with `vat_weight`) and `entropy_loss` (L_ent).
+        """`vat_loss` (L_vat) and `entropy_loss` (L_ent), each where its
+        weight is positive.
 
         Every pass here runs in the step's mode (batch statistics in
         training) but keeps no state: BatchNorm's moving statistics are
@@ -510,7 +511,9 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
         """
         with updates_discarded(self):
             probabilities = self.mean_probabilities(x, training)
-        terms = {"entropy_loss": losses.entropy_loss(probabilities)}
+        terms = {}
+        if self.entropy_weight > 0:
+            terms["entropy_loss"] = losses.entropy_loss(probabilities)
         if self.vat_weight == 0:
             return terms
 
@@ -607,11 +610,14 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
         per_sample = losses.categorical_crossentropy(labels, probabilities)
         self.trackers["loss"].update_state(terms["loss"])
         self.trackers["kl_loss"].update_state(terms["kl_loss"])
-        for name in ("reconstruction_loss", "consistency_loss", "vat_loss"):
+        for name in (
+            "reconstruction_loss",
+            "consistency_loss",
+            "vat_loss",
+            "entropy_loss",
+        ):
             if name in self.trackers:
                 self.trackers[name].update_state(terms[name])
-        if "entropy_loss" in self.trackers:
-            self.trackers["entropy_loss"].update_state(terms["entropy_loss"])
         if "confident_share" in self.trackers:  # a share of the unlabeled images
             self.trackers["confident_share"].update_state(
                 terms["confident"], sample_weight=terms["unlabeled"]
