@@ -6,6 +6,7 @@ reaches all of them at once. `build(name, ...)` returns an uncompiled model
 with the tiny preset's networks, for images `(28, 28, 1)` or any other
 input shape (1-D signals included); keyword arguments override the case's
 defaults.
+The checks every case passes are in `tests/harness.py`.
 """
 
 import keras
@@ -22,6 +23,7 @@ from tests.helpers import VEC_OPTIONS
 
 MODEL_NAMES = ("vec", "decoder", "savae", "vae", "recursive_gan")
 IMAGE_SHAPE = (28, 28, 1)
+SIGNAL_SHAPE = (32, 2)  # (length, channels)
 
 
 def random_images(n=64, seed=0, shape=IMAGE_SHAPE, num_classes=10):

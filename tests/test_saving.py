@@ -1,7 +1,6 @@
 """.keras round trips, SavedModel export, resumable training and bad files."""
 
 import hashlib
-import json
 import os
 import subprocess
 import sys
@@ -10,20 +9,25 @@ import keras
 import numpy as np
 import pytest
 
-from savae_keras import SAVAE
 from savae_keras import VariationalEncoderClassifier
 from savae_keras.saving import ModelFileError
 from savae_keras.saving import export_savedmodel
 from savae_keras.saving import load_model
 from savae_keras.saving import serving_endpoints
+from tests import harness
 from tests.conftest import to_numpy
+from tests.harness import assert_identical
+from tests.harness import check_keras_saving
+from tests.harness import optimizer_states
+from tests.harness import weights
 from tests.helpers import on_every_backend
+from tests.model_cases import MODEL_NAMES
 from tests.model_cases import build
 from tests.model_cases import frozen_vec
+from tests.model_cases import random_images
 
 BACKEND = keras.backend.backend()
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MODELS = ["vec", "decoder", "savae", "vae", "recursive"]
 # Saving keeps per-backend state (seed generators, both optimizers, a frozen
 # VEC inside a decoder): the decoder, which holds all of it, is checked on
 # every backend, the other kinds on the backend that runs the whole suite.
@@ -31,8 +35,7 @@ EVERY_BACKEND = {"decoder"}
 
 
 def data(n=64, seed=0):
-    rng = np.random.default_rng(seed)
-    return rng.uniform(0, 1, (n, 28, 28, 1)).astype("float32"), np.arange(n) % 10
+    return random_images(n, seed)
 
 
 def new_model(kind):
@@ -40,9 +43,8 @@ def new_model(kind):
     trained one epoch); two critic rounds, so both are saved."""
     keras.utils.set_random_seed(0)
     if kind == "decoder":
-        x, y = data()
-        model = build("decoder", vec=frozen_vec(x, y), n_critic=2)
-    elif kind == "recursive":
+        model = build("decoder", vec=frozen_vec(*data()), n_critic=2)
+    elif kind == "recursive_gan":
         model = build("recursive_gan", latent_dim=8)
     else:
         model = build(kind)
@@ -51,62 +53,16 @@ def new_model(kind):
 
 
 def train(model, epochs=1, **kwargs):
-    x, y = data()
-    common = {"batch_size": 32, "verbose": 0, "shuffle": False, **kwargs}
-    if isinstance(model, SAVAE):
-        return model.fit(x, y, encoder_epochs=epochs, decoder_epochs=epochs, **common)
-    labels = y if isinstance(model, VariationalEncoderClassifier) else None
-    return model.fit(x, labels, epochs=epochs, **common)
-
-
-def as_json(config):
-    """A config as it is stored (tuples become lists)."""
-    return json.loads(json.dumps(config))
-
-
-def optimizer_states(model):
-    """Every optimizer variable of a model (both phases for SAVAE), as numpy."""
-    owners = (
-        [model.vec, model.adversarial_decoder] if isinstance(model, SAVAE) else [model]
-    )
-    return [to_numpy(v) for owner in owners for v in owner.optimizer.variables]
-
-
-def weights(model):
-    return [to_numpy(w) for w in model.weights]
-
-
-def outputs(model, x):
-    """Every deterministic output a user reads from the model."""
-    results = [model.predict(x, verbose=0)]
-    results.append(model.encode(x))
-    if "posterior" in model.capabilities:
-        results += list(model.posterior(x))
-    if "generate" in model.capabilities:
-        results.append(model.generate(4, seed=3))
-    return results
-
-
-def assert_identical(a, b):
-    assert len(a) == len(b)
-    for left, right in zip(a, b):
-        np.testing.assert_array_equal(left, right)
+    return harness.train(model, *data(), epochs=epochs, **kwargs)
 
 
 @pytest.mark.slow(tensorflow=270, jax=110)
-@pytest.mark.parametrize("kind", on_every_backend(MODELS, EVERY_BACKEND))
+@pytest.mark.parametrize("kind", on_every_backend(MODEL_NAMES, EVERY_BACKEND))
 def test_keras_round_trip_continues_training(kind, tmp_path):
     model = new_model(kind)
     train(model)
-    path = tmp_path / f"{kind}.keras"
-    model.save(path)
-    loaded = keras.saving.load_model(path)  # safe_mode=True, Keras's default
-    assert type(loaded) is type(model)
-    assert as_json(loaded.get_config()) == as_json(model.get_config())
-    x, _ = data(8, seed=1)
-    assert_identical(outputs(loaded, x), outputs(model, x))
-    assert_identical(optimizer_states(loaded), optimizer_states(model))
     assert optimizer_states(model)[0] > 0  # the optimizers really stepped
+    loaded = check_keras_saving(model, data(8, seed=1)[0], tmp_path)
     # Training on continues identically: same weights, moments and seeds.
     train(model)
     train(loaded)
@@ -205,7 +161,7 @@ def test_savedmodel_endpoints_match_keras_in_a_separate_process(tmp_path):
     codes = {
         "vec": rng.normal(size=(5, 2)).astype("float32"),
         "savae": rng.normal(size=(5, 2)).astype("float32"),
-        "recursive": rng.normal(size=(5, 8)).astype("float32"),
+        "recursive_gan": rng.normal(size=(5, 8)).astype("float32"),
     }
     models = {}
     # Each kind of endpoint set: classify only, SAVAE's (which the decoder and
@@ -272,7 +228,7 @@ class Epochs(keras.callbacks.Callback):
         self.seen.append(epoch)
 
 
-@pytest.mark.parametrize("kind", ["vec", "decoder", "recursive"])
+@pytest.mark.parametrize("kind", ["vec", "decoder", "recursive_gan"])
 def test_backup_and_restore_resumes_at_the_right_epoch(kind, tmp_path):
     reference = new_model(kind)
     train(reference, epochs=4)

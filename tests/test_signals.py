@@ -36,32 +36,6 @@ def _models():
     }
 
 
-@pytest.mark.every_backend
-@pytest.mark.parametrize("name", ["vec", "savae", "vae", "recursive_gan"])
-def test_each_model_trains_on_signals_and_reloads(name, tmp_path):
-    x, y = _signals()
-    model = _models()[name]()
-    model.compile()
-    fit = dict(batch_size=8, verbose=0)
-    if name == "savae":
-        history = model.fit(x, y, encoder_epochs=1, decoder_epochs=1, **fit)
-        logs = {**history.phase_1.history, **history.phase_2.history}
-    else:
-        history = model.fit(x, y if name == "vec" else None, epochs=1, **fit)
-        logs = history.history
-    assert all(np.isfinite(v).all() for v in logs.values()), logs
-    path = str(tmp_path / f"{name}.keras")
-    model.save(path)
-    loaded = keras.models.load_model(path)
-    if name == "vec":
-        np.testing.assert_allclose(loaded.encode(x), model.encode(x), atol=1e-5)
-    else:
-        assert model.reconstruct(x).shape == x.shape
-        np.testing.assert_allclose(
-            loaded.reconstruct(x), model.reconstruct(x), atol=1e-5
-        )
-
-
 def test_networks_build_one_dimensional_layers():
     encoder = sk.networks.build_encoder(SHAPE, latent_dim=2)
     decoder = sk.networks.build_decoder(SHAPE, latent_dim=2)
