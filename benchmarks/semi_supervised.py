@@ -13,12 +13,17 @@ labels batched as they come (`none`) or with a `labeled_share` of every
 batch, with and without the FixMatch term (`--consistency-weights`) and the
 pixel term (`--reconstruction-weight`, with `--kl-weight`), with every
 batch augmented (`--augmentation`) and with virtual adversarial training
-and entropy minimisation (`--vat-weight`, `--entropy-weight`), for
+and entropy minimisation (`--vat-weight`, `--entropy-weight`), with a
+mean teacher (`--teacher-weight`, `--teacher-decay`), for
 exactly `--steps` optimizer steps of `--batch-size` or for `--seconds` (the
 same time for every variant: a FixMatch step costs more). Scored on
 the whole test split (or its first `--test-size` images: on MNIST the
 first 2,000 are harder than the rest, so a VEC scores about 3 points lower
 on them than on all 10,000). One JSON line per (share, weight, seed).
+
+`--curve-every S` also scores the VEC every S seconds of the budget
+(`curve`: `[seconds, steps, accuracy]` rows): the scoring's own time is
+left out of the budget, so the last row is the run's.
 """
 
 import argparse
@@ -30,6 +35,33 @@ from common import stop_after
 
 from savae_keras.cli import quiet_per_model_retracing
 from savae_keras.layers.augmentation import STRENGTHS
+
+
+def accuracy_curve(vec, x_test, y_test, every, limit):
+    """A callback that scores `vec` each `every` seconds of `limit`'s clock
+    and moves `limit`'s start on by the scoring's time (not the budget's)."""
+    import keras
+    import numpy as np
+
+    class Curve(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.rows = []
+
+        def on_train_batch_end(self, batch, logs=None):
+            elapsed = limit._now() - limit.start
+            if elapsed < every * (len(self.rows) + 1):
+                return
+            began = limit._now()
+            if hasattr(vec, "jax_state_sync"):
+                vec.jax_state_sync()
+            predicted = vec.classify(x_test).argmax(-1)
+            steps = int(keras.ops.convert_to_numpy(vec.trained_steps.value))
+            accuracy = float(np.mean(predicted == y_test))
+            self.rows.append([round(elapsed, 1), steps, round(accuracy, 4)])
+            limit.start += limit._now() - began
+
+    return Curve()
 
 
 def run(share, consistency_weight, args, seed):
@@ -61,6 +93,9 @@ def run(share, consistency_weight, args, seed):
         vat_epsilon=args.vat_epsilon,
         vat_xi=args.vat_xi,
         entropy_weight=args.entropy_weight,
+        teacher_weight=args.teacher_weight,
+        teacher_decay=args.teacher_decay,
+        teacher_rampup_steps=args.teacher_rampup_steps,
         seed=seed,
     )
     vec.compile()
@@ -76,8 +111,14 @@ def run(share, consistency_weight, args, seed):
         epochs, budget = 10_000, TimeLimit(args.seconds, args.clock)
     else:
         epochs, budget = math.ceil(args.steps / len(batches)), stop_after(args.steps)
+    callbacks = [budget]
+    if args.curve_every:
+        if not args.seconds:
+            raise SystemExit("--curve-every needs --seconds")
+        curve = accuracy_curve(vec, x_test, y_test, args.curve_every, budget)
+        callbacks = [curve, budget]  # the curve moves the budget's start first
     start = time.perf_counter()
-    logs = vec.fit(batches, epochs=epochs, verbose=0, callbacks=[budget]).history
+    logs = vec.fit(batches, epochs=epochs, verbose=0, callbacks=callbacks).history
     seconds = time.perf_counter() - start
     accuracy = float(np.mean(vec.classify(x_test).argmax(-1) == y_test))
     history = vec.evaluate(x_test, y_test, verbose=0, return_dict=True)
@@ -91,6 +132,10 @@ def run(share, consistency_weight, args, seed):
         "vat_epsilon": args.vat_epsilon,
         "vat_xi": args.vat_xi,
         "entropy_weight": args.entropy_weight,
+        "teacher_weight": args.teacher_weight,
+        "teacher_decay": args.teacher_decay,
+        "teacher_rampup_steps": args.teacher_rampup_steps,
+        "curve": curve.rows if args.curve_every else None,
         # the term's pseudo-labels passing τ in the last epoch (None without it)
         "confident_share": round(float(logs["confident_share"][-1]), 3)
         if "confident_share" in logs
@@ -138,7 +183,18 @@ def main(argv=None):
     parser.add_argument(
         "--entropy-weight", type=float, default=0.0, help="κ of entropy minimisation"
     )
+    parser.add_argument(
+        "--teacher-weight", type=float, default=0.0, help="ν of the mean teacher"
+    )
+    parser.add_argument("--teacher-decay", type=float, default=0.99, help="its α")
+    parser.add_argument("--teacher-rampup-steps", type=int, default=0)
     parser.add_argument("--seconds", type=float, default=None, help="not --steps")
+    parser.add_argument(
+        "--curve-every",
+        type=float,
+        default=None,
+        help="score the VEC every this many seconds of the budget",
+    )
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall")
     parser.add_argument("--latent-dim", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=64)

@@ -1,4 +1,5 @@
-"""Virtual adversarial training and entropy minimisation in phase 1."""
+"""Phase 1's terms on unlabeled images: virtual adversarial training,
+entropy minimisation and the mean teacher."""
 
 import keras
 import numpy as np
@@ -111,6 +112,7 @@ def _classifier_steps(mnist_slice, **options):
     [
         ({"vat_weight": 1.0}, {"vat_loss"}),
         ({"entropy_weight": 1.0}, {"entropy_loss"}),
+        ({"teacher_weight": 1.0}, {"teacher_loss"}),
     ],
 )
 def test_unlabeled_images_teach_the_classifier_only_with_the_term_on(
@@ -120,7 +122,7 @@ def test_unlabeled_images_teach_the_classifier_only_with_the_term_on(
     0 there, `L_kl` does not reach it): SGD leaves it exactly as it was."""
     _, logs, moved = _classifier_steps(mnist_slice)
     assert moved == 0.0
-    assert not {"vat_loss", "entropy_loss"} & set(logs)
+    assert not {"vat_loss", "entropy_loss", "teacher_loss"} & set(logs)
     vec, logs, moved = _classifier_steps(mnist_slice, **options)
     assert moved > 1e-5
     assert logged <= set(logs)
@@ -161,3 +163,101 @@ def test_vat_options_reach_phase_1_and_its_config(tmp_path):
         VariationalEncoderClassifier(vat_epsilon=0.0)
     with pytest.raises(ValueError, match="entropy_weight"):
         VariationalEncoderClassifier(entropy_weight=-1.0)
+
+
+# -- the mean teacher ---------------------------------------------------------
+def test_teacher_loss_and_decay_on_a_hand_case():
+    """Squares summed over the classes, averaged over a batch of two."""
+    p = np.array([[0.5, 0.5], [0.9, 0.1]], "float32")
+    q = np.array([[0.25, 0.75], [0.6, 0.4]], "float32")
+    expected = ((0.25**2 + 0.25**2) + (0.3**2 + 0.3**2)) / 2
+    assert float(losses.teacher_loss(p, q)) == pytest.approx(expected, rel=1e-5)
+    # α_t = min(1 − 1/(t + 1), α): the student itself after step 0.
+    decays = [float(losses.teacher_decay(t, 0.9)) for t in (0, 1, 3, 100)]
+    assert decays == pytest.approx([0.0, 0.5, 0.75, 0.9])
+
+
+def _teacher_weights(vec):
+    return [to_numpy(w).copy() for w in vec.teacher_variables]
+
+
+def _student_weights(vec):
+    return [to_numpy(w).copy() for w in vec._teacher_sources()]
+
+
+@pytest.mark.every_backend
+def test_the_teacher_is_the_students_moving_average(mnist_slice):
+    """After step 0 the teacher is the student (α_0 = 0); after step 1 it is
+    `α_1·θ'_0 + (1 − α_1)·θ_1` with α_1 = min(½, α) = ½."""
+    (x, y), _ = mnist_slice
+    vec = VariationalEncoderClassifier(
+        latent_dim=2, seed=0, teacher_weight=1.0, teacher_decay=0.9, **VEC_OPTIONS
+    )
+    initial = _teacher_weights(vec)
+    assert same_arrays(initial, _student_weights(vec))  # it starts as the student
+    vec.compile(optimizer=keras.optimizers.SGD(0.1))
+    seen = []
+
+    def record(batch, logs):
+        if hasattr(vec, "jax_state_sync"):
+            vec.jax_state_sync()
+        seen.append((_student_weights(vec), _teacher_weights(vec)))
+
+    vec.fit(
+        x[:16],
+        y[:16],
+        batch_size=8,
+        shuffle=False,
+        verbose=0,
+        callbacks=[keras.callbacks.LambdaCallback(on_train_batch_end=record)],
+    )
+    (student_0, teacher_0), (student_1, teacher_1) = seen
+    assert not same_arrays(student_0, initial)  # the step moved the student
+    assert same_arrays(teacher_0, student_0)
+    for t0, s1, t1 in zip(teacher_0, student_1, teacher_1):
+        np.testing.assert_allclose(t1, 0.5 * t0 + 0.5 * s1, rtol=1e-6, atol=1e-7)
+    assert not same_arrays(teacher_1, student_1)
+
+
+def same_arrays(a, b):
+    return len(a) == len(b) and all(np.array_equal(u, v) for u, v in zip(a, b))
+
+
+@pytest.mark.every_backend
+def test_the_teacher_predicts_with_its_own_weights(mnist_slice):
+    """Equal to the student's inference-mode prediction while the weights
+    are equal; uniform once the teacher's logits layer is zeroed, while the
+    student's, given a large bias, is far from uniform."""
+    (x, _), _ = mnist_slice
+    images = x[:4].astype("float32") / 255
+    vec = VariationalEncoderClassifier(
+        latent_dim=2, seed=0, teacher_weight=1.0, **VEC_OPTIONS
+    )
+    np.testing.assert_allclose(
+        to_numpy(vec.teacher_probabilities(images)),
+        to_numpy(vec.mean_probabilities(images, training=False)),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    logits = vec.classifier.get_layer("logits")
+    logits.bias.assign(np.eye(10, dtype="float32")[3] * 5)  # the student's alone
+    for teacher, student in zip(vec.teacher_variables, vec._teacher_sources()):
+        if student is logits.kernel or student is logits.bias:
+            teacher.assign(np.zeros(teacher.shape, "float32"))
+    np.testing.assert_allclose(to_numpy(vec.teacher_probabilities(images)), 0.1)
+    assert np.abs(to_numpy(vec.mean_probabilities(images, False)) - 0.1).max() > 0.5
+
+
+def test_teacher_options_reach_phase_1_its_config_and_its_file(tmp_path):
+    model = SAVAE(teacher_weight=0.5, teacher_decay=0.95, **TINY)
+    vec = model.vec
+    assert (vec.teacher_weight, vec.teacher_decay) == (0.5, 0.95)
+    assert len(vec.teacher_variables) == len(vec._teacher_sources())
+    restored = VariationalEncoderClassifier.from_config(vec.get_config())
+    assert restored.teacher_weight == 0.5 and restored.teacher_rampup_steps == 0
+    for value, match in ((1.0, "teacher_decay"), (-0.1, "teacher_decay")):
+        with pytest.raises(ValueError, match=match):
+            VariationalEncoderClassifier(teacher_weight=1.0, teacher_decay=value)
+    with pytest.raises(ValueError, match="teacher_weight"):
+        VariationalEncoderClassifier(teacher_weight=-1.0)
+    assert VariationalEncoderClassifier().teacher_variables == []  # off: no copy

@@ -19,6 +19,8 @@ from savae_keras.losses.savae import latent_loss
 from savae_keras.losses.savae import pixel_reconstruction_loss
 from savae_keras.losses.savae import pseudo_label_mask
 from savae_keras.losses.savae import squared_error_map
+from savae_keras.losses.savae import teacher_decay
+from savae_keras.losses.savae import teacher_loss
 from savae_keras.losses.savae import unit_directions
 from savae_keras.losses.savae import virtual_adversarial_perturbation
 
@@ -42,6 +44,8 @@ __all__ = [
     "pixel_reconstruction_loss",
     "pseudo_label_mask",
     "squared_error_map",
+    "teacher_decay",
+    "teacher_loss",
     "unit_directions",
     "virtual_adversarial_perturbation",
 ]

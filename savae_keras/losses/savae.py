@@ -135,6 +135,30 @@ def entropy_loss(probabilities):
     return ops.mean(-ops.sum(p * ops.log(ops.maximum(p, PROBABILITY_FLOOR)), axis=-1))
 
 
+def teacher_loss(student_probabilities, teacher_probabilities):
+    """Mean teacher's consistency term (Tarvainen & Valpola 2017; beyond the paper).
+
+        L_t = (1 / N) · Σ_i Σ_k (p_k(x_i) − p'_k(x_i))²
+
+    `p` the student's class probabilities, `p'` the teacher's (targets
+    only: no gradient flows through them), summed over the classes and
+    averaged over every sample of the batch, labeled or not.
+    """
+    student_probabilities, teacher_probabilities = loss_tensors(
+        student_probabilities, teacher_probabilities
+    )
+    target = ops.stop_gradient(teacher_probabilities)
+    return ops.mean(ops.sum(ops.square(student_probabilities - target), axis=-1))
+
+
+def teacher_decay(step, decay):
+    """The teacher's averaging rate after training step `step` (0, 1, ...):
+    `α_t = min(1 − 1/(t + 1), α)`, so the teacher is the student after the
+    first step and an average over about `1/(1 − α)` steps later."""
+    step = ops.cast(step, "float32")
+    return ops.minimum(1.0 - 1.0 / (step + 1.0), decay)
+
+
 def unit_directions(d):
     """Each sample of `d` scaled to unit L2 norm over all its other axes.
 

@@ -49,6 +49,20 @@ training (VAT, Miyato et al. 2018) on every image, labeled or not, and
 The perturbed passes leave BatchNorm's statistics to the step's own pass.
 η = κ = 0, the defaults, is Algorithm 1.
 
+Also beyond the paper, `teacher_weight` (ν > 0) adds a mean teacher
+(Tarvainen & Valpola 2017): a copy `θ'` of the encoder's and classifier's
+weights that follows the student's as an exponential moving average, and
+whose predictions are the student's targets on every image:
+
+        p'    = Class_θ'(μ_θ'(X'))                no gradient; inference mode
+        L_t   = E[Σ_k (Class(Z)_k − p'_k)²]        Z the step's own sample
+        W_VEC <- one optimizer step on λ·L_kl + L_cat + ν_t·L_t
+        θ'    <- α_t·θ' + (1 − α_t)·θ,   α_t = min(1 − 1/(t + 1), α)
+
+`X'` is a second draw of `augmentation` when there is one (else `X`), and
+ν_t is ramped up over `teacher_rampup_steps`. ν = 0, the default, is
+Algorithm 1 and keeps no teacher.
+
 Also beyond the paper, `augmentation` ("weak", "strong" or a Keras layer)
 augments every training batch before the step, for all of its terms (the
 consistency term then augments the augmented batch): with 100 labels each
@@ -175,6 +189,13 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
         entropy_weight: κ of entropy minimisation's `κ·L_ent` on every
             image's class probabilities (beyond the paper); 0, the default,
             is Algorithm 1. `fit` then also logs `entropy_loss`.
+        teacher_weight: ν of the mean teacher's `ν·L_t` on every image
+            (beyond the paper, see the module docstring); 0, the default,
+            is Algorithm 1. `fit` then also logs `teacher_loss`.
+        teacher_decay: α, the teacher's averaging rate (it averages over
+            about `1/(1 − α)` steps), in [0, 1).
+        teacher_rampup_steps: N > 0 ramps ν up linearly over the first N
+            steps, as `consistency_rampup_steps` does μ.
         seed: seed of the sampling noise.
     """
 
@@ -216,6 +237,9 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
         vat_epsilon=2.0,
         vat_xi=1e-2,
         entropy_weight=0.0,
+        teacher_weight=0.0,
+        teacher_decay=0.99,
+        teacher_rampup_steps=0,
         seed=None,
         **kwargs,
     ):
@@ -229,6 +253,20 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
         )
         self.entropy_weight = check_number(
             entropy_weight, "entropy_weight", minimum=0.0
+        )
+        self.teacher_weight = check_number(
+            teacher_weight, "teacher_weight", minimum=0.0
+        )
+        self.teacher_decay = check_number(
+            teacher_decay, "teacher_decay", minimum=0.0, maximum=1.0
+        )
+        if self.teacher_decay == 1.0:
+            raise ValueError(
+                "`teacher_decay` must be in [0, 1): at 1 the teacher never "
+                "follows the student; received 1.0."
+            )
+        self.teacher_rampup_steps = check_number(
+            teacher_rampup_steps, "teacher_rampup_steps", 0, integer=True
         )
         self.kl_weight = check_number(kl_weight, "kl_weight", minimum=0.0)
         self.kl_warmup_steps = check_number(
@@ -309,6 +347,7 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
         for name, weight in (
             ("vat_loss", self.vat_weight),
             ("entropy_loss", self.entropy_weight),
+            ("teacher_loss", self.teacher_weight),
         ):
             if weight > 0:
                 self.trackers[name] = keras.metrics.Mean(name=name)
@@ -336,6 +375,21 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
             trainable=False,
             name="trained_steps",
         )
+        # The mean teacher's weights, starting as the student's.
+        self.teacher_variables = []
+        if self.teacher_weight > 0:
+            for variable in self._teacher_sources():
+                teacher = self.add_weight(
+                    shape=variable.shape,
+                    dtype=variable.dtype,
+                    initializer="zeros",
+                    trainable=False,
+                    name=f"teacher_{variable.name}",
+                )
+                # A copy: on JAX, the same buffer in two variables breaks
+                # fit's donation of the state.
+                teacher.assign(ops.convert_to_numpy(variable))
+                self.teacher_variables.append(teacher)
         self.accuracy_metric = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
         self.built = True
 
@@ -456,11 +510,12 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
         """Class probabilities `Class(z)`, `z` sampled in training else `μ(x)`."""
         return self.classifier(self.latent(inputs, training)[2], training=training)
 
-    def compute_losses(self, x, labels, epsilon=None, training=True):
+    def compute_losses(self, x, labels, epsilon=None, training=True, teacher_x=None):
         """The terms of `L_VEC` on one batch.
 
         `epsilon` is the reparameterization noise (drawn when `None`);
         without `training` the posterior mean is used and no noise drawn.
+        `teacher_x` is the mean teacher's view of the batch (`x` if None).
 
         Returns:
             A dict with `loss`, `kl_loss`, `classification_loss`, the class
@@ -488,6 +543,14 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
             for name, value in extra.items():
                 terms["loss"] = terms["loss"] + weights[name] * value
             terms.update(extra)
+        if self.teacher_weight > 0:
+            teacher = self.teacher_probabilities(x if teacher_x is None else teacher_x)
+            terms["teacher_loss"] = losses.teacher_loss(probabilities, teacher)
+            terms["loss"] = (
+                terms["loss"]
+                + self._ramped(self.teacher_weight, self.teacher_rampup_steps)
+                * terms["teacher_loss"]
+            )
         if self.consistency_weight > 0:
             terms.update(self.consistency_terms(x, labels))
             terms["loss"] = (
@@ -500,6 +563,30 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
         """`Class(μ(x))`, the classifier on the posterior mean (no noise)."""
         z_mean = self.features(x, training=training)["z_mean"]
         return self.classifier(z_mean, training=training)
+
+    def _teacher_sources(self):
+        """The student's weights the teacher averages, in the teacher's order."""
+        return self.encoder.trainable_variables + self.classifier.trainable_variables
+
+    def teacher_probabilities(self, x):
+        """`Class_θ'(μ_θ'(x))`: the mean teacher's class probabilities, in
+        inference mode, as constants (the student's BatchNorm statistics)."""
+        count = len(self.encoder.trainable_variables)
+        values = [v.value for v in self.teacher_variables]
+
+        def run(network, trainable, inputs):
+            state = [v.value for v in network.non_trainable_variables]
+            outputs, _ = network.stateless_call(trainable, state, inputs)
+            return outputs
+
+        z_mean = run(self.encoder, values[:count], x)[0]
+        return ops.stop_gradient(run(self.classifier, values[count:], z_mean))
+
+    def update_teacher(self):
+        """`θ' <- α_t·θ' + (1 − α_t)·θ` after training step `t`."""
+        alpha = losses.teacher_decay(self.trained_steps, self.teacher_decay)
+        for teacher, student in zip(self.teacher_variables, self._teacher_sources()):
+            teacher.assign(alpha * teacher + (1.0 - alpha) * student)
 
     def virtual_adversarial_terms(self, x, training=True):
         """`vat_loss` (L_vat) and `entropy_loss` (L_ent), each where its
@@ -587,15 +674,20 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
                 "`vec.trainable = True` and compile again to train phase 1."
             )
 
+        teacher_x = None
         if self.augmentation is not None:
+            if self.teacher_weight > 0:  # the teacher's own draw
+                teacher_x = self.augmentation(x, training=True)
             x = self.augmentation(x, training=True)
 
         def loss_fn():
-            terms = self.compute_losses(x, labels, training=True)
+            terms = self.compute_losses(x, labels, training=True, teacher_x=teacher_x)
             return terms["loss"], terms
 
         _, terms, grads = self.compute_gradients(loss_fn, variables, self.optimizer)
         self.apply_gradients(self.optimizer, grads, variables)
+        if self.teacher_variables:
+            self.update_teacher()
         self.trained_steps.assign_add(1)
         return terms
 
@@ -615,6 +707,7 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
             "consistency_loss",
             "vat_loss",
             "entropy_loss",
+            "teacher_loss",
         ):
             if name in self.trackers:
                 self.trackers[name].update_state(terms[name])
@@ -699,4 +792,7 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
             "vat_epsilon": self.vat_epsilon,
             "vat_xi": self.vat_xi,
             "entropy_weight": self.entropy_weight,
+            "teacher_weight": self.teacher_weight,
+            "teacher_decay": self.teacher_decay,
+            "teacher_rampup_steps": self.teacher_rampup_steps,
         }
