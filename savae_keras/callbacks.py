@@ -21,6 +21,7 @@ import numpy as np
 from savae_keras.data.checks import check_choice
 from savae_keras.data.checks import check_number
 from savae_keras.data.checks import to_float_images
+from savae_keras.distribution import agree
 from savae_keras.plots import plot_latent_space
 from savae_keras.plots import save_image_grid
 
@@ -169,7 +170,8 @@ class TimeLimit(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         self.batches += 1
         elapsed = self._now() - self.start
-        done = elapsed >= self.seconds
+        # Across several processes they stop together, when the chief does.
+        done = agree(elapsed >= self.seconds)
         if self._bar is not None:
             values = [("steps", self.batches)]
             values += [(k, v) for k, v in (logs or {}).items()]

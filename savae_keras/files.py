@@ -5,13 +5,16 @@ writes leaves a truncated file where the last good one was. Everything the
 package writes goes through `save_atomically` (write a temporary file beside
 the target, then `os.replace` it into place, which is atomic on POSIX and
 Windows), and the two callbacks below do the same for checkpoints and
-backups.
+backups. Across several processes only the chief writes
+(`savae_keras.distribution.is_chief`): the others' writes do nothing.
 """
 
 import json
 import os
 
 import keras
+
+from savae_keras.distribution import is_chief
 
 __all__ = [
     "SafeModelCheckpoint",
@@ -36,8 +39,11 @@ def save_atomically(save, path):
     """Call `save(temporary)` and move the result to `path` in one step.
 
     Until `save` has finished, `path` keeps its previous content (or stays
-    absent); the temporary file is removed if `save` fails.
+    absent); the temporary file is removed if `save` fails. Outside the
+    chief process nothing is written.
     """
+    if not is_chief():
+        return path
     temporary = temporary_path(path)
     try:
         save(temporary)
@@ -121,6 +127,8 @@ class CrashSafeBackup(keras.callbacks.BackupAndRestore):
         self.model._initial_epoch = pointer["epoch"]
 
     def _save_model(self):
+        if not is_chief():
+            return
         os.makedirs(self.backup_dir, exist_ok=True)
         previous = self._read_pointer()
         name = f"epoch_{self._current_epoch:05d}.weights.h5"
@@ -138,6 +146,8 @@ class CrashSafeBackup(keras.callbacks.BackupAndRestore):
                 os.remove(stale)
 
     def on_train_end(self, logs=None):
+        if not is_chief():
+            return
         if self.delete_checkpoint and os.path.isdir(self.backup_dir):
             pointer = self._read_pointer()
             if pointer:

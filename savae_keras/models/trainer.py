@@ -37,9 +37,12 @@ import keras
 import numpy as np
 
 from savae_keras.data.checks import check_number
+from savae_keras.distribution import across_processes
 from savae_keras.distribution import check_batches_split
 from savae_keras.distribution import check_dataset_split
+from savae_keras.distribution import is_chief
 from savae_keras.distribution import replica_position
+from savae_keras.distribution import shard_inputs
 from savae_keras.layers.seed_state import SavesSeedState
 from savae_keras.models.inputs import check_inputs
 
@@ -298,13 +301,19 @@ class FiniteSaving:
     (mixed into the package's models, before `keras.Model`)."""
 
     def save(self, filepath, *args, **kwargs):
-        """`keras.Model.save`, refusing weights that are not finite."""
+        """`keras.Model.save`, refusing weights that are not finite; across
+        several processes only the chief writes."""
         check_finite_weights(self, "save")
+        if not is_chief():
+            return None
         return super().save(filepath, *args, **kwargs)
 
     def save_weights(self, filepath, *args, **kwargs):
-        """`keras.Model.save_weights`, refusing weights that are not finite."""
+        """`keras.Model.save_weights`, refusing weights that are not finite;
+        across several processes only the chief writes."""
         check_finite_weights(self, "save_weights")
+        if not is_chief():
+            return None
         return super().save_weights(filepath, *args, **kwargs)
 
     def load_weights(self, filepath, *args, **kwargs):
@@ -686,16 +695,23 @@ class Trainer(SavesSeedState, FiniteSaving, keras.Model):
             check_inputs(
                 self, validation_data, None, "validation_data", self.requires_labels
             )
+        # Across several processes: this process's shard, its batch.
+        x, y, batch_size = shard_inputs(
+            x, y, kwargs.get("batch_size"), validation_data, positional=args
+        )
+        if batch_size is not None:
+            kwargs["batch_size"] = batch_size
         callbacks = [StopOnNonFiniteLoss(), *(kwargs.pop("callbacks", None) or [])]
-        with _keeps_jax_state(self), _without_tensorflow_remapper():
-            return super().fit(
-                x,
-                y,
-                *args,
-                validation_data=validation_data,
-                callbacks=callbacks,
-                **kwargs,
-            )
+        with across_processes(self), _keeps_jax_state(self):
+            with _without_tensorflow_remapper():
+                return super().fit(
+                    x,
+                    y,
+                    *args,
+                    validation_data=validation_data,
+                    callbacks=callbacks,
+                    **kwargs,
+                )
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         """`keras.Model.evaluate`, after checking `x` and `y`."""
