@@ -5,6 +5,7 @@ Each run starts its own processes on JAX, whatever the backend of the
 test session (the engine must start inside them).
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -255,3 +256,19 @@ def test_bad_process_settings_get_clear_errors(monkeypatch):
         distribution.initialize()
     monkeypatch.setenv(distribution.PROCESSES_VARIABLE, "1")
     assert distribution.initialize() == 1
+
+
+@pytest.mark.long
+def test_the_mnist_example_runs_across_two_processes(tmp_path):
+    """The guide's command: `make main`'s script on the tiny preset, two
+    processes; the chief writes the run's files, once."""
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "savae_keras.launch", "--processes", "2"]
+    example = ["examples/mnist.py", "--preset", "tiny", "--distribute"]
+    small = ["--train-size", "512", "--num-samples", "256", "--out", str(out)]
+    result, _ = _run([*command, "--", *example, *small], timeout=1800)
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["processes"] == 2 and metrics["backend"] == "jax"
+    assert (out / "z2" / "savae.keras").exists()
+    assert result.stdout.count("Wrote ") == 1  # the chief's report only

@@ -53,6 +53,8 @@ from savae_keras.data import load_dataset
 from savae_keras.data import mask_labels
 from savae_keras.data.checks import check_number
 from savae_keras.distribution import device_count
+from savae_keras.distribution import is_chief
+from savae_keras.distribution import process_count
 from savae_keras.metrics import check_num_samples
 from savae_keras.metrics import evaluate_generative
 from savae_keras.metrics import reference_classifier
@@ -428,6 +430,7 @@ def report(plan, rows, data):
         "backend": keras.backend.backend(),
         "dtype_policy": keras.config.dtype_policy().name,
         "devices": device_count(),
+        "processes": process_count(),
         "seed": plan["seed"],
         "preset": plan["preset"],
         "overrides": plan["overrides"],
@@ -448,6 +451,8 @@ def report(plan, rows, data):
         "reference_test_accuracy": data["reference_test_accuracy"],
         "runs": rows,
     }
+    if not is_chief():  # across several processes the chief writes
+        return results
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "metrics.json"), "w") as handle:
         json.dump(results, handle, indent=2, default=_json_default)

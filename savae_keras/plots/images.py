@@ -10,6 +10,7 @@ import os
 import numpy as np
 
 from savae_keras.data.checks import to_float_images
+from savae_keras.distribution import is_chief
 
 DPI = 100
 
@@ -24,9 +25,11 @@ def _pyplot():
 
 
 def _save(fig, path):
+    """Write the figure (in the chief process only, across several)."""
     plt = _pyplot()
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.savefig(path, dpi=DPI)
+    if is_chief():
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        fig.savefig(path, dpi=DPI)
     plt.close(fig)
     return path
 
