@@ -20,6 +20,7 @@ the docs' speed page, with the GPU's name.
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -45,25 +46,29 @@ def _gpu():
 
 
 def _step(command, limit, env=None):
-    """Run `command` for at most `limit` seconds: its status, seconds and tail."""
+    """Run `command` for at most `limit` seconds (with every process it
+    starts): its status, seconds and the tail of its output."""
     started = time.monotonic()
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        start_new_session=True,  # its own group: a timeout ends its children
+    )
     try:
-        result = subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            timeout=limit,
-            cwd=REPO,
-            env={**os.environ, **(env or {})},
-        )
-        status, tail = result.returncode, (result.stdout + result.stderr)[-2000:]
-    except subprocess.TimeoutExpired as error:
+        output, _ = process.communicate(timeout=limit)
+        status = process.returncode
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
         status = "timed out"
-        tail = str(error.stdout or "")[-2000:] if error.stdout else ""
     return {
         "status": status,
         "seconds": round(time.monotonic() - started, 1),
-        "tail": tail,
+        "tail": (output or "")[-2000:],
     }
 
 

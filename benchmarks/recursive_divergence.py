@@ -1,0 +1,122 @@
+"""Why the recursive autoencoder diverges at the report's learning rate.
+
+    KERAS_BACKEND=jax python benchmarks/recursive_divergence.py \\
+        --variants recursive stop_gradient cycle plain --epochs 3
+
+Issue 44's probe: the report's recursive autoencoder (k = 2, CIFAR-10, BCE,
+Adam at 0.005, batch 64) trained on `--train-size` images for `--epochs`,
+once per variant of one suspected cause:
+
+* `recursive`: the package's reading, the gradient flowing back through
+  every pass of the recursion (the report's Table 1 row);
+* `stop_gradient`: each pass trained on the previous output as a constant
+  (`stop_gradient_between_steps`), so the recursion is three plain
+  autoencoder losses;
+* `cycle`: one recursion step per image, cycled (the report's section 4.3);
+* `plain`: no recursion (k = 0), the Table 1 autoencoder;
+* `mean_over_steps`: the step losses averaged, not summed (Adam is
+  invariant to a constant factor of the loss, up to its ε: the control);
+* `lr_0.001`: the recursive reading at the learning rate that trains.
+
+After each epoch it scores 1,000 test images: the BCE of one pass and of
+the last recursion step, their floor (the images' own entropy), and the
+spread of the one-pass outputs over the test images (0: a constant image,
+whatever the input). One JSON line per variant.
+"""
+
+import argparse
+import json
+import time
+
+VARIANTS = {
+    "recursive": {},
+    "stop_gradient": {"stop_gradient_between_steps": True},
+    "cycle": {"step_schedule": "cycle"},
+    "plain": {"recursion_steps": 0},
+    "mean_over_steps": {"mean_over_steps": True},
+    "lr_0.001": {"learning_rate": 0.001},
+}
+
+
+def run(name, args):
+    import keras
+    import numpy as np
+
+    import savae_keras as sk
+    from savae_keras.metrics import binary_crossentropy
+    from savae_keras.metrics import binary_crossentropy_floor
+
+    options = dict(VARIANTS[name])
+    rate = options.pop("learning_rate", 0.005)
+    mean_over_steps = options.pop("mean_over_steps", False)
+    x, _ = sk.data.load_dataset("cifar10", "train")
+    x_test, _ = sk.data.load_dataset("cifar10", "test")
+    x = x[: args.train_size].astype("float32") / 255
+    x_test = x_test[: args.test_size].astype("float32") / 255
+    keras.utils.set_random_seed(args.seed)
+    config = {
+        "input_shape": (32, 32, 3),
+        "reconstruction_loss": "bce",
+        "recursion_steps": 2,
+        "adversarial_weight": 0.0,
+        "seed": args.seed,
+        **options,
+    }
+    model = sk.RecursiveAutoencoderGAN(**config)
+    if mean_over_steps:  # the same loss over k + 1 steps
+        steps = model.recursion_steps + 1
+        term = model.reconstruction_term
+        model.reconstruction_term = lambda *a: term(*a) / steps
+    model.compile(
+        autoencoder_optimizer=keras.optimizers.Adam(rate),
+        discriminator_optimizer=keras.optimizers.Adam(0.001),
+    )
+    floor = float(np.mean(binary_crossentropy_floor(x_test)))
+    epochs, started = [], time.perf_counter()
+    for epoch in range(args.epochs):
+        model.fit(x, batch_size=args.batch_size, epochs=1, verbose=0)
+        one = model.reconstruct(x_test, steps=0)
+        last = model.reconstruct(x_test, steps=model.recursion_steps)
+        epochs.append(
+            {
+                "epoch": epoch + 1,
+                "bce_one_pass": round(
+                    float(np.mean(binary_crossentropy(x_test, one))), 4
+                ),
+                "bce_last_step": round(
+                    float(np.mean(binary_crossentropy(x_test, last))), 4
+                ),
+                "output_spread": round(float(np.mean(np.std(one, axis=0))), 4),
+            }
+        )
+    return {
+        "variant": name,
+        "learning_rate": rate,
+        "train_size": len(x),
+        "test_size": len(x_test),
+        "batch_size": args.batch_size,
+        "seed": args.seed,
+        "bce_floor": round(floor, 4),
+        "input_spread": round(float(np.mean(np.std(x_test, axis=0))), 4),
+        "epochs": epochs,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS)
+    )
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--train-size", type=int, default=10000)
+    parser.add_argument("--test-size", type=int, default=1000)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    for name in args.variants:
+        print(json.dumps(run(name, args)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
