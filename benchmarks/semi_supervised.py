@@ -22,7 +22,8 @@ first 2,000 are harder than the rest, so a VEC scores about 3 points lower
 on them than on all 10,000). One JSON line per (share, weight, seed).
 
 `--curve-every S` also scores the VEC every S seconds of the budget
-(`curve`: `[seconds, steps, accuracy]` rows): the scoring's own time is
+(`curve`: `[seconds, steps, accuracy]` rows, and the mean teacher's
+accuracy with a teacher): the scoring's own time is
 left out of the budget, so the last row is the run's.
 """
 
@@ -35,6 +36,25 @@ from common import stop_after
 
 from savae_keras.cli import quiet_per_model_retracing
 from savae_keras.layers.augmentation import STRENGTHS
+
+
+def teacher_accuracy(vec, x_test, y_test, batch_size=500):
+    """The mean teacher's test accuracy (None without a teacher)."""
+    import numpy as np
+
+    if not vec.teacher_variables:
+        return None
+    predicted = np.concatenate(
+        [
+            np.asarray(
+                vec.teacher_probabilities(
+                    x_test[i : i + batch_size].astype("float32") / 255
+                )
+            )
+            for i in range(0, len(x_test), batch_size)
+        ]
+    ).argmax(-1)
+    return round(float(np.mean(predicted == y_test)), 4)
 
 
 def accuracy_curve(vec, x_test, y_test, every, limit):
@@ -58,7 +78,10 @@ def accuracy_curve(vec, x_test, y_test, every, limit):
             predicted = vec.classify(x_test).argmax(-1)
             steps = int(keras.ops.convert_to_numpy(vec.trained_steps.value))
             accuracy = float(np.mean(predicted == y_test))
-            self.rows.append([round(elapsed, 1), steps, round(accuracy, 4)])
+            row = [round(elapsed, 1), steps, round(accuracy, 4)]
+            if vec.teacher_variables:  # and the teacher's
+                row.append(teacher_accuracy(vec, x_test, y_test))
+            self.rows.append(row)
             limit.start += limit._now() - began
 
     return Curve()
@@ -136,6 +159,7 @@ def run(share, consistency_weight, args, seed):
         "teacher_decay": args.teacher_decay,
         "teacher_rampup_steps": args.teacher_rampup_steps,
         "curve": curve.rows if args.curve_every else None,
+        "teacher_accuracy": teacher_accuracy(vec, x_test, y_test),
         # the term's pseudo-labels passing τ in the last epoch (None without it)
         "confident_share": round(float(logs["confident_share"][-1]), 3)
         if "confident_share" in logs
