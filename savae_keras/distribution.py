@@ -15,15 +15,15 @@
   routes above. Nothing here all-reduces gradients by hand.
 
 **Several processes** (several machines, or several processes on one) run
-on JAX only. Each process calls `initialize()` (the launcher,
-`python -m savae_keras.launch`, sets its environment), reads its own shard
-of the data, and calls `data_parallel()`; every `fit` then runs
-across the processes as one data-parallel step over all their devices
-(`fit` takes the whole data and the global batch in every process and
-feeds each process its shard, `shard_inputs`), and gives each process
-back a whole local copy of the model, so that
-everything else (`predict`, metrics, figures) runs locally. Only the chief
-(process 0) writes files (`is_chief`). TensorFlow's
+on JAX only. Every process runs the same script; its `data_parallel()`
+first joins the others (`initialize`, from the environment that the
+launcher, `python -m savae_keras.launch`, or the cluster sets). Each `fit`
+then takes the whole data and the global batch in every process, feeds
+each process its shard (`shard_inputs`), runs as one data-parallel step
+over all the processes' devices, and leaves a whole local copy of the
+model in each process, so that everything else (`predict`, metrics,
+figures) runs locally. Only the chief (process 0) writes files
+(`is_chief`). TensorFlow's
 `MultiWorkerMirroredStrategy` does not train Keras 3 models
 (keras-team/keras#20585: its `fit` fails on its first batch), and PyTorch
 has no Keras distribution: both get a clear error.
@@ -100,18 +100,21 @@ def _multi_process_unsupported():
     )
 
 
-def _environment_int(name, value, minimum):
+def _environment_int(name, argument, value, minimum):
+    """`value`, or the environment variable `name` when None, as an int."""
+    source = f"`{argument}`"
     if value is None:
         value = os.environ.get(name)
         if value is None:
             return None
+        source = f"${name}"
     try:
         number = int(value)
     except (TypeError, ValueError):
         number = None
     if number is None or number < minimum or str(number) != str(value).strip():
         raise ValueError(
-            f"`{name.lower()}` must be an integer >= {minimum}; received {value!r}."
+            f"{source} must be an integer >= {minimum}; received {value!r}."
         )
     return number
 
@@ -131,12 +134,14 @@ def initialize(coordinator=None, num_processes=None, process_id=None, timeout=No
     Returns:
         The number of processes (1: nothing to join).
     """
-    num_processes = _environment_int(PROCESSES_VARIABLE, num_processes, 1)
+    num_processes = _environment_int(
+        PROCESSES_VARIABLE, "num_processes", num_processes, 1
+    )
     if num_processes is None or num_processes == 1:
         return 1
     if BACKEND != "jax":
         raise NotImplementedError(_multi_process_unsupported())
-    process_id = _environment_int(PROCESS_ID_VARIABLE, process_id, 0)
+    process_id = _environment_int(PROCESS_ID_VARIABLE, "process_id", process_id, 0)
     coordinator = coordinator or os.environ.get(ADDRESS_VARIABLE)
     if process_id is None or process_id >= num_processes or not coordinator:
         raise ValueError(
@@ -145,7 +150,9 @@ def initialize(coordinator=None, num_processes=None, process_id=None, timeout=No
             f"in 0..{num_processes - 1} (${PROCESS_ID_VARIABLE}); received "
             f"coordinator={coordinator!r}, process_id={process_id!r}."
         )
-    timeout = _environment_int(TIMEOUT_VARIABLE, timeout, 1) or DEFAULT_TIMEOUT
+    timeout = (
+        _environment_int(TIMEOUT_VARIABLE, "timeout", timeout, 1) or DEFAULT_TIMEOUT
+    )
     import jax
 
     if jax.distributed.is_initialized():

@@ -252,8 +252,10 @@ def test_shards_put_together_are_the_global_batches():
 
 def test_bad_process_settings_get_clear_errors(monkeypatch):
     monkeypatch.setenv(distribution.PROCESSES_VARIABLE, "two")
-    with pytest.raises(ValueError, match="keras_distribution_num_processes.*'two'"):
+    with pytest.raises(ValueError, match="KERAS_DISTRIBUTION_NUM_PROCESSES.*'two'"):
         distribution.initialize()
+    with pytest.raises(ValueError, match="`num_processes` must be an integer >= 1"):
+        distribution.initialize(num_processes=0)
     monkeypatch.setenv(distribution.PROCESSES_VARIABLE, "1")
     assert distribution.initialize() == 1
 
