@@ -345,12 +345,13 @@ def agree(flag):
     return bool(multihost_utils.broadcast_one_to_all(np.asarray(bool(flag))))
 
 
-def _all_variables(model):
-    optimizers = [getattr(model, "optimizer", None)]
+def model_variables(model):
+    """Every variable of `model` once: its weights, its metrics' and its
+    optimizer's."""
+    optimizer = getattr(model, "optimizer", None)
     variables = [*model.variables, *model.metrics_variables]
-    for optimizer in optimizers:
-        if optimizer is not None:
-            variables += optimizer.variables
+    if optimizer is not None:
+        variables += optimizer.variables
     return list({id(v): v for v in variables}.values())
 
 
@@ -370,12 +371,12 @@ def across_processes(model):
         return
     keras.distribution.set_distribution(_ACROSS)
     try:
-        for variable in _all_variables(model):
+        for variable in model_variables(model):
             variable._layout = _ACROSS.get_variable_layout(variable).backend_layout
             variable.assign(np.asarray(variable.value))
         yield
     finally:
-        for variable in _all_variables(model):
+        for variable in model_variables(model):
             value = variable.value
             if value is not None and hasattr(value, "addressable_data"):
                 value = value.addressable_data(0)

@@ -41,6 +41,7 @@ from savae_keras.distribution import across_processes
 from savae_keras.distribution import check_batches_split
 from savae_keras.distribution import check_dataset_split
 from savae_keras.distribution import is_chief
+from savae_keras.distribution import model_variables
 from savae_keras.distribution import replica_position
 from savae_keras.distribution import shard_inputs
 from savae_keras.layers.seed_state import SavesSeedState
@@ -911,7 +912,7 @@ def _keeps_jax_state(model):
         yield
         return
     model._jax_state = None  # a stale state of an earlier failed call
-    variables = {id(v): v for v in _all_variables(model)}.values()
+    variables = model_variables(model)
     before = [(v, v.value) for v in variables]
     try:
         yield
@@ -923,15 +924,6 @@ def _keeps_jax_state(model):
                 variable.assign(value)
         model._jax_state = None
         raise
-
-
-def _all_variables(model):
-    optimizer = getattr(model, "optimizer", None)
-    return [
-        *model.variables,
-        *model.metrics_variables,
-        *(optimizer.variables if optimizer is not None else []),
-    ]
 
 
 def check_finite_weights(model, action):
@@ -988,7 +980,7 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
     """
 
     def on_train_begin(self, logs=None):
-        self._variables = list({id(v): v for v in _all_variables(self.model)}.values())
+        self._variables = model_variables(self.model)
         self._before = []
 
     def on_epoch_begin(self, epoch, logs=None):
