@@ -16,7 +16,9 @@ once per variant of one suspected cause:
 * `plain`: no recursion (k = 0), the Table 1 autoencoder;
 * `mean_over_steps`: the step losses averaged, not summed (Adam is
   invariant to a constant factor of the loss, up to its ε: the control);
-* `lr_0.001`: the recursive reading at the learning rate that trains.
+* `lr_0.001`: the recursive reading at the learning rate that trains;
+* `warmup`: the recursive reading after one epoch (157 steps of 64) of
+  the first pass alone (`recursion_warmup_steps`).
 
 After each epoch it scores 1,000 test images: the BCE of one pass and of
 the last recursion step, their floor (the images' own entropy), and the
@@ -35,6 +37,7 @@ VARIANTS = {
     "plain": {"recursion_steps": 0},
     "mean_over_steps": {"mean_over_steps": True},
     "lr_0.001": {"learning_rate": 0.001},
+    "warmup": {"recursion_warmup_steps": 157},
 }
 
 

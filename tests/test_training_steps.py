@@ -297,8 +297,9 @@ def _game_step_by_hand(x, params, weights, lam, rates, stop_gradient, report):
         {"step_schedule": "cycle"},
         {"step_schedule": "all", "stop_gradient_between_steps": True},
         {"step_schedule": "cycle", "game_schedule": "report"},
+        {"step_schedule": "all", "recursion_warmup_steps": 3},
     ],
-    ids=["all", "cycle", "stop-gradient", "report"],
+    ids=["all", "cycle", "stop-gradient", "report", "warm-up"],
 )
 def test_recursive_gan_step_matches_its_equations_written_out_by_hand(options):
     """One `fit` step of the recursive GAN under SGD against a numpy step.
@@ -308,14 +309,17 @@ def test_recursive_gan_step_matches_its_equations_written_out_by_hand(options):
     the autoencoder's (1: fool the updated discriminator, weighted by λ), the
     per-step weights of `L_rec` (summed over the scheduled steps) and
     which recursion passes the gradient flows back through. Under "cycle"
-    the batch's offset is fixed to 1, so samples train different steps.
+    the batch's offset is fixed to 1, so samples train different steps;
+    during a recursion warm-up every sample trains the first pass alone.
     """
     steps, lam, rates = 2, 0.7, (0.3, 0.5)
     model = _linear_recursive_gan(steps, adversarial_weight=lam, **options)
     model.cycle_offset = lambda: 1
     n = 6
     x = np.random.default_rng(4).uniform(0.05, 0.95, (n, 4, 4, 1)).astype("float32")
-    if options["step_schedule"] == "all":
+    if options.get("recursion_warmup_steps"):  # the first pass alone
+        weights = np.eye(steps + 1)[np.zeros(n, int)]
+    elif options["step_schedule"] == "all":
         weights = np.ones((n, steps + 1))
     else:
         weights = np.eye(steps + 1)[(np.arange(n) + 1) % (steps + 1)]

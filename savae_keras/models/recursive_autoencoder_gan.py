@@ -127,6 +127,11 @@ class RecursiveAutoencoderGAN(PresetMixin, AnomalyMixin, Trainer):
             docstring).
         stop_gradient_between_steps: cut the gradient between recursive
             passes, so memory stays flat in `k`.
+        recursion_warmup_steps: N > 0 trains every sample on the first
+            pass alone (a plain autoencoder, and a discriminator of `x'(0)`)
+            for the first N training steps, then on the step schedule
+            (beyond the report: a stabiliser; 0, the default, is the
+            report's recursion from the first step).
         encoder: an optional functional encoder; the report's for
             `input_shape` when omitted. A variational encoder (SAVAE's) fits
             too: its first output, the mean, is the code.
@@ -158,6 +163,7 @@ class RecursiveAutoencoderGAN(PresetMixin, AnomalyMixin, Trainer):
         step_schedule="all",
         game_schedule="alternate",
         stop_gradient_between_steps=False,
+        recursion_warmup_steps=0,
         encoder=None,
         decoder=None,
         discriminator=None,
@@ -190,6 +196,9 @@ class RecursiveAutoencoderGAN(PresetMixin, AnomalyMixin, Trainer):
                 name="discriminator_updated"
             )
         self.stop_gradient_between_steps = bool(stop_gradient_between_steps)
+        self.recursion_warmup_steps = check_number(
+            recursion_warmup_steps, "recursion_warmup_steps", 0, integer=True
+        )
         if encoder is None or decoder is None or discriminator is None:
             defaults = default_networks(self.image_shape, latent_dim)
             encoder = encoder or defaults[0]
@@ -334,6 +343,18 @@ class RecursiveAutoencoderGAN(PresetMixin, AnomalyMixin, Trainer):
         chosen = ops.mod(ops.arange(batch_size) + ops.cast(offset, "int32"), steps)
         return ops.one_hot(chosen, steps)
 
+    def training_weights(self, batch_size):
+        """`schedule_weights` of a training step: the first pass alone for
+        every sample during the first `recursion_warmup_steps` steps."""
+        weights = self.schedule_weights(batch_size)
+        if self.recursion_warmup_steps == 0:
+            return weights
+        first_pass = ops.one_hot(
+            ops.zeros((batch_size,), "int32"), self.recursion_steps + 1
+        )
+        warming = self.optimizer.iterations < self.recursion_warmup_steps
+        return ops.where(warming, first_pass, weights)
+
     def discriminator_terms(self, x, outputs, weights, training=True):
         """Discriminator loss and accuracy on real `x` and the `outputs`."""
         real = self.discriminator(x, training=training)
@@ -387,7 +408,7 @@ class RecursiveAutoencoderGAN(PresetMixin, AnomalyMixin, Trainer):
     # -- training ---------------------------------------------------------
     def _train_step(self, data):
         x = keras.utils.unpack_x_y_sample_weight(data)[0]
-        weights = self.schedule_weights(ops.shape(x)[0])
+        weights = self.training_weights(ops.shape(x)[0])
         ae_variables = self._optimizer_variables("autoencoder_optimizer")
         report = self.game_schedule == "report"
 
@@ -509,4 +530,5 @@ class RecursiveAutoencoderGAN(PresetMixin, AnomalyMixin, Trainer):
             "step_schedule": self.step_schedule,
             "game_schedule": self.game_schedule,
             "stop_gradient_between_steps": self.stop_gradient_between_steps,
+            "recursion_warmup_steps": self.recursion_warmup_steps,
         }
