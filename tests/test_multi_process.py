@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from savae_keras import distribution
+from savae_keras.launch import free_port
 from savae_keras.launch import parse
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -155,7 +156,7 @@ def test_a_missing_process_ends_the_run_with_an_error_not_a_hang(tmp_path):
     assert seconds < 90
     # The chief without its worker: JAX ends it after the timeout, and the
     # line before says what that means.
-    port = str(_free_port())
+    port = str(free_port())
     result, seconds = _run(
         [sys.executable, str(script)],
         {
@@ -169,12 +170,6 @@ def test_a_missing_process_ends_the_run_with_an_error_not_a_hang(tmp_path):
     assert "a process missing for 3 s" in result.stderr
     assert "DEADLINE_EXCEEDED" in result.stderr
     assert seconds < 90
-
-
-def _free_port():
-    from savae_keras.launch import free_port
-
-    return free_port()
 
 
 def test_the_launcher_stops_the_others_when_one_process_fails(tmp_path):
