@@ -21,6 +21,7 @@ __all__ = [
     "CrashSafeBackup",
     "save_atomically",
     "write_json_atomically",
+    "write_text_atomically",
     "temporary_path",
 ]
 
@@ -54,16 +55,21 @@ def save_atomically(save, path):
     return path
 
 
-def write_json_atomically(data, path):
-    """`json.dump(data)` to `path`, atomically."""
+def write_text_atomically(text, path):
+    """Write `text` to `path`, atomically."""
 
     def write(temporary):
         with open(temporary, "w") as handle:
-            json.dump(data, handle, indent=2)
+            handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
 
     return save_atomically(write, path)
+
+
+def write_json_atomically(data, path, default=None):
+    """`json.dump(data)` to `path`, atomically (`default` as `json.dump`'s)."""
+    return write_text_atomically(json.dumps(data, indent=2, default=default), path)
 
 
 class SafeModelCheckpoint(keras.callbacks.ModelCheckpoint):

@@ -11,13 +11,14 @@ latent grid.
 """
 
 import argparse
-import json
 import os
 
 import keras
 
 import savae_keras  # noqa: F401  (registers the package's classes for loading)
 from savae_keras.data import get_spec
+from savae_keras.files import write_json_atomically
+from savae_keras.files import write_text_atomically
 from savae_keras.metrics import check_num_samples
 from savae_keras.metrics import evaluate_generative
 from savae_keras.plots import write_figures
@@ -76,8 +77,7 @@ def write_report(
         cache_dir=cache_dir,
     )
     figures = write_figures(model, dataset, out, seed=seed, data_dir=data_dir)
-    with open(os.path.join(out, "metrics.json"), "w") as handle:
-        json.dump(metrics, handle, indent=2)
+    write_json_atomically(metrics, os.path.join(out, "metrics.json"))
     lines = [
         f"# {type(model).__name__} on {dataset}",
         "",
@@ -91,10 +91,7 @@ def write_report(
     ]
     for caption, name in figures.items():
         lines += [f"## {caption}", "", f"![{caption}]({name})", ""]
-    path = os.path.join(out, "report.md")
-    with open(path, "w") as handle:
-        handle.write("\n".join(lines))
-    return path
+    return write_text_atomically("\n".join(lines), os.path.join(out, "report.md"))
 
 
 def main(argv=None):

@@ -10,7 +10,6 @@ BCE, MSE, PSNR and SSIM of one pass beside those numbers, and a figure of
 inputs and reconstructions.
 """
 
-import json
 import os
 import time
 
@@ -21,6 +20,8 @@ from savae_keras.data import load_dataset
 from savae_keras.data.checks import check_choice
 from savae_keras.data.checks import to_float_images
 from savae_keras.distribution import device_count
+from savae_keras.files import write_json_atomically
+from savae_keras.files import write_text_atomically
 from savae_keras.metrics import binary_crossentropy
 from savae_keras.metrics import binary_crossentropy_floor
 from savae_keras.metrics import reconstruction_metrics
@@ -185,8 +186,8 @@ def _write_table(rows, budget, dataset, out):
             f"| {row['train_seconds']:.0f} |"
         )
     text = "\n".join(lines) + "\n"
-    with open(os.path.join(out, "results.md"), "w") as handle:
-        handle.write(text)
-    with open(os.path.join(out, "results.json"), "w") as handle:
-        json.dump({"budget": budget, "rows": rows}, handle, indent=2)
+    write_text_atomically(text, os.path.join(out, "results.md"))
+    write_json_atomically(
+        {"budget": budget, "rows": rows}, os.path.join(out, "results.json")
+    )
     print(text)

@@ -31,7 +31,6 @@ costs several network updates). Every model is scored by
 trains, `sweep` trains and scores, `report` writes the files.
 """
 
-import json
 import os
 
 import keras
@@ -55,6 +54,8 @@ from savae_keras.data.checks import check_number
 from savae_keras.distribution import device_count
 from savae_keras.distribution import is_chief
 from savae_keras.distribution import process_count
+from savae_keras.files import write_json_atomically
+from savae_keras.files import write_text_atomically
 from savae_keras.metrics import check_num_samples
 from savae_keras.metrics import evaluate_generative
 from savae_keras.metrics import reference_classifier
@@ -451,15 +452,15 @@ def report(plan, rows, data):
         "reference_test_accuracy": data["reference_test_accuracy"],
         "runs": rows,
     }
-    if not is_chief():  # across several processes the chief writes
-        return results
     os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, "metrics.json"), "w") as handle:
-        json.dump(results, handle, indent=2, default=_json_default)
-    with open(os.path.join(out, "results.md"), "w") as handle:
-        handle.write(results_table(results) + "\n")
-    print(results_table(results))
-    print(f"Wrote {out}/metrics.json, results.md and the figures in {out}/z*/")
+    metrics = os.path.join(out, "metrics.json")
+    write_json_atomically(results, metrics, default=_json_default)
+    write_text_atomically(
+        results_table(results) + "\n", os.path.join(out, "results.md")
+    )
+    if is_chief():  # the one that wrote them
+        print(results_table(results))
+        print(f"Wrote {out}/metrics.json, results.md and the figures in {out}/z*/")
     return results
 
 

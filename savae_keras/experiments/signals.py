@@ -51,6 +51,7 @@ from savae_keras.data.windows import load_series
 from savae_keras.data.windows import series_components
 from savae_keras.data.windows import series_windows
 from savae_keras.data.windows import window_dataset
+from savae_keras.files import write_json_atomically
 from savae_keras.metrics import calibrated_score
 from savae_keras.metrics import locate_anomaly
 from savae_keras.metrics import roc_auc
@@ -522,5 +523,4 @@ def _top_step(model, windows, ucr_series):
 
 
 def _write(results, out):
-    with open(os.path.join(out, "metrics.json"), "w") as handle:
-        json.dump(results, handle, indent=2)
+    write_json_atomically(results, os.path.join(out, "metrics.json"))
