@@ -112,9 +112,13 @@ def launch(args):
     processes, relays = [], []
     for index in range(args.processes):
         env = {**common, PROCESS_ID_VARIABLE: str(index)}
-        piped = {} if index == 0 else {"stdout": subprocess.PIPE, "text": True}
+        piped = {}  # the chief prints to this terminal, the others are relayed
         if index:
-            piped["stderr"] = subprocess.STDOUT
+            piped = {
+                "stdout": subprocess.PIPE,
+                "stderr": subprocess.STDOUT,
+                "text": True,
+            }
         process = subprocess.Popen([sys.executable, *args.command], env=env, **piped)
         processes.append(process)
         if index:
