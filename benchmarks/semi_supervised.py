@@ -16,14 +16,16 @@ batch augmented (`--augmentation`) and with virtual adversarial training
 and entropy minimisation (`--vat-weight`, `--entropy-weight`), with a
 mean teacher (`--teacher-weight`, `--teacher-decay`), for
 exactly `--steps` optimizer steps of `--batch-size` or for `--seconds` (the
-same time for every variant: a FixMatch step costs more). Scored on
+same time for every variant: a FixMatch step costs more). `vec_accuracy`
+is the VEC that `fit` leaves, as `classify` scores it (with a teacher, the
+teacher's weights: `fit` ends with `adopt_teacher`). Scored on
 the whole test split (or its first `--test-size` images: on MNIST the
 first 2,000 are harder than the rest, so a VEC scores about 3 points lower
 on them than on all 10,000). One JSON line per (share, weight, seed).
 
 `--curve-every S` also scores the VEC every S seconds of the budget
-(`curve`: `[seconds, steps, accuracy]` rows, and the mean teacher's
-accuracy with a teacher): the scoring's own time is
+(`curve`: `[seconds, steps, accuracy]` rows, the VEC as it trains, and the
+mean teacher's accuracy with a teacher): the scoring's own time is
 left out of the budget, so the last row is the run's.
 """
 

@@ -219,6 +219,39 @@ def test_the_teacher_is_the_students_moving_average(mnist_slice):
     assert not same_arrays(teacher_1, student_1)
 
 
+@pytest.mark.every_backend
+def test_fit_ends_with_the_teachers_weights_in_the_vec(mnist_slice):
+    """As Keras' `use_ema` ends `fit` with the averages: after the last
+    step the student differs from its teacher; when `fit` returns, the VEC
+    holds the teacher's weights, bit for bit, and `classify` is the
+    teacher's prediction."""
+    (x, y), _ = mnist_slice
+    vec = VariationalEncoderClassifier(
+        latent_dim=2, seed=0, teacher_weight=1.0, teacher_decay=0.9, **VEC_OPTIONS
+    )
+    vec.compile(optimizer=keras.optimizers.SGD(0.1))
+    seen = []
+
+    def record(batch, logs):
+        if hasattr(vec, "jax_state_sync"):
+            vec.jax_state_sync()
+        seen.append((_student_weights(vec), _teacher_weights(vec)))
+
+    callback = keras.callbacks.LambdaCallback(on_train_batch_end=record)
+    vec.fit(x[:24], y[:24], batch_size=8, verbose=0, callbacks=[callback])
+    last_student, last_teacher = seen[-1]
+    assert not same_arrays(last_student, last_teacher)
+    assert same_arrays(_student_weights(vec), last_teacher)
+    assert same_arrays(_teacher_weights(vec), last_teacher)
+    images = x[:4].astype("float32") / 255
+    np.testing.assert_allclose(
+        vec.classify(images),
+        to_numpy(vec.teacher_probabilities(images)),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+
+
 def same_arrays(a, b):
     return len(a) == len(b) and all(np.array_equal(u, v) for u, v in zip(a, b))
 

@@ -60,7 +60,8 @@ whose predictions are the student's targets on every image:
         θ'    <- α_t·θ' + (1 − α_t)·θ,   α_t = min(1 − 1/(t + 1), α)
 
 `X'` is a second draw of `augmentation` when there is one (else `X`), and
-ν_t is ramped up over `teacher_rampup_steps`. ν = 0, the default, is
+ν_t is ramped up over `teacher_rampup_steps`. `fit` ends with `θ <- θ'`
+(`adopt_teacher`): the VEC it leaves is the teacher. ν = 0, the default, is
 Algorithm 1 and keeps no teacher.
 
 Also beyond the paper, `augmentation` ("weak", "strong" or a Keras layer)
@@ -582,6 +583,16 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
         z_mean = run(self.encoder, values[:count], x)[0]
         return ops.stop_gradient(run(self.classifier, values[count:], z_mean))
 
+    def adopt_teacher(self):
+        """`θ <- θ'`: the VEC takes its mean teacher's weights.
+
+        `fit` ends with it, as Keras' `use_ema` optimizers end `fit` with
+        their averages: the teacher is the steadier, more accurate model,
+        and `classify`, phase 2 and saved files then use it.
+        """
+        for teacher, student in zip(self.teacher_variables, self._teacher_sources()):
+            student.assign(ops.convert_to_numpy(teacher))  # a buffer of its own
+
     def update_teacher(self):
         """`θ' <- α_t·θ' + (1 − α_t)·θ` after training step `t`."""
         alpha = losses.teacher_decay(self.trained_steps, self.teacher_decay)
@@ -726,6 +737,9 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
     def fit(self, x=None, y=None, *args, labeled_share=None, **kwargs):
         """`keras.Model.fit`; `labeled_share` puts labels in every batch.
 
+        With a mean teacher (`teacher_weight` > 0) `fit` ends with the
+        teacher's weights in the VEC (`adopt_teacher`).
+
         Args:
             labeled_share: with numpy `x` and `y` (-1 = unlabeled), every
                 batch holds exactly `round(labeled_share · batch_size)`
@@ -759,7 +773,10 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
                 drop_remainder=True,
             )
             y, kwargs["shuffle"] = None, False  # the batches shuffle
-        return super().fit(x, y, *args, **kwargs)
+        history = super().fit(x, y, *args, **kwargs)
+        if self.teacher_variables:
+            self.adopt_teacher()
+        return history
 
     # -- inference --------------------------------------------------------
     def classify(self, x, batch_size=256):
