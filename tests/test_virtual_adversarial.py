@@ -80,6 +80,21 @@ def test_vat_perturbation_follows_the_kl_hessians_top_direction():
         assert np.linalg.norm(r_adv[i]) == pytest.approx(epsilon, rel=1e-5)
 
 
+def _recorder(vec, seen, weights_of):
+    """A callback that appends `weights_of(vec)` to `seen` after each step."""
+
+    def record(batch, logs):
+        if hasattr(vec, "jax_state_sync"):  # JAX keeps the state in fit
+            vec.jax_state_sync()
+        seen.append(weights_of(vec))
+
+    return keras.callbacks.LambdaCallback(on_train_batch_end=record)
+
+
+def _classifier_weights(vec):
+    return [to_numpy(w).copy() for w in vec.classifier.trainable_weights]
+
+
 def _classifier_steps(mnist_slice, **options):
     """Two SGD steps of a VEC, a labeled batch then an unlabeled one; the
     classifier's trainable weights after each."""
@@ -88,19 +103,13 @@ def _classifier_steps(mnist_slice, **options):
     vec = VariationalEncoderClassifier(latent_dim=2, seed=0, **VEC_OPTIONS, **options)
     vec.compile(optimizer=keras.optimizers.SGD(0.1))
     snapshots = []
-
-    def record(batch, logs):
-        if hasattr(vec, "jax_state_sync"):  # JAX keeps the state in fit
-            vec.jax_state_sync()
-        snapshots.append([to_numpy(w).copy() for w in vec.classifier.trainable_weights])
-
     history = vec.fit(
         x[:16],
         labels,
         batch_size=8,
         shuffle=False,
         verbose=0,
-        callbacks=[keras.callbacks.LambdaCallback(on_train_batch_end=record)],
+        callbacks=[_recorder(vec, snapshots, _classifier_weights)],
     )
     moved = max(float(np.abs(a - b).max()) for a, b in zip(*snapshots))
     return vec, history.history, moved
@@ -185,32 +194,38 @@ def _student_weights(vec):
     return [to_numpy(w).copy() for w in vec._teacher_sources()]
 
 
-@pytest.mark.every_backend
-def test_the_teacher_is_the_students_moving_average(mnist_slice):
-    """After step 0 the teacher is the student (α_0 = 0); after step 1 it is
-    `α_1·θ'_0 + (1 − α_1)·θ_1` with α_1 = min(½, α) = ½."""
+def _student_and_teacher(vec):
+    return _student_weights(vec), _teacher_weights(vec)
+
+
+def _teacher_fit(mnist_slice, count):
+    """A VEC with a mean teacher (α = 0.9) after SGD steps on `count`
+    images in batches of 8: its (student, teacher) weights before the
+    first step and after each."""
     (x, y), _ = mnist_slice
     vec = VariationalEncoderClassifier(
         latent_dim=2, seed=0, teacher_weight=1.0, teacher_decay=0.9, **VEC_OPTIONS
     )
-    initial = _teacher_weights(vec)
-    assert same_arrays(initial, _student_weights(vec))  # it starts as the student
+    before = _student_and_teacher(vec)
     vec.compile(optimizer=keras.optimizers.SGD(0.1))
     seen = []
-
-    def record(batch, logs):
-        if hasattr(vec, "jax_state_sync"):
-            vec.jax_state_sync()
-        seen.append((_student_weights(vec), _teacher_weights(vec)))
-
     vec.fit(
-        x[:16],
-        y[:16],
+        x[:count],
+        y[:count],
         batch_size=8,
         shuffle=False,
         verbose=0,
-        callbacks=[keras.callbacks.LambdaCallback(on_train_batch_end=record)],
+        callbacks=[_recorder(vec, seen, _student_and_teacher)],
     )
+    return vec, before, seen
+
+
+@pytest.mark.every_backend
+def test_the_teacher_is_the_students_moving_average(mnist_slice):
+    """After step 0 the teacher is the student (α_0 = 0); after step 1 it is
+    `α_1·θ'_0 + (1 − α_1)·θ_1` with α_1 = min(½, α) = ½."""
+    _, (initial, initial_teacher), seen = _teacher_fit(mnist_slice, 16)
+    assert same_arrays(initial_teacher, initial)  # it starts as the student
     (student_0, teacher_0), (student_1, teacher_1) = seen
     assert not same_arrays(student_0, initial)  # the step moved the student
     assert same_arrays(teacher_0, student_0)
@@ -225,25 +240,12 @@ def test_fit_ends_with_the_teachers_weights_in_the_vec(mnist_slice):
     step the student differs from its teacher; when `fit` returns, the VEC
     holds the teacher's weights, bit for bit, and `classify` is the
     teacher's prediction."""
-    (x, y), _ = mnist_slice
-    vec = VariationalEncoderClassifier(
-        latent_dim=2, seed=0, teacher_weight=1.0, teacher_decay=0.9, **VEC_OPTIONS
-    )
-    vec.compile(optimizer=keras.optimizers.SGD(0.1))
-    seen = []
-
-    def record(batch, logs):
-        if hasattr(vec, "jax_state_sync"):
-            vec.jax_state_sync()
-        seen.append((_student_weights(vec), _teacher_weights(vec)))
-
-    callback = keras.callbacks.LambdaCallback(on_train_batch_end=record)
-    vec.fit(x[:24], y[:24], batch_size=8, verbose=0, callbacks=[callback])
+    vec, _, seen = _teacher_fit(mnist_slice, 24)
     last_student, last_teacher = seen[-1]
     assert not same_arrays(last_student, last_teacher)
     assert same_arrays(_student_weights(vec), last_teacher)
     assert same_arrays(_teacher_weights(vec), last_teacher)
-    images = x[:4].astype("float32") / 255
+    images = mnist_slice[0][0][:4].astype("float32") / 255
     np.testing.assert_allclose(
         vec.classify(images),
         to_numpy(vec.teacher_probabilities(images)),
