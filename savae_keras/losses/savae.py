@@ -303,6 +303,27 @@ def latent_loss(class_z, class_z_hat):
     return ops.mean(ops.square(class_z - class_z_hat))
 
 
+def diversity_loss(z, x_hat, epsilon=1e-5):
+    """The mode-seeking term of Mao et al. (2019), over pairs of a batch.
+
+    Each sample `i` is paired with its neighbour `j = i + 1` (the last with
+    the first), and the term is
+
+        L_div = E_i[ 1 / (d(X̂_i, X̂_j) / (d(Z_i, Z_j) + ε) + ε) ]
+
+    with `d` the mean absolute difference over the elements of one sample.
+    Small when the decoder's outputs move as much as its codes do: it
+    pushes the decoder apart where two codes decode to one image. The
+    reciprocal (MSGAN's form) keeps it bounded and weighs the pairs that
+    decode to nearly one image most.
+    """
+    z, x_hat = loss_tensors(z, x_hat)
+    n = ops.shape(z)[0]
+    d_x = ops.mean(ops.reshape(ops.abs(x_hat - ops.roll(x_hat, 1, axis=0)), (n, -1)), 1)
+    d_z = ops.mean(ops.reshape(ops.abs(z - ops.roll(z, 1, axis=0)), (n, -1)), 1)
+    return ops.mean(1.0 / (d_x / (d_z + epsilon) + epsilon))
+
+
 RECONSTRUCTION_LOSSES = ("bce", "mse")
 
 

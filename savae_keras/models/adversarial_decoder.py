@@ -21,6 +21,12 @@ same pass: the critic's decoded-image step sees `[X̂, X̃]`, and equation (8)
 gains `β·ρ·E[(Dis(X) − Dis(X̃))²]`, so images drawn from the prior are
 judged too, not only reconstructions.
 
+With `diversity_weight` δ > 0 (beyond the paper; the mode-seeking term of
+Mao et al., 2019) equation (8) gains `δ·L_div`, `L_div =
+E_i[1 / (d(X̂_i, X̂_j) / d(Z_i, Z_j))]` over neighbouring pairs of the batch
+(`losses.diversity_loss`): two codes that decode to nearly one image cost
+most. It needs no second decoder pass.
+
 So per step the critic optimizer steps `2 · n_critic` times and the decoder
 optimizer once. Algorithm 2 draws a fresh mini-batch for each critic update;
 in a Keras `fit` step all of them reuse the step's batch, as keras-io's
@@ -126,6 +132,10 @@ class AdversarialDecoder(
             the default, is Algorithm 2). Each step then decodes twice the
             batch; `fit` logs the term inside `loss`, and `evaluate`, which
             draws nothing at random, reports equation (8) without it.
+        diversity_weight: `δ`, the weight of the mode-seeking term
+            `L_div` (beyond the paper; 0, the default, is Algorithm 2): it
+            pushes apart the images of codes that decode to nearly one
+            image. `fit` and `evaluate` log it as `diversity_loss`.
         warm_start: the first `fit` starts the decoder from the weights of
             the VEC's auxiliary decoder `Dec₀` (a VEC trained with
             `reconstruction_weight > 0`; beyond the paper, whose decoder
@@ -159,6 +169,7 @@ class AdversarialDecoder(
         feature_weights=(1.0, 0.1, 0.01),
         pixel_weight=0.0,
         prior_weight=0.0,
+        diversity_weight=0.0,
         warm_start=False,
         decoder_options=None,
         critic_options=None,
@@ -189,6 +200,11 @@ class AdversarialDecoder(
             )
         self.pixel_weight = check_number(pixel_weight, "pixel_weight", minimum=0.0)
         self.prior_weight = check_number(prior_weight, "prior_weight", minimum=0.0)
+        self.diversity_weight = check_number(
+            diversity_weight, "diversity_weight", minimum=0.0
+        )
+        if self.diversity_weight:
+            self.trackers["diversity_loss"] = keras.metrics.Mean(name="diversity_loss")
         self.decoder_options = check_options(
             decoder_options, build_decoder, "decoder_options"
         )
@@ -326,7 +342,8 @@ class AdversarialDecoder(
 
         Returns:
             A dict with `loss`, `reconstruction_loss`, `adversarial_loss`,
-            `latent_loss` and the `fake_scores` `Dis(X̂)`.
+            `latent_loss`, the `fake_scores` `Dis(X̂)` and, with
+            `diversity_weight > 0`, `diversity_loss`.
         """
         x_hat = self.decoder(z, training=training)
         return self._losses_of_decoded(
@@ -352,13 +369,17 @@ class AdversarialDecoder(
             self.vec.classifier(z, training=False),
             self.vec.classifier(z_hat, training=False),
         )
-        return {
+        terms = {
             "loss": rec + self.beta * adv + self.gamma * lat,
             "reconstruction_loss": rec,
             "adversarial_loss": adv,
             "latent_loss": lat,
             "fake_scores": fake_scores,
         }
+        if self.diversity_weight:  # neighbouring pairs of X̂ = Dec(Z)
+            terms["diversity_loss"] = losses.diversity_loss(z, x_hat)
+            terms["loss"] += self.diversity_weight * terms["diversity_loss"]
+        return terms
 
     # -- anomaly scores -----------------------------------------------------
     anomaly_component_names = (
@@ -506,6 +527,7 @@ class AdversarialDecoder(
             "feature_weights": list(self.feature_weights),
             "pixel_weight": self.pixel_weight,
             "prior_weight": self.prior_weight,
+            "diversity_weight": self.diversity_weight,
             "warm_start": self.warm_start,
             "decoder_options": self.decoder_options,
             "critic_options": self.critic_options,
