@@ -138,6 +138,23 @@ def test_latent_loss_equation_11():
     assert value(losses.latent_loss(class_z, class_z_hat)) == pytest.approx(0.125)
 
 
+def test_diversity_loss_mode_seeking_over_neighbouring_pairs():
+    # Sample i is paired with i - 1 (the first with the last). Codes: every
+    # pair differs by 1 per element (d_z = 1). Images (2 pixels): pairs
+    # (0, 2), (1, 0), (2, 1) differ by d_x = 1, 0.5, 0.5. The ratios
+    # 1, 0.5, 0.5 give 1/ratio = 1, 2, 2: the mean 5/3 (a sum would be 5).
+    z = f32([[0.0, 0.0], [1.0, 1.0], [0.0, 2.0]])
+    x_hat = f32([[0.0, 0.0], [0.5, 0.5], [1.0, 1.0]]).reshape(3, 2, 1)
+    assert value(losses.diversity_loss(z, x_hat)) == pytest.approx(5 / 3, rel=1e-4)
+    # Codes twice as far apart for the same images: the ratio halves, the
+    # term doubles; outputs that move with the codes cost less.
+    assert value(losses.diversity_loss(2 * z, x_hat)) == pytest.approx(10 / 3, rel=1e-4)
+    assert value(losses.diversity_loss(z, 2 * x_hat)) == pytest.approx(5 / 6, rel=1e-4)
+    # Every code decoded to one image: the ratio is 0, the term 1/ε.
+    same = np.zeros((3, 2, 1), "float32")
+    assert value(losses.diversity_loss(z, same)) == pytest.approx(1e5, rel=1e-4)
+
+
 def test_pixel_reconstruction_loss_equation_3():
     """A batch of two images of two pixels: the sum over pixels, the mean
     over the batch."""

@@ -10,6 +10,7 @@ from savae_keras.losses.savae import categorical_kl
 from savae_keras.losses.savae import classification_loss
 from savae_keras.losses.savae import consistency_loss
 from savae_keras.losses.savae import critic_loss
+from savae_keras.losses.savae import diversity_loss
 from savae_keras.losses.savae import entropy_loss
 from savae_keras.losses.savae import feature_consistency_loss
 from savae_keras.losses.savae import feature_consistency_map
@@ -35,6 +36,7 @@ __all__ = [
     "classification_loss",
     "consistency_loss",
     "critic_loss",
+    "diversity_loss",
     "entropy_loss",
     "feature_consistency_loss",
     "feature_consistency_map",
