@@ -18,7 +18,10 @@ once per variant of one suspected cause:
   invariant to a constant factor of the loss, up to its ε: the control);
 * `lr_0.001`: the recursive reading at the learning rate that trains;
 * `warmup`: the recursive reading after one epoch (157 steps of 64) of
-  the first pass alone (`recursion_warmup_steps`).
+  the first pass alone (`recursion_warmup_steps`);
+* `pytorch_init`: the recursive reading from PyTorch's initialisation
+  (the report's framework, section 4.1), see `pytorch_initialization`;
+* `pytorch_init_adam`: the same with PyTorch's Adam ε (1e-8; Keras 1e-7).
 
 After each epoch it scores 1,000 test images: the BCE of one pass and of
 the last recursion step, their floor (the images' own entropy), and the
@@ -38,7 +41,35 @@ VARIANTS = {
     "mean_over_steps": {"mean_over_steps": True},
     "lr_0.001": {"learning_rate": 0.001},
     "warmup": {"recursion_warmup_steps": 157},
+    "pytorch_init": {"pytorch_initialization": True},
+    "pytorch_init_adam": {"pytorch_initialization": True, "epsilon": 1e-8},
 }
+
+
+def pytorch_initialization(model, seed):
+    """Re-draw `model`'s kernels and biases as PyTorch's layers draw them.
+
+    PyTorch's `Linear`, `Conv*d` and `ConvTranspose*d` start the kernel
+    (`kaiming_uniform_(a=sqrt(5))`) and the bias from `U(-b, b)` with
+    `b = 1/sqrt(fan_in)`; Keras starts kernels from Glorot-uniform and
+    biases from zero. PyTorch's `fan_in` is the product of every kernel
+    axis but the output one: in Keras's layouts every axis but the last,
+    a transposed convolution's `(kh, kw, out, in)` kernel included (PyTorch
+    counts `out·kh·kw` for its `(in, out, kh, kw)` kernel too).
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    for layer in model._flatten_layers(include_self=False):
+        kernel = getattr(layer, "kernel", None)
+        if kernel is None:
+            continue
+        bound = 1.0 / np.sqrt(np.prod(kernel.shape[:-1]))
+        kernel.assign(rng.uniform(-bound, bound, kernel.shape).astype("float32"))
+        if getattr(layer, "bias", None) is not None:
+            layer.bias.assign(
+                rng.uniform(-bound, bound, layer.bias.shape).astype("float32")
+            )
 
 
 def run(name, args):
@@ -52,6 +83,8 @@ def run(name, args):
     options = dict(VARIANTS[name])
     rate = options.pop("learning_rate", 0.005)
     mean_over_steps = options.pop("mean_over_steps", False)
+    pytorch_init = options.pop("pytorch_initialization", False)
+    epsilon = options.pop("epsilon", 1e-7)
     x, _ = sk.data.load_dataset("cifar10", "train")
     x_test, _ = sk.data.load_dataset("cifar10", "test")
     x = x[: args.train_size].astype("float32") / 255
@@ -70,8 +103,11 @@ def run(name, args):
         steps = model.recursion_steps + 1
         term = model.reconstruction_term
         model.reconstruction_term = lambda *a: term(*a) / steps
+    if pytorch_init:
+        for i, network in enumerate(model.network_names):
+            pytorch_initialization(getattr(model, network), seed=args.seed + i)
     model.compile(
-        autoencoder_optimizer=keras.optimizers.Adam(rate),
+        autoencoder_optimizer=keras.optimizers.Adam(rate, epsilon=epsilon),
         discriminator_optimizer=keras.optimizers.Adam(0.001),
     )
     floor = float(np.mean(binary_crossentropy_floor(x_test)))
