@@ -245,6 +245,11 @@ CASES = {
         ValueError,
         "`pixel_weight`",
     ),
+    "decoder diversity_weight negative": (
+        lambda: AdversarialDecoder(m("frozen"), diversity_weight=-0.1),
+        ValueError,
+        "`diversity_weight`",
+    ),
     "decoder prior_weight nan": (
         lambda: AdversarialDecoder(m("frozen"), prior_weight=NAN),
         ValueError,
