@@ -128,9 +128,10 @@ def fit_for(model, x, y, epochs, seconds, batch_size, verbose=0, clock="wall", *
     return now() - start, len(history.epoch)
 
 
-def _side_by_side(models, inputs, class_names, path, seed, per_class=5):
-    """`plot_side_by_side` of the models' reconstructions and generations."""
-    classes = np.arange(min(len(class_names), 10))
+def _side_by_side(models, inputs, class_names, labels, path, seed, per_class=5):
+    """`plot_side_by_side` of the models' reconstructions and generations of
+    the first ten classes with a labeled sample in `labels` (-1: none)."""
+    classes = np.unique(labels[labels >= 0])[:10]
     labels = np.repeat(classes, per_class)
     plot_side_by_side(
         inputs,
@@ -401,6 +402,7 @@ def sweep(plan):
                 {"SAVAE": main_model, "VAE": vae},
                 x_test[:10],
                 load_class_names(dataset, data_dir),
+                y,
                 os.path.join(folder, "side_by_side.png"),
                 seed,
             )
