@@ -97,6 +97,12 @@ from savae_keras.networks import check_image_shape
 from savae_keras.networks import check_options
 
 
+def _copy_into(target, source):
+    """`target <- source` through a copy: on JAX the same buffer in two
+    variables breaks `fit`'s donation of the state."""
+    target.assign(ops.convert_to_numpy(source))
+
+
 @keras.saving.register_keras_serializable(package="savae_keras")
 class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
     """The encoder `Enc(x)` and the latent classifier `Class(z)`, trained together.
@@ -387,9 +393,7 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
                     trainable=False,
                     name=f"teacher_{variable.name}",
                 )
-                # A copy: on JAX, the same buffer in two variables breaks
-                # fit's donation of the state.
-                teacher.assign(ops.convert_to_numpy(variable))
+                _copy_into(teacher, variable)
                 self.teacher_variables.append(teacher)
         self.accuracy_metric = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
         self.built = True
@@ -591,7 +595,7 @@ class VariationalEncoderClassifier(PosteriorMixin, ClassPriorMixin, Trainer):
         and `classify`, phase 2 and saved files then use it.
         """
         for teacher, student in zip(self.teacher_variables, self._teacher_sources()):
-            student.assign(ops.convert_to_numpy(teacher))  # a buffer of its own
+            _copy_into(student, teacher)
 
     def update_teacher(self):
         """`θ' <- α_t·θ' + (1 − α_t)·θ` after training step `t`."""
