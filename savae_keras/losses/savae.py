@@ -306,8 +306,8 @@ def latent_loss(class_z, class_z_hat):
 def diversity_loss(z, x_hat, epsilon=1e-5):
     """The mode-seeking term of Mao et al. (2019), over pairs of a batch.
 
-    Each sample `i` is paired with its neighbour `j = i + 1` (the last with
-    the first), and the term is
+    Each sample `i` is paired with its neighbour `j = i − 1` (the first
+    with the last), and the term is
 
         L_div = E_i[ 1 / (d(X̂_i, X̂_j) / (d(Z_i, Z_j) + ε) + ε) ]
 
