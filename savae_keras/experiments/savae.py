@@ -132,12 +132,12 @@ def _side_by_side(models, inputs, class_names, labels, path, seed, per_class=5):
     """`plot_side_by_side` of the models' reconstructions and generations of
     the first ten classes with a labeled sample in `labels` (-1: none)."""
     classes = np.unique(labels[labels >= 0])[:10]
-    labels = np.repeat(classes, per_class)
+    drawn = np.repeat(classes, per_class)
     plot_side_by_side(
         inputs,
         {name: model.reconstruct(inputs) for name, model in models.items()},
         {
-            name: model.generate(len(labels), labels=labels, seed=seed)
+            name: model.generate(len(drawn), labels=drawn, seed=seed)
             for name, model in models.items()
         },
         path,
