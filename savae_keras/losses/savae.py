@@ -303,7 +303,7 @@ def latent_loss(class_z, class_z_hat):
     return ops.mean(ops.square(class_z - class_z_hat))
 
 
-def diversity_loss(z, x_hat, epsilon=1e-5):
+def diversity_loss(z, x_hat, groups=None, epsilon=1e-5):
     """The mode-seeking term of Mao et al. (2019), over pairs of a batch.
 
     Each sample `i` is paired with its neighbour `j = i − 1` (the first
@@ -316,8 +316,16 @@ def diversity_loss(z, x_hat, epsilon=1e-5):
     pushes the decoder apart where two codes decode to one image. The
     reciprocal (MSGAN's form) keeps it bounded and weighs the pairs that
     decode to nearly one image most.
+
+    With integer `groups` (one per sample, e.g. the class the classifier
+    gives each code) the batch is first sorted by group, so neighbours
+    share a group but where one group ends and the next begins: the pairs
+    of MSGAN, two codes of one condition.
     """
     z, x_hat = loss_tensors(z, x_hat)
+    if groups is not None:
+        order = ops.argsort(groups)
+        z, x_hat = ops.take(z, order, axis=0), ops.take(x_hat, order, axis=0)
     n = ops.shape(z)[0]
     d_x = ops.mean(ops.reshape(ops.abs(x_hat - ops.roll(x_hat, 1, axis=0)), (n, -1)), 1)
     d_z = ops.mean(ops.reshape(ops.abs(z - ops.roll(z, 1, axis=0)), (n, -1)), 1)

@@ -40,6 +40,7 @@ import keras
 from keras import ops
 
 from savae_keras.data.checks import check_bool
+from savae_keras.data.checks import check_choice
 from savae_keras.data.checks import check_number
 from savae_keras.layers import reparameterize
 from savae_keras.losses import savae as losses
@@ -54,6 +55,10 @@ from savae_keras.models.variational_encoder_classifier import (
 from savae_keras.networks import build_critic
 from savae_keras.networks import build_decoder
 from savae_keras.networks import check_options
+
+# `diversity_pairs`: the mode-seeking term's pairs, batch neighbours or
+# neighbours within one class.
+DIVERSITY_PAIRS = ("batch", "class")
 
 
 def _check_frozen(vec):
@@ -136,6 +141,11 @@ class AdversarialDecoder(
             `L_div` (beyond the paper; 0, the default, is Algorithm 2): it
             pushes apart the images of codes that decode to nearly one
             image. `fit` and `evaluate` log it as `diversity_loss`.
+        diversity_pairs: which codes the mode-seeking term pairs:
+            `"batch"` (the default), each code with its neighbour in the
+            batch, mostly of another class; `"class"`, each code with one
+            the classifier puts in the same class (MSGAN's pairs, two codes
+            of one condition), so the term acts within a class.
         warm_start: the first `fit` starts the decoder from the weights of
             the VEC's auxiliary decoder `Dec₀` (a VEC trained with
             `reconstruction_weight > 0`; beyond the paper, whose decoder
@@ -170,6 +180,7 @@ class AdversarialDecoder(
         pixel_weight=0.0,
         prior_weight=0.0,
         diversity_weight=0.0,
+        diversity_pairs="batch",
         warm_start=False,
         decoder_options=None,
         critic_options=None,
@@ -202,6 +213,9 @@ class AdversarialDecoder(
         self.prior_weight = check_number(prior_weight, "prior_weight", minimum=0.0)
         self.diversity_weight = check_number(
             diversity_weight, "diversity_weight", minimum=0.0
+        )
+        self.diversity_pairs = check_choice(
+            diversity_pairs, "diversity_pairs", DIVERSITY_PAIRS
         )
         if self.diversity_weight:
             self.trackers["diversity_loss"] = keras.metrics.Mean(name="diversity_loss")
@@ -365,9 +379,9 @@ class AdversarialDecoder(
             features, features_hat, self.reconstruction_weights
         )
         adv = losses.adversarial_loss(real_scores, fake_scores)
+        class_z = self.vec.classifier(z, training=False)
         lat = losses.latent_loss(
-            self.vec.classifier(z, training=False),
-            self.vec.classifier(z_hat, training=False),
+            class_z, self.vec.classifier(z_hat, training=False)
         )
         terms = {
             "loss": rec + self.beta * adv + self.gamma * lat,
@@ -377,7 +391,10 @@ class AdversarialDecoder(
             "fake_scores": fake_scores,
         }
         if self.diversity_weight:  # neighbouring pairs of X̂ = Dec(Z)
-            terms["diversity_loss"] = losses.diversity_loss(z, x_hat)
+            groups = None
+            if self.diversity_pairs == "class":  # pairs of one class
+                groups = ops.argmax(class_z, axis=-1)
+            terms["diversity_loss"] = losses.diversity_loss(z, x_hat, groups)
             terms["loss"] += self.diversity_weight * terms["diversity_loss"]
         return terms
 
@@ -528,6 +545,7 @@ class AdversarialDecoder(
             "pixel_weight": self.pixel_weight,
             "prior_weight": self.prior_weight,
             "diversity_weight": self.diversity_weight,
+            "diversity_pairs": self.diversity_pairs,
             "warm_start": self.warm_start,
             "decoder_options": self.decoder_options,
             "critic_options": self.critic_options,

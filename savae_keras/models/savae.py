@@ -174,7 +174,8 @@ class SAVAE(PresetMixin, FiniteSaving, keras.Model):
             `encoder_options`, `classifier_options`, `decoder_options`) and
             phase 2's (`PHASE_2_OPTIONS`: `AdversarialDecoder`'s `beta`,
             `gamma`, `n_critic`, `critic_target`, `feature_weights`,
-            `pixel_weight`, `prior_weight`, `warm_start`, `decoder_options`,
+            `pixel_weight`, `prior_weight`, `diversity_weight`,
+            `diversity_pairs`, `warm_start`, `decoder_options`,
             `critic_options`). `decoder_options` serves both phases' decoders.
     """
 
