@@ -250,6 +250,11 @@ CASES = {
         ValueError,
         "`diversity_weight`",
     ),
+    "decoder diversity_pairs unknown": (
+        lambda: AdversarialDecoder(m("frozen"), diversity_pairs="pairs"),
+        ValueError,
+        "`diversity_pairs`",
+    ),
     "decoder prior_weight nan": (
         lambda: AdversarialDecoder(m("frozen"), prior_weight=NAN),
         ValueError,

@@ -155,6 +155,24 @@ def test_diversity_loss_mode_seeking_over_neighbouring_pairs():
     assert value(losses.diversity_loss(z, same)) == pytest.approx(1e5, rel=1e-4)
 
 
+def test_diversity_loss_pairs_within_groups():
+    # Four codes of two groups, interleaved a, c, b, d: a, b of group 0 and
+    # c, d of group 1 sit 1000 apart on the first element. Within a group
+    # the codes differ by 1 and the images by 0.5 on the second element
+    # (ratio 0.5, 1/ratio 2); across groups images move as codes do (1/ratio
+    # 1 to within 10⁻³). In batch order every neighbour is of the other
+    # group: about 1. Sorted by group, the ring pairs a-b and c-d and two
+    # pairs across: (2 + 2 + 1 + 1) / 4 = 1.5, whichever order each group
+    # keeps.
+    z = f32([[0.0, 0.0], [1000.0, 0.0], [0.0, 1.0], [1000.0, 1.0]])
+    x_hat = f32([[0.0, 0.0], [1000.0, 0.0], [0.0, 0.5], [1000.0, 0.5]])
+    groups = np.array([0, 1, 0, 1], "int32")
+    assert value(losses.diversity_loss(z, x_hat)) == pytest.approx(1.0, rel=1e-3)
+    assert value(losses.diversity_loss(z, x_hat, groups)) == pytest.approx(
+        1.5, rel=1e-3
+    )
+
+
 def test_pixel_reconstruction_loss_equation_3():
     """A batch of two images of two pixels: the sum over pixels, the mean
     over the batch."""

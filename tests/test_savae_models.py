@@ -213,8 +213,12 @@ def test_pixel_weight_adds_the_images_squared_error_to_equation_9(mnist_slice):
     assert AdversarialDecoder.from_config(pixel.get_config()).pixel_weight == 2.0
 
 
-def _numpy_diversity(z, x_hat, epsilon=1e-5):
-    """The mode-seeking term over neighbouring pairs, in numpy."""
+def _numpy_diversity(z, x_hat, groups=None, epsilon=1e-5):
+    """The mode-seeking term over neighbouring pairs, in numpy; with
+    `groups`, neighbours after a stable sort by group."""
+    if groups is not None:
+        order = np.argsort(groups, kind="stable")
+        z, x_hat = z[order], x_hat[order]
     n = len(z)
     d_x = np.abs(x_hat - np.roll(x_hat, 1, 0)).reshape(n, -1).mean(1)
     d_z = np.abs(z - np.roll(z, 1, 0)).reshape(n, -1).mean(1)
@@ -251,22 +255,51 @@ def test_diversity_weight_adds_the_mode_seeking_term_to_equation_8(mnist_slice):
     )
     assert AdversarialDecoder.from_config(diverse.get_config()).diversity_weight == 0.5
 
+    # `diversity_pairs="class"`: the pairs are neighbours among the codes
+    # the frozen classifier puts in one class.
+    by_class = AdversarialDecoder(
+        vec,
+        decoder=plain.decoder,
+        critic=plain.critic,
+        diversity_weight=0.5,
+        diversity_pairs="class",
+        seed=0,
+    )
+    classes = to_numpy(vec.classifier(z_mean)).argmax(-1)
+    assert len(set(classes)) > 1
+    expected_by_class = _numpy_diversity(to_numpy(z_mean), x_hat, classes)
+    assert abs(expected_by_class - expected) > 1e-3 * expected  # pairs differ
+    by_class_terms = by_class.compute_decoder_losses(
+        z_mean, features, scores, training=False
+    )
+    np.testing.assert_allclose(
+        to_numpy(by_class_terms["diversity_loss"]), expected_by_class, rtol=1e-4
+    )
+    config = AdversarialDecoder.from_config(by_class.get_config()).get_config()
+    assert config["diversity_pairs"] == "class"
+
     # The same steps from the same weights, with and without a strong term.
     after = {}
-    for weight in (0.0, 1.0):
+    for weight, pairs in ((0.0, "batch"), (1.0, "batch"), (1.0, "class")):
         model = AdversarialDecoder(
-            vec, diversity_weight=weight, n_critic=1, seed=0, **DECODER_OPTIONS
+            vec,
+            diversity_weight=weight,
+            diversity_pairs=pairs,
+            n_critic=1,
+            seed=0,
+            **DECODER_OPTIONS,
         )
         deterministic_weights(model.decoder)
         deterministic_weights(model.critic, seed=1)
         model.compile()
         history = model.fit(x[:256] / 255, batch_size=32, epochs=1, verbose=0)
         assert ("diversity_loss" in history.history) == bool(weight)
-        after[weight] = _numpy_diversity(
+        after[weight, pairs] = _numpy_diversity(
             to_numpy(z_mean), to_numpy(model.decoder(z_mean))
         )
-    # Without the term in the loss the two decoders end identical.
-    assert after[1.0] < 0.75 * after[0.0]
+    # Without the term in the loss the decoders would end identical.
+    assert after[1.0, "batch"] < 0.75 * after[0.0, "batch"]
+    assert after[1.0, "class"] < 0.75 * after[0.0, "batch"]
 
 
 @pytest.mark.every_backend  # the per-backend staged gradients
