@@ -380,9 +380,7 @@ class AdversarialDecoder(
         )
         adv = losses.adversarial_loss(real_scores, fake_scores)
         class_z = self.vec.classifier(z, training=False)
-        lat = losses.latent_loss(
-            class_z, self.vec.classifier(z_hat, training=False)
-        )
+        lat = losses.latent_loss(class_z, self.vec.classifier(z_hat, training=False))
         terms = {
             "loss": rec + self.beta * adv + self.gamma * lat,
             "reconstruction_loss": rec,
