@@ -21,7 +21,14 @@ once per variant of one suspected cause:
   the first pass alone (`recursion_warmup_steps`);
 * `pytorch_init`: the recursive reading from PyTorch's initialisation
   (the report's framework, section 4.1), see `pytorch_initialization`;
-* `pytorch_init_adam`: the same with PyTorch's Adam ε (1e-8; Keras 1e-7).
+* `pytorch_init_adam`: the same with PyTorch's Adam ε (1e-8; Keras 1e-7);
+* `relu`: the recursive reading with ReLU where our networks use
+  LeakyReLU(0.2) (the report names no activation; ReLU is PyTorch's usual);
+* `own_input_target`: each recursion step reconstructs its own input, the
+  previous output as a constant, instead of the image `x` (another reading
+  of "feed its output to the network again as the input");
+* `clipnorm`: the recursive reading with Adam's update clipped to gradient
+  norm 1 (a stabiliser, not in the report).
 
 After each epoch it scores 1,000 test images: the BCE of one pass and of
 the last recursion step, their floor (the images' own entropy), and the
@@ -43,7 +50,23 @@ VARIANTS = {
     "warmup": {"recursion_warmup_steps": 157},
     "pytorch_init": {"pytorch_initialization": True},
     "pytorch_init_adam": {"pytorch_initialization": True, "epsilon": 1e-8},
+    "relu": {"relu": True},
+    "own_input_target": {"own_input_target": True},
+    "clipnorm": {"clipnorm": 1.0},
 }
+
+
+def with_relu(network):
+    """`network` rebuilt with `ReLU` wherever it has `LeakyReLU` (fresh
+    weights, as a new network starts)."""
+    import keras
+
+    def clone(layer):
+        if isinstance(layer, keras.layers.LeakyReLU):
+            return keras.layers.ReLU(name=layer.name)
+        return layer.__class__.from_config(layer.get_config())
+
+    return keras.models.clone_model(network, clone_function=clone)
 
 
 def pytorch_initialization(model, seed):
@@ -85,6 +108,9 @@ def run(name, args):
     mean_over_steps = options.pop("mean_over_steps", False)
     pytorch_init = options.pop("pytorch_initialization", False)
     epsilon = options.pop("epsilon", 1e-7)
+    relu = options.pop("relu", False)
+    own_input_target = options.pop("own_input_target", False)
+    clipnorm = options.pop("clipnorm", None)
     x, _ = sk.data.load_dataset("cifar10", "train")
     x_test, _ = sk.data.load_dataset("cifar10", "test")
     x = x[: args.train_size].astype("float32") / 255
@@ -98,7 +124,26 @@ def run(name, args):
         "seed": args.seed,
         **options,
     }
+    if relu:
+        from savae_keras.networks.recursive import build_cifar_autoencoder
+
+        encoder, decoder = build_cifar_autoencoder(config["input_shape"])
+        config.update(encoder=with_relu(encoder), decoder=with_relu(decoder))
     model = sk.RecursiveAutoencoderGAN(**config)
+    if own_input_target:  # step j reconstructs x'(j − 1), a constant
+        from keras import ops
+
+        from savae_keras.losses import recursive as rec_losses
+
+        def own_input_term(x, outputs, weights):
+            targets = [x, *(ops.stop_gradient(o) for o in outputs[:-1])]
+            errors = [
+                rec_losses.reconstruction_error(t, o, model.reconstruction_loss)
+                for t, o in zip(targets, outputs)
+            ]
+            return rec_losses.weighted_step_sum(ops.stack(errors, 1), weights)
+
+        model.reconstruction_term = own_input_term
     if mean_over_steps:  # the same loss over k + 1 steps
         steps = model.recursion_steps + 1
         term = model.reconstruction_term
@@ -107,7 +152,9 @@ def run(name, args):
         for i, network in enumerate(model.network_names):
             pytorch_initialization(getattr(model, network), seed=args.seed + i)
     model.compile(
-        autoencoder_optimizer=keras.optimizers.Adam(rate, epsilon=epsilon),
+        autoencoder_optimizer=keras.optimizers.Adam(
+            rate, epsilon=epsilon, clipnorm=clipnorm
+        ),
         discriminator_optimizer=keras.optimizers.Adam(0.001),
     )
     floor = float(np.mean(binary_crossentropy_floor(x_test)))
