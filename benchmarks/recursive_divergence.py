@@ -28,7 +28,11 @@ once per variant of one suspected cause:
   previous output as a constant, instead of the image `x` (another reading
   of "feed its output to the network again as the input");
 * `clipnorm`: the recursive reading with Adam's update clipped to gradient
-  norm 1 (a stabiliser, not in the report).
+  norm 1 (a stabiliser, not in the report);
+* `batch_norm`: the recursive reading with batch normalisation before
+  every hidden activation (the report names none; common in PyTorch's
+  convolutional autoencoders);
+* `plain_batch_norm`: the plain autoencoder with it.
 
 After each epoch it scores 1,000 test images: the BCE of one pass and of
 the last recursion step, their floor (the images' own entropy), and the
@@ -53,18 +57,25 @@ VARIANTS = {
     "relu": {"relu": True},
     "own_input_target": {"own_input_target": True},
     "clipnorm": {"clipnorm": 1.0},
+    "batch_norm": {"batch_norm": True},
+    "plain_batch_norm": {"batch_norm": True, "recursion_steps": 0},
 }
 
 
-def with_relu(network):
-    """`network` rebuilt with `ReLU` wherever it has `LeakyReLU` (fresh
-    weights, as a new network starts)."""
+def with_activations(network, relu=False, batch_norm=False):
+    """`network` rebuilt (fresh weights, as a new network starts) with `ReLU`
+    for every `LeakyReLU`, and/or batch normalisation before each."""
     import keras
 
     def clone(layer):
-        if isinstance(layer, keras.layers.LeakyReLU):
-            return keras.layers.ReLU(name=layer.name)
-        return layer.__class__.from_config(layer.get_config())
+        if not isinstance(layer, keras.layers.LeakyReLU):
+            return layer.__class__.from_config(layer.get_config())
+        act = keras.layers.ReLU() if relu else keras.layers.LeakyReLU(0.2)
+        if not batch_norm:
+            return act
+        return keras.Sequential(
+            [keras.layers.BatchNormalization(), act], name=layer.name
+        )
 
     return keras.models.clone_model(network, clone_function=clone)
 
@@ -109,6 +120,7 @@ def run(name, args):
     pytorch_init = options.pop("pytorch_initialization", False)
     epsilon = options.pop("epsilon", 1e-7)
     relu = options.pop("relu", False)
+    batch_norm = options.pop("batch_norm", False)
     own_input_target = options.pop("own_input_target", False)
     clipnorm = options.pop("clipnorm", None)
     x, _ = sk.data.load_dataset("cifar10", "train")
@@ -124,11 +136,12 @@ def run(name, args):
         "seed": args.seed,
         **options,
     }
-    if relu:
+    if relu or batch_norm:
         from savae_keras.networks.recursive import build_cifar_autoencoder
 
-        encoder, decoder = build_cifar_autoencoder(config["input_shape"])
-        config.update(encoder=with_relu(encoder), decoder=with_relu(decoder))
+        networks = build_cifar_autoencoder(config["input_shape"])
+        encoder, decoder = (with_activations(n, relu, batch_norm) for n in networks)
+        config.update(encoder=encoder, decoder=decoder)
     model = sk.RecursiveAutoencoderGAN(**config)
     if own_input_target:  # step j reconstructs x'(j − 1), a constant
         from keras import ops
