@@ -301,9 +301,52 @@ def test_report_schedule_freezes_a_discriminator_that_is_right(bias, updated):
     assert again.game_schedule == "report"
 
 
+@pytest.mark.every_backend  # the moving statistics inside each backend's step
+def test_batch_norm_normalises_every_hidden_layer_and_trains_its_statistics():
+    """`batch_norm=True`: a BatchNormalization before every hidden
+    activation of the default autoencoder (none before the sigmoid, none in
+    the discriminator), rebuilt from the config, and its moving statistics
+    move under `fit`."""
+
+    def normalised(network):
+        layers = network.layers
+        acts = [
+            i
+            for i, layer in enumerate(layers)
+            if isinstance(layer, keras.layers.LeakyReLU)
+        ]
+        norms = [x for x in layers if isinstance(x, keras.layers.BatchNormalization)]
+        before = [
+            isinstance(layers[i - 1], keras.layers.BatchNormalization) for i in acts
+        ]
+        return len(norms), all(before)
+
+    cifar = RecursiveAutoencoderGAN((32, 32, 3), batch_norm=True)
+    assert normalised(cifar.encoder) == (7, True)
+    assert normalised(cifar.decoder) == (6, True)
+    assert normalised(cifar.discriminator) == (0, False)
+    assert normalised(RecursiveAutoencoderGAN((32, 32, 3)).encoder)[0] == 0
+
+    model = RecursiveAutoencoderGAN((28, 28, 1), batch_norm=True, seed=0)
+    assert normalised(model.encoder) == (5, True)  # 3 convolutions, 2 dense
+    assert normalised(model.decoder) == (5, True)  # 3 dense, 2 transposed
+    again = RecursiveAutoencoderGAN.from_config(model.get_config())
+    assert again.batch_norm and normalised(again.decoder) == (5, True)
+    model.compile()
+    norm = model.encoder.get_layer("conv_1_bn")
+    assert not np.any(to_numpy(norm.moving_mean))
+    model.fit(images(16), batch_size=8, epochs=1, verbose=0)
+    assert np.any(to_numpy(norm.moving_mean))
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
+        ({"batch_norm": "yes"}, "`batch_norm` must be True or False"),
+        (
+            {"batch_norm": True, "encoder": build_mnist_autoencoder()[0]},
+            "`batch_norm=True` builds the default autoencoder",
+        ),
         ({"recursion_steps": -1}, "`recursion_steps` must be an integer >= 0"),
         ({"reconstruction_loss": "l1"}, "`reconstruction_loss` must be one of"),
         ({"step_schedule": "random"}, "`step_schedule` must be one of"),

@@ -41,6 +41,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from savae_keras.data.checks import check_bool
 from savae_keras.data.checks import check_choice
 from savae_keras.data.checks import check_number
 from savae_keras.losses import recursive as losses
@@ -61,15 +62,18 @@ SCHEDULES = ("all", "cycle")
 GAME_SCHEDULES = ("alternate", "report")
 
 
-def default_networks(input_shape, latent_dim):
-    """The report's networks for `input_shape`: MNIST-style or CIFAR-style.
+def default_networks(input_shape, latent_dim, batch_norm=False):
+    """The report's networks for `input_shape`: MNIST-style or CIFAR-style;
+    with `batch_norm`, their autoencoders normalise every hidden layer.
 
     Signals `(length, C)` get the CIFAR-style (strided) autoencoder built
     with 1-D layers; their length must be divisible by 8.
     """
     *sizes, _ = input_shape
     if tuple(sizes) == (28, 28):
-        encoder, decoder = build_mnist_autoencoder(input_shape, latent_dim or 16)
+        encoder, decoder = build_mnist_autoencoder(
+            input_shape, latent_dim or 16, batch_norm=batch_norm
+        )
     elif all(d % 8 == 0 for d in sizes):
         if latent_dim is not None:
             raise ValueError(
@@ -77,7 +81,7 @@ def default_networks(input_shape, latent_dim):
                 "CIFAR autoencoder's code is its (H/8, W/8, 64) feature map. "
                 "Leave latent_dim=None or pass your own networks."
             )
-        encoder, decoder = build_cifar_autoencoder(input_shape)
+        encoder, decoder = build_cifar_autoencoder(input_shape, batch_norm=batch_norm)
     else:
         raise ValueError(
             f"No default networks for input_shape {input_shape}: the report's "
@@ -86,6 +90,13 @@ def default_networks(input_shape, latent_dim):
             "`encoder`, `decoder` and `discriminator`."
         )
     return encoder, decoder, build_discriminator(input_shape)
+
+
+def _has_batch_norm(network):
+    return any(
+        isinstance(layer, keras.layers.BatchNormalization)
+        for layer in network._flatten_layers(include_self=False)
+    )
 
 
 @keras.saving.register_keras_serializable(package="savae_keras")
@@ -132,6 +143,10 @@ class RecursiveAutoencoderGAN(PresetMixin, AnomalyMixin, Trainer):
             for the first N training steps, then on the step schedule
             (beyond the report: a stabiliser; 0, the default, is the
             report's recursion from the first step).
+        batch_norm: batch normalisation before every hidden activation of
+            the default autoencoder (beyond the report, which names no
+            normalisation; a stabiliser: without it the report's learning
+            rate of 0.005 diverges here). Only for the default networks.
         encoder: an optional functional encoder; the report's for
             `input_shape` when omitted. A variational encoder (SAVAE's) fits
             too: its first output, the mean, is the code.
@@ -164,6 +179,7 @@ class RecursiveAutoencoderGAN(PresetMixin, AnomalyMixin, Trainer):
         game_schedule="alternate",
         stop_gradient_between_steps=False,
         recursion_warmup_steps=0,
+        batch_norm=False,
         encoder=None,
         decoder=None,
         discriminator=None,
@@ -199,8 +215,17 @@ class RecursiveAutoencoderGAN(PresetMixin, AnomalyMixin, Trainer):
         self.recursion_warmup_steps = check_number(
             recursion_warmup_steps, "recursion_warmup_steps", 0, integer=True
         )
+        self.batch_norm = check_bool(batch_norm, "batch_norm")
+        given = [n for n in (encoder, decoder) if n is not None]
+        if self.batch_norm and not all(map(_has_batch_norm, given)):
+            raise ValueError(
+                "`batch_norm=True` builds the default autoencoder with batch "
+                "normalisation; it does not change an `encoder` or `decoder` "
+                "you pass, and yours has none. Leave them out, or add the "
+                "layers to your own."
+            )
         if encoder is None or decoder is None or discriminator is None:
-            defaults = default_networks(self.image_shape, latent_dim)
+            defaults = default_networks(self.image_shape, latent_dim, self.batch_norm)
             encoder = encoder or defaults[0]
             decoder = decoder or defaults[1]
             discriminator = discriminator or defaults[2]
@@ -531,4 +556,5 @@ class RecursiveAutoencoderGAN(PresetMixin, AnomalyMixin, Trainer):
             "game_schedule": self.game_schedule,
             "stop_gradient_between_steps": self.stop_gradient_between_steps,
             "recursion_warmup_steps": self.recursion_warmup_steps,
+            "batch_norm": self.batch_norm,
         }

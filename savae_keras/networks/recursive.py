@@ -13,7 +13,10 @@
 
 The report gives layer counts and sizes, not activations: hidden layers use
 LeakyReLU(0.2) and the decoders end with a sigmoid, so outputs lie in [0, 1]
-as the BCE loss needs.
+as the BCE loss needs. Nor does it name a normalisation: with `batch_norm`
+the autoencoders put batch normalisation before every hidden activation
+(at the report's learning rate of 0.005 they diverge here without it,
+docs/results/recursive-gan.md).
 """
 
 import keras
@@ -31,8 +34,15 @@ def _act(name):
     return layers.LeakyReLU(NEGATIVE_SLOPE, name=name)
 
 
+def _norm_act(x, name, batch_norm):
+    """`LeakyReLU(x)`, after batch normalisation with `batch_norm`."""
+    if batch_norm:
+        x = layers.BatchNormalization(name=name.replace("_act", "_bn"))(x)
+    return _act(name)(x)
+
+
 def build_mnist_autoencoder(
-    input_shape=(28, 28, 1), latent_dim=16, filters=(16, 32, 64)
+    input_shape=(28, 28, 1), latent_dim=16, filters=(16, 32, 64), batch_norm=False
 ):
     """The report's MNIST autoencoder, as `(encoder, decoder)` functional models.
 
@@ -41,6 +51,8 @@ def build_mnist_autoencoder(
         latent_dim: size of the code (16 in the report, "4x4 images").
         filters: channels of the three convolutions (the last is the
             report's 64 channels at 3x3).
+        batch_norm: batch normalisation before every hidden activation
+            (beyond the report, which names none).
     """
     if tuple(input_shape)[:2] != (28, 28) or len(input_shape) != 3:
         raise ValueError(
@@ -53,24 +65,26 @@ def build_mnist_autoencoder(
     x = inputs = keras.Input(tuple(input_shape), name="image")
     for i, f in enumerate(filters, start=1):
         x = Conv2D(f, 3, padding="same", name=f"conv_{i}")(x)
-        x = _act(f"conv_{i}_act")(x)
+        x = _norm_act(x, f"conv_{i}_act", batch_norm)
         x = MaxPooling2D(2, name=f"pool_{i}")(x)  # 28 -> 14 -> 7 -> 3
     x = layers.Flatten(name="flatten")(x)
     for i, units in enumerate((256, 64), start=1):
-        x = _act(f"dense_{i}_act")(layers.Dense(units, name=f"dense_{i}")(x))
+        x = layers.Dense(units, name=f"dense_{i}")(x)
+        x = _norm_act(x, f"dense_{i}_act", batch_norm)
     code = layers.Dense(latent_dim, name="code")(x)
     encoder = keras.Model(inputs, code, name="encoder")
 
     x = inputs = keras.Input((latent_dim,), name="code")
     for i, units in enumerate((64, 256, flat), start=1):
-        x = _act(f"dense_{i}_act")(layers.Dense(units, name=f"dense_{i}")(x))
+        x = layers.Dense(units, name=f"dense_{i}")(x)
+        x = _norm_act(x, f"dense_{i}_act", batch_norm)
     x = layers.Reshape((3, 3, filters[-1]), name="reshape")(x)
     x = layers.Conv2DTranspose(filters[1], 3, strides=2, name="deconv_1")(x)  # 3 -> 7
-    x = _act("deconv_1_act")(x)
+    x = _norm_act(x, "deconv_1_act", batch_norm)
     x = layers.Conv2DTranspose(
         filters[0], 3, strides=2, padding="same", name="deconv_2"
     )(x)
-    x = _act("deconv_2_act")(x)  # 7 -> 14
+    x = _norm_act(x, "deconv_2_act", batch_norm)  # 7 -> 14
     x = layers.Conv2DTranspose(channels, 3, strides=2, padding="same", name="deconv_3")(
         x
     )  # 14 -> 28
@@ -79,7 +93,7 @@ def build_mnist_autoencoder(
     return encoder, decoder
 
 
-def build_cifar_autoencoder(input_shape=(32, 32, 3), base_filters=8):
+def build_cifar_autoencoder(input_shape=(32, 32, 3), base_filters=8, batch_norm=False):
     """The report's CIFAR-10 autoencoder, as `(encoder, decoder)` models.
 
     Encoder: a 3x3 stride-1 convolution to `base_filters` channels, then three
@@ -87,7 +101,8 @@ def build_cifar_autoencoder(input_shape=(32, 32, 3), base_filters=8):
     channels) and a 3x3 stride-1 convolution: seven layers, 32x32 to a
     4x4x(8·base) code. The decoder mirrors it with 4x4 stride-2 transposed
     convolutions and ends with a 3x3 convolution and a sigmoid. Signals
-    `(length, C)` get the same structure with 1-D layers.
+    `(length, C)` get the same structure with 1-D layers. `batch_norm` puts
+    batch normalisation before every hidden activation (beyond the report).
     """
     *sizes, channels = tuple(input_shape)
     if len(sizes) not in (1, 2) or any(d % 8 for d in sizes):
@@ -101,21 +116,22 @@ def build_cifar_autoencoder(input_shape=(32, 32, 3), base_filters=8):
     widths = [base_filters * 2**i for i in range(4)]  # 8, 16, 32, 64
 
     x = inputs = keras.Input(tuple(input_shape), name="image")
-    x = _act("conv_1_act")(conv(widths[0], 3, padding="same", name="conv_1")(x))
+    x = conv(widths[0], 3, padding="same", name="conv_1")(x)
+    x = _norm_act(x, "conv_1_act", batch_norm)
     for i, f in enumerate(widths[1:], start=1):
         x = conv(f, 4, strides=2, padding="same", name=f"down_{i}")(x)
-        x = _act(f"down_{i}_act")(x)
+        x = _norm_act(x, f"down_{i}_act", batch_norm)
         x = conv(f, 3, padding="same", name=f"conv_{i + 1}")(x)
-        x = _act(f"conv_{i + 1}_act")(x)
+        x = _norm_act(x, f"conv_{i + 1}_act", batch_norm)
     encoder = keras.Model(inputs, x, name="encoder")
 
     code_shape = (*(d // 8 for d in sizes), widths[-1])
     x = inputs = keras.Input(code_shape, name="code")
     for i, f in enumerate(reversed(widths[:-1]), start=1):
         x = conv(widths[-i], 3, padding="same", name=f"conv_{i}")(x)
-        x = _act(f"conv_{i}_act")(x)
+        x = _norm_act(x, f"conv_{i}_act", batch_norm)
         x = deconv(f, 4, strides=2, padding="same", name=f"up_{i}")(x)
-        x = _act(f"up_{i}_act")(x)
+        x = _norm_act(x, f"up_{i}_act", batch_norm)
     x = conv(channels, 3, padding="same", name="conv_out")(x)
     outputs = float32_output("sigmoid", "x_hat")(x)
     decoder = keras.Model(inputs, outputs, name="decoder")
