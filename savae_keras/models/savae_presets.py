@@ -54,8 +54,9 @@ SAVAE_PRESETS = {
     },
     "latent100": {
         "description": "The best at latent 100: pixel term in phase 1, warm "
-        "start, normalised critic, pixel and prior-sample terms in phase 2, "
-        "weight averaging; 600 s, half on phase 1.",
+        "start, normalised critic, pixel and prior-sample terms and the "
+        "mode-seeking term within each class in phase 2, weight averaging; "
+        "600 s, half on phase 1.",
         "results": "docs/results/options.md",
         "config": {
             "latent_dim": 100,
@@ -63,6 +64,8 @@ SAVAE_PRESETS = {
             **_SPECTRAL_CRITIC,
             "pixel_weight": 1.0,
             "prior_weight": 1.0,
+            "diversity_weight": 0.015,
+            "diversity_pairs": "class",
         },
         "optimizer": {"ema": True},
         "fit": {"seconds": 600.0, "vec_share": 0.5, "batch_size": 64},
