@@ -87,7 +87,7 @@ def test_overrides_merge_dicts_set_dotted_keys_and_replace_the_budget():
         "conv_filters": [4, 4, 4],
     }
     assert settings["config"]["encoder_options"] == {"dense_units": [8, 8, 8]}
-    assert settings["fit"]["seconds"] == 20.0 and settings["fit"]["vec_share"] == 0.6
+    assert settings["fit"]["seconds"] == 20.0 and settings["fit"]["vec_share"] == 0.7
     # a budget override replaces the preset's whole budget
     tiny = resolve_preset(SAVAE, "tiny", {"seconds": 5.0})
     assert tiny["fit"]["encoder_epochs"] is None and tiny["fit"]["seconds"] == 5.0

@@ -41,7 +41,7 @@ SAVAE_PRESETS = {
         "description": "make main: the paper's losses with one critic round, a "
         "spectrally normalised critic, weight averaging, the pixel term in "
         "phase 1 and the mode-seeking term within each class in phase 2; "
-        "latent 2, 150 s, 60 % on phase 1.",
+        "latent 2, 150 s, 70 % on phase 1.",
         "results": "docs/results/savae-vs-vae.md#presets",
         "config": {
             **_PIXEL_LIGHT,
@@ -50,7 +50,7 @@ SAVAE_PRESETS = {
             "diversity_pairs": "class",
         },
         "optimizer": {"ema": True},
-        "fit": {"seconds": 150.0, "vec_share": 0.6, "batch_size": 64},
+        "fit": {"seconds": 150.0, "vec_share": 0.7, "batch_size": 64},
     },
     "latent100": {
         "description": "The best at latent 100: pixel term in phase 1, warm "
