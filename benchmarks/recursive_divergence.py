@@ -30,8 +30,8 @@ once per variant of one suspected cause:
 * `clipnorm`: the recursive reading with Adam's update clipped to gradient
   norm 1 (a stabiliser, not in the report);
 * `batch_norm`: the recursive reading with batch normalisation before
-  every hidden activation (the report names none; common in PyTorch's
-  convolutional autoencoders);
+  every hidden activation (`RecursiveAutoencoderGAN(batch_norm=True)`; the
+  report names none; common in PyTorch's convolutional autoencoders);
 * `plain_batch_norm`: the plain autoencoder with it.
 
 After each epoch it scores 1,000 test images: the BCE of one pass and of
@@ -62,20 +62,15 @@ VARIANTS = {
 }
 
 
-def with_activations(network, relu=False, batch_norm=False):
+def with_relu(network):
     """`network` rebuilt (fresh weights, as a new network starts) with `ReLU`
-    for every `LeakyReLU`, and/or batch normalisation before each."""
+    for every `LeakyReLU`."""
     import keras
 
     def clone(layer):
-        if not isinstance(layer, keras.layers.LeakyReLU):
-            return layer.__class__.from_config(layer.get_config())
-        act = keras.layers.ReLU() if relu else keras.layers.LeakyReLU(0.2)
-        if not batch_norm:
-            return act
-        return keras.Sequential(
-            [keras.layers.BatchNormalization(), act], name=layer.name
-        )
+        if isinstance(layer, keras.layers.LeakyReLU):
+            return keras.layers.ReLU(name=layer.name)
+        return layer.__class__.from_config(layer.get_config())
 
     return keras.models.clone_model(network, clone_function=clone)
 
@@ -120,7 +115,6 @@ def run(name, args):
     pytorch_init = options.pop("pytorch_initialization", False)
     epsilon = options.pop("epsilon", 1e-7)
     relu = options.pop("relu", False)
-    batch_norm = options.pop("batch_norm", False)
     own_input_target = options.pop("own_input_target", False)
     clipnorm = options.pop("clipnorm", None)
     x, _ = sk.data.load_dataset("cifar10", "train")
@@ -136,11 +130,11 @@ def run(name, args):
         "seed": args.seed,
         **options,
     }
-    if relu or batch_norm:
+    if relu:
         from savae_keras.networks.recursive import build_cifar_autoencoder
 
         networks = build_cifar_autoencoder(config["input_shape"])
-        encoder, decoder = (with_activations(n, relu, batch_norm) for n in networks)
+        encoder, decoder = (with_relu(n) for n in networks)
         config.update(encoder=encoder, decoder=decoder)
     model = sk.RecursiveAutoencoderGAN(**config)
     if own_input_target:  # step j reconstructs x'(j − 1), a constant

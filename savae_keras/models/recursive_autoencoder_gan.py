@@ -145,8 +145,8 @@ class RecursiveAutoencoderGAN(PresetMixin, AnomalyMixin, Trainer):
             report's recursion from the first step).
         batch_norm: batch normalisation before every hidden activation of
             the default autoencoder (beyond the report, which names no
-            normalisation; a stabiliser: without it the report's learning
-            rate of 0.005 diverges here). Only for the default networks.
+            normalisation; a stabiliser at the report's learning rate,
+            docs/results/recursive-gan.md). Only for the default networks.
         encoder: an optional functional encoder; the report's for
             `input_shape` when omitted. A variational encoder (SAVAE's) fits
             too: its first output, the mean, is the code.
