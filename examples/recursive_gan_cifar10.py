@@ -2,9 +2,12 @@
 
     python examples/recursive_gan_cifar10.py --quick
     python examples/recursive_gan_cifar10.py --dataset mnist --epochs 10
+    python examples/recursive_gan_cifar10.py --report-epochs --models autoencoder \
+        --batch-norm --curve-every 5 --test-size 2000
 
 Writes `results.md` / `results.json` (test BCE, MSE, PSNR, SSIM next to the
-report's Table 1) and `reconstructions.png` to `--out`.
+report's Table 1) and `reconstructions.png` to `--out`; with `--curve-every`,
+also the test BCE against epochs (`curve.png`, `curve_<model>.json`).
 """
 
 import argparse
@@ -18,6 +21,9 @@ from savae_keras.cli import positive_int
 from savae_keras.cli import quiet_per_model_retracing
 from savae_keras.experiments import recursive_gan
 
+# The rows of Table 1, as `--models` names them.
+MODELS = {name.replace(" ", "_"): name for name in recursive_gan.VARIANTS}
+
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -25,7 +31,31 @@ def main():
         "--dataset", default="cifar10", choices=sorted(recursive_gan.REPORT)
     )
     parser.add_argument("--quick", action="store_true", help="a few minutes on a CPU")
-    parser.add_argument("--epochs", type=positive_int, default=None)
+    epochs = parser.add_mutually_exclusive_group()
+    epochs.add_argument("--epochs", type=positive_int, default=None)
+    epochs.add_argument(
+        "--report-epochs",
+        action="store_true",
+        help="each model's epochs in the report: 200, 150 and 20",
+    )
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        default=list(MODELS),
+        choices=list(MODELS),
+        help="the rows of Table 1 to train (default: all three)",
+    )
+    parser.add_argument(
+        "--batch-norm",
+        action="store_true",
+        help="batch normalisation in every autoencoder (beyond the report)",
+    )
+    parser.add_argument(
+        "--curve-every",
+        type=positive_int,
+        default=None,
+        help="score the test BCE every this many epochs and draw curve.png",
+    )
     parser.add_argument("--train-size", type=positive_int, default=None)
     parser.add_argument("--test-size", type=positive_int, default=1000)
     parser.add_argument("--batch-size", type=positive_int, default=64)
@@ -56,7 +86,12 @@ def main():
             dataset=args.dataset,
             train_size=args.train_size or (4000 if args.quick else 10000),
             test_size=args.test_size,
-            epochs=args.epochs or (2 if args.quick else 20),
+            epochs=None
+            if args.report_epochs
+            else args.epochs or (2 if args.quick else 20),
+            models=[MODELS[name] for name in args.models],
+            batch_norm=args.batch_norm,
+            curve_every=args.curve_every,
             batch_size=args.batch_size,
             adversarial_weight=args.adversarial_weight,
             autoencoder_learning_rate=args.ae_learning_rate,

@@ -116,6 +116,12 @@ CASES = [
     (lambda mp: search_main(["--set", "n_critic"]), "must read `key=value`"),
     (lambda mp: recursive_main(["--epochs", "0"], mp), "--epochs: must"),
     (lambda mp: recursive_main(["--test-size", "0"], mp), "--test-size: must"),
+    (
+        lambda mp: recursive_main(["--epochs", "2", "--report-epochs"], mp),
+        "--report-epochs: not allowed with argument --epochs",
+    ),
+    (lambda mp: recursive_main(["--models", "gan"], mp), "--models: invalid choice"),
+    (lambda mp: recursive_main(["--curve-every", "0"], mp), "--curve-every: must"),
     (lambda mp: reference.main(["mnist", "--epochs", "0"]), "--epochs: must"),
     (lambda mp: reference.main(["mnist3"]), "invalid choice: 'mnist3'"),
     (

@@ -50,6 +50,62 @@ def test_comparison_writes_table_json_and_figure(dataset, tmp_path, data_dir):
     assert (tmp_path / "reconstructions.png").stat().st_size > 10_000
 
 
+def test_one_row_with_batch_norm_scores_its_curve(tmp_path, data_dir):
+    rows = recursive_gan.run(
+        dataset="mnist",
+        train_size=64,
+        test_size=32,
+        epochs=4,
+        batch_size=32,
+        models=["recursive autoencoder"],
+        batch_norm=True,
+        curve_every=2,
+        out=str(tmp_path),
+        verbose=0,
+    )
+    assert [row["model"] for row in rows] == ["recursive autoencoder"]
+    (row,) = rows
+    assert row["epochs"] == 4
+    assert [point["epoch"] for point in row["curve"]] == [2, 4]
+    # The last point scores the model that the table scores: the same BCE.
+    assert row["curve"][-1]["test_bce"] == pytest.approx(row["test_bce"], rel=1e-5)
+    assert row["curve"][0]["test_bce"] != row["curve"][1]["test_bce"]
+    saved = json.loads((tmp_path / "curve_recursive_autoencoder.json").read_text())
+    assert saved == row["curve"]
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["budget"]["batch_norm"] is True
+    assert (tmp_path / "curve.png").stat().st_size > 5_000
+    assert "| recursive autoencoder | 2 | 0 |" in (tmp_path / "results.md").read_text()
+
+
+def test_epochs_none_trains_each_preset_for_its_report_epochs(tmp_path, data_dir):
+    rows = recursive_gan.run(
+        dataset="mnist",
+        train_size=32,
+        test_size=32,
+        epochs=None,
+        batch_size=32,
+        models=["autoencoder with GAN"],
+        out=str(tmp_path),
+        verbose=0,
+    )
+    expected = recursive_gan.RecursiveAutoencoderGAN.presets["report_autoencoder_gan"]
+    assert rows[0]["epochs"] == expected["fit"]["epochs"] == 20
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"models": ["gan"]}, "`models` must be one of"),
+        ({"models": []}, "`models` must name at least one"),
+        ({"curve_every": 0}, "`curve_every` must be"),
+    ],
+)
+def test_bad_arguments_are_named(kwargs, message, tmp_path):
+    with pytest.raises(ValueError, match=message):
+        recursive_gan.run(dataset="mnist", out=str(tmp_path), **kwargs)
+
+
 @pytest.mark.long
 @pytest.mark.skipif(keras.backend.backend() != "torch", reason="the CLI once is enough")
 def test_example_script_runs(tmp_path, data_dir):

@@ -5,9 +5,12 @@ autoencoder 0.553, recursive autoencoder 0.559, autoencoder with GAN 0.593.
 On MNIST the report gives a plain autoencoder test MSE of 0.014 (3,000
 training images, 100 epochs). `run` trains the three rows' presets of
 `RecursiveAutoencoderGAN` (`VARIANTS`) on a stated budget (epochs, images,
-the autoencoder's learning rate override the presets') and writes a table of test
-BCE, MSE, PSNR and SSIM of one pass beside those numbers, and a figure of
-inputs and reconstructions.
+the autoencoder's learning rate override the presets'; `epochs=None` keeps
+each preset's own, the report's) and writes a table of test BCE, MSE, PSNR
+and SSIM of one pass beside those numbers, and a figure of inputs and
+reconstructions. With `curve_every`, it also scores the test BCE during
+training and draws it against epochs (`curve.png`), so a run shorter than
+the report's shows its trend.
 """
 
 import os
@@ -18,14 +21,17 @@ import numpy as np
 
 from savae_keras.data import load_dataset
 from savae_keras.data.checks import check_choice
+from savae_keras.data.checks import check_number
 from savae_keras.data.checks import to_float_images
 from savae_keras.distribution import device_count
 from savae_keras.files import write_json_atomically
 from savae_keras.files import write_text_atomically
 from savae_keras.metrics import binary_crossentropy
 from savae_keras.metrics import binary_crossentropy_floor
+from savae_keras.metrics import mean_squared_error
 from savae_keras.metrics import reconstruction_metrics
 from savae_keras.models import RecursiveAutoencoderGAN
+from savae_keras.plots import plot_test_curves
 from savae_keras.plots import save_image_grid
 
 # Each row of Table 1 and its preset (`RecursiveAutoencoderGAN.presets`).
@@ -61,6 +67,32 @@ LOSSES = {"cifar10": "bce", "mnist": "mse"}  # the report's choice per dataset
 AUTOENCODER_LEARNING_RATES = {"cifar10": 0.001, "mnist": 0.005}
 
 
+class _TestCurve(keras.callbacks.Callback):
+    """Every `every` epochs, the one-pass test BCE and MSE of the model in
+    training, appended to `points` and written to `path` (so a long run
+    keeps its curve if it stops); `seconds` is the time this scoring took."""
+
+    def __init__(self, x_test, every, path):
+        super().__init__()
+        self.x_test, self.every, self.path = x_test, every, path
+        self.points, self.seconds = [], 0.0
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every:
+            return
+        start = time.time()
+        x_hat = self.model.reconstruct(self.x_test)
+        self.points.append(
+            {
+                "epoch": epoch + 1,
+                "test_bce": _mean(binary_crossentropy(self.x_test, x_hat)),
+                "test_mse": _mean(mean_squared_error(self.x_test, x_hat)),
+            }
+        )
+        write_json_atomically(self.points, self.path)
+        self.seconds += time.time() - start
+
+
 def run(
     dataset="cifar10",
     train_size=10000,
@@ -74,13 +106,32 @@ def run(
     data_dir=None,
     seed=0,
     verbose="auto",
+    models=None,
+    batch_norm=False,
+    curve_every=None,
 ):
     """Train the three variants and write `results.md`, `results.json` and a figure.
+
+    Args:
+        epochs: epochs of every model; None keeps each preset's (the report's
+            200, 150 and 20).
+        models: the rows to train (keys of `VARIANTS`); None trains all three.
+        batch_norm: batch normalisation in every autoencoder (beyond the
+            report; see `RecursiveAutoencoderGAN`).
+        curve_every: score the test BCE every this many epochs and draw
+            `curve.png`; None scores only at the end.
 
     Returns:
         A list of result rows (dicts), one per variant.
     """
     check_choice(dataset, "dataset", sorted(REPORT))
+    models = list(VARIANTS) if models is None else list(models)
+    for name in models:
+        check_choice(name, "models", list(VARIANTS))
+    if not models:
+        raise ValueError(f"`models` must name at least one of {list(VARIANTS)}.")
+    if curve_every is not None:
+        check_number(curve_every, "curve_every", 1, integer=True)
     x_train, _ = load_dataset(dataset, "train", data_dir=data_dir)
     x_test, _ = load_dataset(dataset, "test", data_dir=data_dir)
     x_train = to_float_images(x_train[:train_size])
@@ -89,24 +140,32 @@ def run(
 
     rows, pictures = [], [x_test[:10]]
     rate = autoencoder_learning_rate or AUTOENCODER_LEARNING_RATES[dataset]
-    for name, preset in VARIANTS.items():
+    for name in models:
         keras.utils.set_random_seed(seed)
         overrides = {
             "input_shape": x_train.shape[1:],
             "reconstruction_loss": LOSSES[dataset],
             "game_schedule": game_schedule,
             "autoencoder_learning_rate": rate,
-            "epochs": epochs,
             "batch_size": batch_size,
+            "batch_norm": batch_norm,
             "seed": seed,
         }
+        if epochs is not None:
+            overrides["epochs"] = epochs
         if name == "autoencoder with GAN":
             overrides["adversarial_weight"] = adversarial_weight
-        model = RecursiveAutoencoderGAN.from_preset(preset, **overrides)
+        model = RecursiveAutoencoderGAN.from_preset(VARIANTS[name], **overrides)
         steps = model.recursion_steps
         print(f"== {name} (k={steps}, lambda={model.adversarial_weight})")
+        callbacks = []
+        if curve_every is not None:
+            slug = name.replace(" ", "_")
+            path = os.path.join(out, f"curve_{slug}.json")
+            callbacks.append(_TestCurve(x_test, curve_every, path))
         start = time.time()
-        history = model.fit(x_train, verbose=verbose)
+        history = model.fit(x_train, verbose=verbose, callbacks=callbacks)
+        train_seconds = time.time() - start - sum(c.seconds for c in callbacks)
         reconstructions = model.reconstruct(x_test)
         metrics = reconstruction_metrics(x_test, reconstructions)
         logs = history.history
@@ -119,8 +178,10 @@ def run(
                 "final_discriminator_accuracy": float(
                     logs["discriminator_accuracy"][-1]
                 ),
-                "train_seconds": time.time() - start,
+                "epochs": len(logs["discriminator_accuracy"]),
+                "train_seconds": train_seconds,
                 "report": REPORT[dataset]["values"].get(name),
+                "curve": callbacks[0].points if callbacks else [],
             }
         )
         pictures.append(reconstructions[:10])
@@ -129,8 +190,9 @@ def run(
         "dataset": dataset,
         "train_size": len(x_train),
         "test_size": len(x_test),
-        "epochs": epochs,
+        "epochs": "each preset's" if epochs is None else epochs,
         "batch_size": batch_size,
+        "batch_norm": batch_norm,
         "autoencoder_learning_rate": autoencoder_learning_rate
         or AUTOENCODER_LEARNING_RATES[dataset],
         "game_schedule": game_schedule,
@@ -149,9 +211,11 @@ def run(
     save_image_grid(
         np.concatenate(pictures),
         os.path.join(out, "reconstructions.png"),
-        row_titles=["input", *VARIANTS],
+        row_titles=["input", *models],
         title=f"{dataset}: test inputs and one-pass reconstructions",
     )
+    if curve_every is not None:
+        plot_test_curves(rows, budget["test_bce_floor"], os.path.join(out, "curve.png"))
     return rows
 
 

@@ -271,6 +271,31 @@ def plot_history(history, path, title=None):
     return _save(fig, path)
 
 
+def plot_test_curves(rows, floor, path):
+    """Test BCE against epochs: one line per row of the recursive-GAN
+    comparison (dicts with `model`, `curve` = [{`epoch`, `test_bce`}] and
+    `report`), the report's value dashed beside it, the images' floor dotted."""
+    plt = _pyplot()
+    fig, axis = plt.subplots(figsize=(6, 4))
+    for row in rows:
+        epochs = [p["epoch"] for p in row["curve"]]
+        (line,) = axis.plot(
+            epochs,
+            [p["test_bce"] for p in row["curve"]],
+            marker=".",
+            label=row["model"],
+        )
+        if row["report"] is not None:
+            axis.axhline(row["report"], color=line.get_color(), linestyle="--", lw=1)
+    axis.axhline(floor, color="black", linestyle=":", lw=1, label="floor (own entropy)")
+    axis.set_xlabel("epoch")
+    axis.set_ylabel("test BCE, one pass")
+    axis.legend(fontsize=8)
+    axis.set_title("test BCE against epochs (dashed: the report's)")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
 def plot_objective_over_beta(rows, objective, path, title=None):
     """A search's objective over β (log axis), one line per γ.
 
