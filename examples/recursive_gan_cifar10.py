@@ -3,7 +3,7 @@
     python examples/recursive_gan_cifar10.py --quick
     python examples/recursive_gan_cifar10.py --dataset mnist --epochs 10
     python examples/recursive_gan_cifar10.py --report-epochs --models autoencoder \
-        --batch-norm --curve-every 5 --test-size 2000
+        --curve-every 5 --test-size 2000
 
 Writes `results.md` / `results.json` (test BCE, MSE, PSNR, SSIM next to the
 report's Table 1) and `reconstructions.png` to `--out`; with `--curve-every`,
@@ -47,8 +47,10 @@ def main():
     )
     parser.add_argument(
         "--batch-norm",
-        action="store_true",
-        help="batch normalisation in every autoencoder (beyond the report)",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="batch normalisation in every autoencoder (beyond the report; "
+        "default: the presets', on)",
     )
     parser.add_argument(
         "--curve-every",
@@ -64,15 +66,15 @@ def main():
         "--ae-learning-rate",
         type=positive_float,
         default=None,
-        help="Adam rate of the autoencoder (default: CIFAR-10 0.001, MNIST 0.005)",
+        help="Adam rate of the autoencoder (default: the report's 0.005)",
     )
     parser.add_argument(
         "--game-schedule",
-        default="alternate",
+        default=None,
         choices=["alternate", "report"],
-        help="who trains when: every batch D then AE (default), or the "
-        "report's order (an AE step, D only while it is right at most half "
-        "the time, then the game step)",
+        help="who trains when: every batch D then AE, or the report's order "
+        "(an AE step, D only while it is right at most half the time, then "
+        "the game step); default: the presets', the report's in the GAN row",
     )
     parser.add_argument("--verbose", default="auto", choices=["auto", "0", "1", "2"])
     parser.add_argument("--out", default=None)

@@ -45,12 +45,15 @@ def test_comparison_writes_table_json_and_figure(dataset, tmp_path, data_dir):
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["budget"]["backend"] == keras.backend.backend()
     assert results["budget"]["game_schedule"] == "report"
+    # The presets' reading: batch normalisation at the report's rate.
+    assert results["budget"]["batch_norm"] is True
+    assert results["budget"]["autoencoder_learning_rate"] == pytest.approx(0.005)
     for row in results["rows"]:
         assert 0 <= row["test_mse"] <= 1 and row["test_bce"] > 0
     assert (tmp_path / "reconstructions.png").stat().st_size > 10_000
 
 
-def test_one_row_with_batch_norm_scores_its_curve(tmp_path, data_dir):
+def test_one_row_without_batch_norm_scores_its_curve(tmp_path, data_dir):
     rows = recursive_gan.run(
         dataset="mnist",
         train_size=64,
@@ -58,7 +61,8 @@ def test_one_row_with_batch_norm_scores_its_curve(tmp_path, data_dir):
         epochs=4,
         batch_size=32,
         models=["recursive autoencoder"],
-        batch_norm=True,
+        batch_norm=False,
+        autoencoder_learning_rate=0.001,
         curve_every=2,
         out=str(tmp_path),
         verbose=0,
@@ -73,7 +77,8 @@ def test_one_row_with_batch_norm_scores_its_curve(tmp_path, data_dir):
     saved = json.loads((tmp_path / "curve_recursive_autoencoder.json").read_text())
     assert saved == row["curve"]
     results = json.loads((tmp_path / "results.json").read_text())
-    assert results["budget"]["batch_norm"] is True
+    assert results["budget"]["batch_norm"] is False
+    assert results["budget"]["autoencoder_learning_rate"] == pytest.approx(0.001)
     assert (tmp_path / "curve.png").stat().st_size > 5_000
     assert "| recursive autoencoder | 2 | 0 |" in (tmp_path / "results.md").read_text()
 
@@ -89,6 +94,7 @@ def test_epochs_none_trains_each_preset_for_its_report_epochs(tmp_path, data_dir
         out=str(tmp_path),
         verbose=0,
     )
+    assert rows[0]["game_schedule"] == "report"  # the preset's, not overridden
     expected = recursive_gan.RecursiveAutoencoderGAN.presets["report_autoencoder_gan"]
     assert rows[0]["epochs"] == expected["fit"]["epochs"] == 20
 

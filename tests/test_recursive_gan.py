@@ -272,6 +272,21 @@ def test_report_defaults_for_both_image_sizes():
     ) == pytest.approx(0.001)
 
 
+def test_the_report_presets_normalise_and_train_at_the_reports_rates():
+    for name in RecursiveAutoencoderGAN.presets:
+        if name.startswith("report_"):
+            model = RecursiveAutoencoderGAN.from_preset(name)
+            assert model.batch_norm, name
+            rate = model.autoencoder_optimizer.learning_rate
+            assert float(to_numpy(rate)) == pytest.approx(0.005), name
+    plain = RecursiveAutoencoderGAN.from_preset("report_autoencoder", batch_norm=False)
+    assert not plain.batch_norm
+    assert not any(
+        isinstance(layer, keras.layers.BatchNormalization)
+        for layer in plain.encoder.layers
+    )
+
+
 @pytest.mark.every_backend
 @pytest.mark.parametrize("bias, updated", [(-0.7, False), (-0.2, True)])
 def test_report_schedule_freezes_a_discriminator_that_is_right(bias, updated):

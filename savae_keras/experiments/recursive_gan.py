@@ -60,12 +60,6 @@ REPORT = {
 
 LOSSES = {"cifar10": "bce", "mnist": "mse"}  # the report's choice per dataset
 
-# The report trains the autoencoder with Adam at 0.005. On CIFAR-10 that
-# diverged here (test BCE 0.691 after 4 epochs of 4,000 images, then 7.71,
-# saturated, from epoch 6; PyTorch backend), while 0.001 trained (0.585 after
-# 8 epochs). On MNIST 0.005 trains (test MSE 0.022 after 3 epochs of 8,192).
-AUTOENCODER_LEARNING_RATES = {"cifar10": 0.001, "mnist": 0.005}
-
 
 class _TestCurve(keras.callbacks.Callback):
     """Every `every` epochs, the one-pass test BCE and MSE of the model in
@@ -101,13 +95,13 @@ def run(
     batch_size=64,
     adversarial_weight=0.001,
     autoencoder_learning_rate=None,
-    game_schedule="alternate",
+    game_schedule=None,
     out="runs/recursive_gan",
     data_dir=None,
     seed=0,
     verbose="auto",
     models=None,
-    batch_norm=False,
+    batch_norm=None,
     curve_every=None,
 ):
     """Train the three variants and write `results.md`, `results.json` and a figure.
@@ -116,8 +110,13 @@ def run(
         epochs: epochs of every model; None keeps each preset's (the report's
             200, 150 and 20).
         models: the rows to train (keys of `VARIANTS`); None trains all three.
+        game_schedule: who trains when (`RecursiveAutoencoderGAN`); None
+            keeps the presets' (the report's order in the GAN row).
+        autoencoder_learning_rate: Adam's rate for the autoencoders; None
+            keeps the presets' (the report's 0.005).
         batch_norm: batch normalisation in every autoencoder (beyond the
-            report; see `RecursiveAutoencoderGAN`).
+            report; see `RecursiveAutoencoderGAN`); None keeps the presets'
+            (on).
         curve_every: score the test BCE every this many epochs and draw
             `curve.png`; None scores only at the end.
 
@@ -139,18 +138,20 @@ def run(
     os.makedirs(out, exist_ok=True)
 
     rows, pictures = [], [x_test[:10]]
-    rate = autoencoder_learning_rate or AUTOENCODER_LEARNING_RATES[dataset]
     for name in models:
         keras.utils.set_random_seed(seed)
         overrides = {
             "input_shape": x_train.shape[1:],
             "reconstruction_loss": LOSSES[dataset],
-            "game_schedule": game_schedule,
-            "autoencoder_learning_rate": rate,
             "batch_size": batch_size,
-            "batch_norm": batch_norm,
             "seed": seed,
         }
+        if autoencoder_learning_rate is not None:
+            overrides["autoencoder_learning_rate"] = autoencoder_learning_rate
+        if batch_norm is not None:
+            overrides["batch_norm"] = batch_norm
+        if game_schedule is not None:
+            overrides["game_schedule"] = game_schedule
         if epochs is not None:
             overrides["epochs"] = epochs
         if name == "autoencoder with GAN":
@@ -179,6 +180,13 @@ def run(
                     logs["discriminator_accuracy"][-1]
                 ),
                 "epochs": len(logs["discriminator_accuracy"]),
+                "game_schedule": model.game_schedule,
+                "batch_norm": model.batch_norm,
+                "autoencoder_learning_rate": float(
+                    keras.ops.convert_to_numpy(
+                        model.autoencoder_optimizer.learning_rate
+                    )
+                ),
                 "train_seconds": train_seconds,
                 "report": REPORT[dataset]["values"].get(name),
                 "curve": callbacks[0].points if callbacks else [],
@@ -192,10 +200,9 @@ def run(
         "test_size": len(x_test),
         "epochs": "each preset's" if epochs is None else epochs,
         "batch_size": batch_size,
-        "batch_norm": batch_norm,
-        "autoencoder_learning_rate": autoencoder_learning_rate
-        or AUTOENCODER_LEARNING_RATES[dataset],
-        "game_schedule": game_schedule,
+        "batch_norm": rows[0]["batch_norm"],
+        "autoencoder_learning_rate": rows[0]["autoencoder_learning_rate"],
+        "game_schedule": game_schedule or "each preset's",
         "seed": seed,
         "backend": keras.backend.backend(),
         "dtype_policy": keras.config.dtype_policy().name,
