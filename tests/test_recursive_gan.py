@@ -354,6 +354,23 @@ def test_batch_norm_normalises_every_hidden_layer_and_trains_its_statistics():
     assert np.any(to_numpy(norm.moving_mean))
 
 
+def test_batch_norm_statistics_move_at_pytorchs_rate():
+    """One training step moves the moving mean from 0 to 0.1 x the batch's
+    mean, as PyTorch's BatchNorm2d does (Keras' default would move it 0.01)."""
+    model = RecursiveAutoencoderGAN(
+        (28, 28, 1), batch_norm=True, recursion_steps=0, adversarial_weight=0.0, seed=0
+    )
+    norm = model.encoder.get_layer("conv_1_bn")
+    feed = keras.Model(model.encoder.inputs, norm.input)
+    x = images(8)
+    expected = 0.1 * to_numpy(feed(x)).mean(axis=(0, 1, 2))
+    model.compile()
+    model.fit(x, batch_size=8, epochs=1, verbose=0, shuffle=False)
+    np.testing.assert_allclose(
+        to_numpy(norm.moving_mean), expected, rtol=1e-3, atol=1e-6
+    )
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [

@@ -182,10 +182,13 @@ def run(
                 "epochs": len(logs["discriminator_accuracy"]),
                 "game_schedule": model.game_schedule,
                 "batch_norm": model.batch_norm,
-                "autoencoder_learning_rate": float(
-                    keras.ops.convert_to_numpy(
-                        model.autoencoder_optimizer.learning_rate
-                    )
+                "autoencoder_learning_rate": round(
+                    float(
+                        keras.ops.convert_to_numpy(
+                            model.autoencoder_optimizer.learning_rate
+                        )
+                    ),
+                    8,  # the float32 variable's 0.004999999888 is 0.005
                 ),
                 "train_seconds": train_seconds,
                 "report": REPORT[dataset]["values"].get(name),

@@ -34,10 +34,21 @@ def _act(name):
     return layers.LeakyReLU(NEGATIVE_SLOPE, name=name)
 
 
+# PyTorch's `BatchNorm2d` defaults (the report's framework): its moving
+# statistics follow each batch's at 0.1 (Keras' momentum 0.9, not 0.99),
+# so a short run's inference mode is not left with its initial statistics.
+BATCH_NORM_MOMENTUM = 0.9
+BATCH_NORM_EPSILON = 1e-5
+
+
 def _norm_act(x, name, batch_norm):
     """`LeakyReLU(x)`, after batch normalisation with `batch_norm`."""
     if batch_norm:
-        x = layers.BatchNormalization(name=name.replace("_act", "_bn"))(x)
+        x = layers.BatchNormalization(
+            momentum=BATCH_NORM_MOMENTUM,
+            epsilon=BATCH_NORM_EPSILON,
+            name=name.replace("_act", "_bn"),
+        )(x)
     return _act(name)(x)
 
 
