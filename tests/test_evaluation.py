@@ -157,6 +157,16 @@ def test_evaluate_rejects_too_few_or_too_many_samples(savae, mnist_reference):
         )
 
 
+def test_long_row_titles_widen_the_grid_to_fit(tmp_path):
+    images = np.zeros((4, 8, 8, 1), "float32")
+    short = save_image_grid(images, tmp_path / "a.png", ncols=2, row_titles=["AE", "b"])
+    long = save_image_grid(
+        images, tmp_path / "b.png", ncols=2, row_titles=["recursive autoencoder", "b"]
+    )
+    assert png_size(short) == (320, 200)  # 1.2 inches of titles, two images
+    assert png_size(long) == (430, 200)  # 21 characters: 2.3 inches
+
+
 def test_figures_are_pngs_of_the_expected_size(savae, mnist_slice, tmp_path):
     (x, y), _ = mnist_slice
     images = x[:10].astype("float32") / 255.0
