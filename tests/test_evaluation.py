@@ -164,7 +164,7 @@ def test_long_row_titles_widen_the_grid_to_fit(tmp_path):
         images, tmp_path / "b.png", ncols=2, row_titles=["recursive autoencoder", "b"]
     )
     assert png_size(short) == (320, 200)  # 1.2 inches of titles, two images
-    assert png_size(long) == (430, 200)  # 21 characters: 2.3 inches
+    assert png_size(long) == (420, 200)  # 21 characters: 2.2 inches
 
 
 def test_figures_are_pngs_of_the_expected_size(savae, mnist_slice, tmp_path):

@@ -61,9 +61,11 @@ def save_image_grid(images, path, ncols=10, row_titles=None, title=None, scale=1
     plt = _pyplot()
     images = _as_display(images)
     nrows = int(np.ceil(len(images) / ncols))
-    # Room for the longest row title (about 0.1 inch per character).
-    longest = max((len(str(t)) for t in row_titles or []), default=0)
-    left = max(1.2, 0.1 * longest + 0.2) if row_titles is not None else 0.0
+    # Room for the longest row title: 1.2 inches, or 0.1 inch per character
+    # and one to spare where a title is longer than 11 characters.
+    lines = [line for t in row_titles or [] for line in str(t).splitlines()]
+    longest = max(map(len, lines), default=0)
+    left = max(12, longest + 1) / 10 if row_titles is not None else 0.0
     top = 0.5 if title else 0.0
     fig, axes = plt.subplots(
         nrows,
