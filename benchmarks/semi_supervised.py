@@ -14,7 +14,8 @@ batch, with and without the FixMatch term (`--consistency-weights`) and the
 pixel term (`--reconstruction-weight`, with `--kl-weight`), with every
 batch augmented (`--augmentation`) and with virtual adversarial training
 and entropy minimisation (`--vat-weight`, `--entropy-weight`), with a
-mean teacher (`--teacher-weight`, `--teacher-decay`), for
+mean teacher (`--teacher-weight`, `--teacher-decay`), with the encoder's
+widths (`--conv-filters`, `--dense-units`), for
 exactly `--steps` optimizer steps of `--batch-size` or for `--seconds` (the
 same time for every variant: a FixMatch step costs more). `vec_accuracy`
 is the VEC that `fit` leaves, as `classify` scores it (with a teacher, the
@@ -89,6 +90,16 @@ def accuracy_curve(vec, x_test, y_test, every, limit):
     return Curve()
 
 
+def encoder_options(args):
+    """`--conv-filters` and `--dense-units` as the VEC's `encoder_options`."""
+    options = {}
+    if args.conv_filters:
+        options["conv_filters"] = tuple(args.conv_filters)
+    if args.dense_units:
+        options["dense_units"] = tuple(args.dense_units)
+    return options
+
+
 def run(share, consistency_weight, args, seed):
     import keras
     import numpy as np
@@ -121,6 +132,7 @@ def run(share, consistency_weight, args, seed):
         teacher_weight=args.teacher_weight,
         teacher_decay=args.teacher_decay,
         teacher_rampup_steps=args.teacher_rampup_steps,
+        encoder_options=encoder_options(args),
         seed=seed,
     )
     vec.compile()
@@ -160,6 +172,7 @@ def run(share, consistency_weight, args, seed):
         "teacher_weight": args.teacher_weight,
         "teacher_decay": args.teacher_decay,
         "teacher_rampup_steps": args.teacher_rampup_steps,
+        "encoder_options": encoder_options(args),
         "curve": curve.rows if args.curve_every else None,
         "teacher_accuracy": teacher_accuracy(vec, x_test, y_test),
         # the term's pseudo-labels passing τ in the last epoch (None without it)
@@ -223,6 +236,20 @@ def main(argv=None):
     )
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall")
     parser.add_argument("--latent-dim", type=int, default=2)
+    parser.add_argument(
+        "--conv-filters",
+        type=int,
+        nargs=6,
+        default=None,
+        help="the encoder's six convolution widths (default: build_encoder's)",
+    )
+    parser.add_argument(
+        "--dense-units",
+        type=int,
+        nargs=3,
+        default=None,
+        help="the encoder's three dense widths (default: build_encoder's)",
+    )
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--steps", type=int, default=512)
     parser.add_argument(
