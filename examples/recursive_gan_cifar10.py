@@ -3,7 +3,7 @@
     python examples/recursive_gan_cifar10.py --quick
     python examples/recursive_gan_cifar10.py --dataset mnist --epochs 10
     python examples/recursive_gan_cifar10.py --report-epochs --models autoencoder \
-        --curve-every 5 --test-size 2000
+        --curve-every 5
 
 Writes `results.md` / `results.json` (test BCE, MSE, PSNR, SSIM next to the
 report's Table 1) and `reconstructions.png` to `--out`; with `--curve-every`,

@@ -112,6 +112,24 @@ def test_bad_arguments_are_named(kwargs, message, tmp_path):
         recursive_gan.run(dataset="mnist", out=str(tmp_path), **kwargs)
 
 
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [  # MNIST here holds 60,000 training and 10,000 test images
+        (
+            {"test_size": 10001},
+            "`test_size` is 10001, but the mnist test split here holds 10000 images",
+        ),
+        (
+            {"train_size": 60001},
+            "`train_size` is 60001, but the mnist train split here holds 60000 images",
+        ),
+    ],
+)
+def test_sizes_past_the_data_are_named(kwargs, message, tmp_path, data_dir):
+    with pytest.raises(ValueError, match=message):
+        recursive_gan.run(dataset="mnist", out=str(tmp_path), verbose=0, **kwargs)
+
+
 @pytest.mark.long
 @pytest.mark.skipif(keras.backend.backend() != "torch", reason="the CLI once is enough")
 def test_example_script_runs(tmp_path, data_dir):

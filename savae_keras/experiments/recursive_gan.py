@@ -133,6 +133,16 @@ def run(
         check_number(curve_every, "curve_every", 1, integer=True)
     x_train, _ = load_dataset(dataset, "train", data_dir=data_dir)
     x_test, _ = load_dataset(dataset, "test", data_dir=data_dir)
+    for name, size, split, images in (
+        ("train_size", train_size, "train", x_train),
+        ("test_size", test_size, "test", x_test),
+    ):  # a slice past the end would silently give fewer images
+        check_number(size, name, 1, integer=True)
+        if size > len(images):
+            raise ValueError(
+                f"`{name}` is {size}, but the {dataset} {split} split here holds "
+                f"{len(images)} images; ask for at most {len(images)}."
+            )
     x_train = to_float_images(x_train[:train_size])
     x_test = to_float_images(x_test[:test_size])
     os.makedirs(out, exist_ok=True)
