@@ -730,6 +730,11 @@ CASES = {
         ValueError,
         "`vec_share` must be > 0 and < 1 \\(a number\\); received 1.0",
     ),
+    "run train_size past the split": (  # MNIST here holds 60,000 training images
+        lambda: run_experiment("mnist", train_size=60001),
+        ValueError,
+        "`train_size` is 60001 but the train split of mnist has 60000 images",
+    ),
     "load_ucr_series not a UCR series": (
         lambda: sk.data.load_ucr_series("trace"),
         ValueError,

@@ -253,6 +253,11 @@ def _load(plan):
     dataset, data_dir = plan["dataset"], plan["data_dir"]
     x, y = load_dataset(dataset, "train", data_dir=data_dir)
     if plan["train_size"]:
+        if plan["train_size"] > len(x):  # a slice past the end gives fewer
+            raise ValueError(
+                f"`train_size` is {plan['train_size']} but the train split of "
+                f"{dataset} has {len(x)} images."
+            )
         x, y = x[: plan["train_size"]], y[: plan["train_size"]]
     y_phase_1 = mask_labels(
         y,
