@@ -12,12 +12,13 @@ exactly `--labels-per-class`) keep their labels (the rest are -1), with the
 labels batched as they come (`none`) or with a `labeled_share` of every
 batch, with and without the FixMatch term (`--consistency-weights`) and the
 pixel term (`--reconstruction-weight`, with `--kl-weight`), with every
-batch augmented (`--augmentation`) and with virtual adversarial training
-and entropy minimisation (`--vat-weight`, `--entropy-weight`), with a
-mean teacher (`--teacher-weight`, `--teacher-decay`), with the encoder's
-widths (`--conv-filters`, `--dense-units`), for
-exactly `--steps` optimizer steps of `--batch-size` or for `--seconds` (the
-same time for every variant: a FixMatch step costs more). `vec_accuracy`
+batch augmented (`--augmentation`; `flip` is a horizontal flip alone) and
+with virtual adversarial training and entropy minimisation
+(`--vat-weight`, `--entropy-weight`), with a mean teacher
+(`--teacher-weight`, `--teacher-decay`), with the encoder's widths
+(`--conv-filters`, `--dense-units`), for exactly `--steps` optimizer
+steps of `--batch-size` or for `--seconds` (the same time for every
+variant: a FixMatch step costs more). `vec_accuracy`
 is the VEC that `fit` leaves, as `classify` scores it (with a teacher, the
 teacher's weights: `fit` ends with `adopt_teacher`). Scored on
 the whole test split (or its first `--test-size` images: on MNIST the
@@ -100,6 +101,20 @@ def encoder_options(args):
     return options
 
 
+def augmentation_of(name, seed):
+    """`--augmentation` as the VEC's `augmentation`: `flip` is a Keras layer.
+
+    A mirrored garment is the same garment (Fashion-MNIST), a mirrored
+    digit is not: the package's `weak` and `strong` never flip one-channel
+    images, so the flip is passed as the user's own layer.
+    """
+    import keras
+
+    if name == "flip":
+        return keras.layers.RandomFlip("horizontal", seed=seed + 20)
+    return name
+
+
 def run(share, consistency_weight, args, seed):
     import keras
     import numpy as np
@@ -124,7 +139,7 @@ def run(share, consistency_weight, args, seed):
         confidence_threshold=args.confidence_threshold,
         reconstruction_weight=args.reconstruction_weight,
         kl_weight=args.kl_weight,
-        augmentation=args.augmentation,
+        augmentation=augmentation_of(args.augmentation, seed),
         vat_weight=args.vat_weight,
         vat_epsilon=args.vat_epsilon,
         vat_xi=args.vat_xi,
@@ -207,9 +222,10 @@ def main(argv=None):
     parser.add_argument("--kl-weight", type=float, default=0.1, help="λ")
     parser.add_argument(
         "--augmentation",
-        choices=STRENGTHS,
+        choices=[*STRENGTHS, "flip"],
         default=None,
-        help="augment every training batch (beyond the paper)",
+        help="augment every training batch (beyond the paper); flip: a "
+        "random horizontal flip only",
     )
     parser.add_argument(
         "--vat-weight",
