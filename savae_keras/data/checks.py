@@ -103,6 +103,18 @@ def check_choice(value, name, choices):
     return value
 
 
+def check_split_size(size, name, split, dataset, available):
+    """Check that `size` images fit in a split of `available` images.
+
+    A slice past the end of a split would silently give fewer images.
+    """
+    if size > available:
+        raise ValueError(
+            f"`{name}` is {size} but the {split} split of {dataset} has "
+            f"{available} images."
+        )
+
+
 def check_images(images, name="images", image_shape=None):
     """Return `images` as a float32 NHWC array in [0, 1].
 

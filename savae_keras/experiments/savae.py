@@ -51,6 +51,7 @@ from savae_keras.data import load_class_names
 from savae_keras.data import load_dataset
 from savae_keras.data import mask_labels
 from savae_keras.data.checks import check_number
+from savae_keras.data.checks import check_split_size
 from savae_keras.distribution import device_count
 from savae_keras.distribution import is_chief
 from savae_keras.distribution import process_count
@@ -253,11 +254,7 @@ def _load(plan):
     dataset, data_dir = plan["dataset"], plan["data_dir"]
     x, y = load_dataset(dataset, "train", data_dir=data_dir)
     if plan["train_size"]:
-        if plan["train_size"] > len(x):  # a slice past the end gives fewer
-            raise ValueError(
-                f"`train_size` is {plan['train_size']} but the train split of "
-                f"{dataset} has {len(x)} images."
-            )
+        check_split_size(plan["train_size"], "train_size", "train", dataset, len(x))
         x, y = x[: plan["train_size"]], y[: plan["train_size"]]
     y_phase_1 = mask_labels(
         y,
@@ -266,11 +263,7 @@ def _load(plan):
         labels_per_class=plan["labels_per_class"],
     )
     x_test, _ = load_dataset(dataset, "test", data_dir=data_dir)
-    if plan["num_samples"] > len(x_test):
-        raise ValueError(
-            f"`num_samples` is {plan['num_samples']} but the test split of "
-            f"{dataset} has {len(x_test)} images."
-        )
+    check_split_size(plan["num_samples"], "num_samples", "test", dataset, len(x_test))
     return x, y_phase_1, x_test[:16]
 
 

@@ -11,6 +11,7 @@ from savae_keras.data import get_spec
 from savae_keras.data import load_dataset
 from savae_keras.data.checks import check_images
 from savae_keras.data.checks import check_number
+from savae_keras.data.checks import check_split_size
 from savae_keras.metrics.reconstruction import reconstruction_metrics
 from savae_keras.metrics.reference import reference_classifier
 from savae_keras.metrics.variety import variety_metrics
@@ -147,11 +148,7 @@ def evaluate_generative(
     images, labels = (
         data if data is not None else load_dataset(dataset, split, data_dir=data_dir)
     )
-    if num_samples > len(images):
-        raise ValueError(
-            f"`num_samples` is {num_samples} but the {split} split of {dataset} "
-            f"has {len(images)} images."
-        )
+    check_split_size(num_samples, "num_samples", split, dataset, len(images))
     rng = np.random.default_rng(seed)
     chosen = np.sort(rng.choice(len(images), size=num_samples, replace=False))
     images = check_images(images[chosen], name="data", image_shape=spec.image_shape)
