@@ -209,6 +209,7 @@ def test_figures_are_pngs_of_the_expected_size(savae, mnist_slice, tmp_path):
     assert png_size(plot_history(history, tmp_path / "history.png")) == (800, 300)
 
 
+@pytest.mark.every_backend  # JAX: a callback's predict donates fit's state
 @pytest.mark.parametrize("phase", ["decoder", "vae"])
 def test_callbacks_write_figures_during_fit(phase, savae, mnist_slice, tmp_path):
     (x, y), _ = mnist_slice

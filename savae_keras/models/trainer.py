@@ -957,6 +957,16 @@ def _state_arrays(state):
     return [array for arrays in state.values() for array in arrays]
 
 
+def _jax_state_in_variables(model):
+    """Whether a JAX model's variables hold its latest values: before `fit`'s
+    first step, and after a sync (each epoch's end). After a sync the trainer
+    reads the variables again, and its old state may have been donated since
+    (a callback's `predict` on a model that shares the variables)."""
+    return getattr(model, "_jax_state", None) is None or getattr(
+        model, "_jax_state_synced", True
+    )
+
+
 def _state_copy(state):
     """A copy of every array of a JAX trainer's state."""
     return {name: [array.copy() for array in arrays] for name, arrays in state.items()}
@@ -989,7 +999,7 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
     def on_train_batch_begin(self, batch, logs=None):
         # The two latest states: a step whose loss was finite may still have
         # moved the weights to inf, which only the next step's loss shows.
-        if BACKEND == "jax" and getattr(self.model, "_jax_state", None) is not None:
+        if BACKEND == "jax" and not _jax_state_in_variables(self.model):
             # copies: the trainer donates the state's buffers to the next step
             state = ("state", _state_copy(self.model._jax_state))
         else:  # copies: TensorFlow's and PyTorch's variables change in place
