@@ -130,6 +130,7 @@ def run(share, consistency_weight, args, seed):
     x_test, y_test = sk.data.load_dataset(args.dataset, "test")
     x_test, y_test = x_test[: args.test_size], y_test[: args.test_size]
     spec = sk.data.get_spec(args.dataset)
+    options = encoder_options(args)
     keras.utils.set_random_seed(seed)
     vec = sk.VariationalEncoderClassifier(
         spec.image_shape,
@@ -147,7 +148,7 @@ def run(share, consistency_weight, args, seed):
         teacher_weight=args.teacher_weight,
         teacher_decay=args.teacher_decay,
         teacher_rampup_steps=args.teacher_rampup_steps,
-        encoder_options=encoder_options(args),
+        encoder_options=options,
         seed=seed,
     )
     vec.compile()
@@ -187,7 +188,7 @@ def run(share, consistency_weight, args, seed):
         "teacher_weight": args.teacher_weight,
         "teacher_decay": args.teacher_decay,
         "teacher_rampup_steps": args.teacher_rampup_steps,
-        "encoder_options": encoder_options(args),
+        "encoder_options": options,
         "curve": curve.rows if args.curve_every else None,
         "teacher_accuracy": teacher_accuracy(vec, x_test, y_test),
         # the term's pseudo-labels passing τ in the last epoch (None without it)
