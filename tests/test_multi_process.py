@@ -58,6 +58,8 @@ def trained(name):
         np.savez(os.path.join(out, f"initial_{index}.npz"), *model.get_weights())
     if name == "vec_sgd":
         model.compile(optimizer=keras.optimizers.SGD(0.05))
+    elif name == "vae":  # ε as in tests/test_distribution.py's check
+        model.compile(optimizer=keras.optimizers.Adam(epsilon=1e-3))
     else:
         model.compile()
     labels = y if name.startswith("vec") else None

@@ -57,12 +57,14 @@ class Conv2D(keras.layers.Conv2D):
         kernel = keras.ops.convert_to_tensor(kernel, dtype=inputs.dtype)
         # (kh, kw, in, out) -> (out, in, kh, kw) in channels_last memory, as
         # Keras does; the input's permuted view is in that memory already.
-        # Except float16 on a CPU: PyTorch's half-precision CPU kernel
-        # (`slow_conv2d`) refuses a channels_last weight's gradient ("grad_weight
-        # must be contiguous"), so the kernel goes in standard memory there.
+        # Except half precision on a CPU: PyTorch's CPU kernel for float16, and
+        # for bfloat16 on CPUs without native bfloat16 support (`slow_conv2d`),
+        # refuses a channels_last weight's gradient ("grad_weight must be
+        # contiguous"), so the kernel goes in standard memory there.
+        half = kernel.dtype in (torch.float16, torch.bfloat16)
         kernel = kernel.permute(3, 2, 0, 1).contiguous(
             memory_format=torch.contiguous_format
-            if kernel.dtype == torch.float16 and kernel.device.type == "cpu"
+            if half and kernel.device.type == "cpu"
             else torch.channels_last
         )
         outputs = torch.nn.functional.conv2d(

@@ -58,31 +58,35 @@ on tiny networks, batch 8, the VEC skipped 2 of its first 8 steps and the VAE
 
 
 def _warn_of_tensorflow_cpu_bfloat16(policy_name):
-    """Warn that TensorFlow's oneDNN CPU kernels bend bfloat16 gradients.
+    """Warn that TensorFlow's CPU kernels can bend bfloat16 gradients.
 
-    With oneDNN's custom operations on (TensorFlow's default on a CPU), one
-    `mixed_bfloat16` step moves the weights far from where float32's does;
-    with them off (`TF_ENABLE_ONEDNN_OPTS=0`, read when TensorFlow is
-    imported) TensorFlow is as close as JAX and PyTorch (docs: the devices
-    and mixed precision guide).
+    With oneDNN's custom operations on, one `mixed_bfloat16` step moves the
+    weights far from where float32's does; with them off
+    (`TF_ENABLE_ONEDNN_OPTS=0`, read when TensorFlow is imported) it is as
+    close as JAX and PyTorch on some CPUs and far off on others (docs: the
+    devices and mixed precision guide).
     """
     if BACKEND != "tensorflow" or policy_name != "mixed_bfloat16":
-        return
-    if os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1").strip().lower() in (
-        "0",
-        "false",
-    ):
         return
     import tensorflow as tf
 
     if tf.config.list_logical_devices("GPU"):
         return
+    onednn_off = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1").strip().lower() in (
+        "0",
+        "false",
+    )
     warnings.warn(
-        "`mixed_bfloat16` on TensorFlow's CPU with oneDNN's custom operations "
-        "on: their bfloat16 gradients are far from float32's (one step of a "
-        "VEC moves the weights in another direction). Set "
-        "TF_ENABLE_ONEDNN_OPTS=0 before TensorFlow is imported, or train in "
-        "float32 (or on JAX or PyTorch).",
+        "`mixed_bfloat16` on TensorFlow's CPU: its bfloat16 gradients can be "
+        "far from float32's (one step of a VEC moves the weights in another "
+        "direction), with oneDNN's custom operations on, and on some CPUs "
+        "with them off"
+        + (
+            " as here (TF_ENABLE_ONEDNN_OPTS=0)."
+            if onednn_off
+            else "; set TF_ENABLE_ONEDNN_OPTS=0 before TensorFlow is imported,"
+        )
+        + " or train in float32 (or on JAX or PyTorch).",
         UserWarning,
         stacklevel=3,
     )
