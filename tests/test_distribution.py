@@ -64,7 +64,7 @@ def train(name):
     elif name == "savae":
         model = build("savae", n_critic=2)
         deterministic_weights(model)
-        model.compile()
+        model.compile(ADAM(), ADAM(), ADAM())  # ε: see the VAE's below
         phases = {k: v for k, v in FIT.items() if k != "epochs"}
         history = model.fit(x, y, encoder_epochs=2, decoder_epochs=2, **phases)
         logs = {**history.phase_1.history, **history.phase_2.history}
@@ -78,8 +78,9 @@ def train(name):
     deterministic_weights(model)
     # The VAE's Adam with ε = 1e-3: its round-off-sized gradients (a zero-init
     # residual branch's) would otherwise each move a weight by the learning
-    # rate, either way, with the sign of the round-off (1.4e-2 apart on an
-    # AMD CPU at Keras' ε = 1e-7; 2.6e-6 at 1e-3).
+    # rate, either way, with the sign of the round-off (on an AMD EPYC at
+    # Keras' ε = 1e-7: the VAE's terms 1.4e-2 apart on JAX, 2.6e-6 at 1e-3;
+    # SAVAE's weights 2.2e-3 apart on TensorFlow).
     model.compile(**({"optimizer": ADAM()} if name == "vae" else {}))
     return model.fit(x_fit, **FIT).history, model.get_weights()
 
