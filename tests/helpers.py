@@ -42,6 +42,29 @@ def deterministic_weights(model, seed=0):
     model.set_weights(values)
 
 
+class Interrupt(keras.callbacks.Callback):
+    """Stops the process's training after epoch `after` (a crash, say)."""
+
+    def __init__(self, after):
+        super().__init__()
+        self.after = after
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.after:
+            raise KeyboardInterrupt(f"interrupted after epoch {epoch}")
+
+
+def steady_adam():
+    """Adam with ε = 1e-3 for checks that compare two ways of training.
+
+    At Keras' ε = 1e-7, Adam turns a round-off-sized gradient (a zero-init
+    residual branch's) into a full step of the sign of the round-off, so two
+    runs that differ only in summation order drift apart by the learning
+    rate per step (measured: docs/results/tolerances.md).
+    """
+    return keras.optimizers.Adam(epsilon=1e-3)
+
+
 def constant_decoder(decoder, bias=0.3):
     """Zero a tiny decoder's last convolution to a bias: every image it
     decodes, of any code, is then `sigmoid(bias)` in every pixel.

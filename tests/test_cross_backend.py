@@ -28,7 +28,7 @@ from tests.helpers import fixed_noise
 # Backend mechanics: this file runs on every backend (see the Makefile).
 pytestmark = pytest.mark.every_backend
 
-RELATIVE, ABSOLUTE = 1e-4, 1e-8  # measured disagreement: <= 4e-6 relative
+RELATIVE, ABSOLUTE = 1e-4, 1e-8  # measured: docs/results/tolerances.md
 
 REFERENCE = {
     "decoder_evaluate": {

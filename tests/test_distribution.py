@@ -31,14 +31,13 @@ if os.environ["KERAS_BACKEND"] == "tensorflow":
 import keras, numpy as np
 sys.path.insert(0, os.getcwd())
 import savae_keras as sk
-from tests.helpers import deterministic_weights
+from tests.helpers import deterministic_weights, steady_adam
 from tests.model_cases import build
 
 rng = np.random.default_rng(0)
 x = rng.random((32, 28, 28, 1)).astype("float32")
 y = (np.arange(32) % 10).astype("int32")
 FIT = dict(batch_size=16, epochs=2, verbose=0, shuffle=False)
-ADAM = lambda: keras.optimizers.Adam(epsilon=1e-3)
 
 
 def trained_vec(optimizer=None):
@@ -64,7 +63,7 @@ def train(name):
     elif name == "savae":
         model = build("savae", n_critic=2)
         deterministic_weights(model)
-        model.compile(ADAM(), ADAM(), ADAM())  # ε: see the VAE's below
+        model.compile(steady_adam(), steady_adam(), steady_adam())
         phases = {k: v for k, v in FIT.items() if k != "epochs"}
         history = model.fit(x, y, encoder_epochs=2, decoder_epochs=2, **phases)
         logs = {**history.phase_1.history, **history.phase_2.history}
@@ -76,12 +75,7 @@ def train(name):
         model = build("recursive_gan")
         x_fit = x
     deterministic_weights(model)
-    # The VAE's Adam with ε = 1e-3: its round-off-sized gradients (a zero-init
-    # residual branch's) would otherwise each move a weight by the learning
-    # rate, either way, with the sign of the round-off (on an AMD EPYC at
-    # Keras' ε = 1e-7: the VAE's terms 1.4e-2 apart on JAX, 2.6e-6 at 1e-3;
-    # SAVAE's weights 2.2e-3 apart on TensorFlow).
-    model.compile(**({"optimizer": ADAM()} if name == "vae" else {}))
+    model.compile(**({"optimizer": steady_adam()} if name == "vae" else {}))
     return model.fit(x_fit, **FIT).history, model.get_weights()
 
 
@@ -149,21 +143,16 @@ def test_data_parallel_on_two_devices_trains_as_one_device(tmp_path, engine):
     for name, row in report["models"].items():
         # Two devices compute the same global step; only the order of the
         # sums differs (float32 round-off), which Adam can amplify for a
-        # gradient near zero (a weight whose gradient is round-off moves up
-        # to the learning rate, 1e-3, either way at each step). Every logged
-        # term within 1e-3 relative (terms under 1e-2 within 1e-5: SAVAE's
-        # L_adv is ~5e-4), weights within 2e-3. SAVAE compounds both
-        # phases: on TensorFlow phase 1 leaves the VEC's weights 4e-5 apart,
-        # and phase 2 starts from those encoders. Measured, the largest over
-        # the five models: JAX 1.4e-4 (the VAE's terms) and 8e-5;
-        # TensorFlow 4.4e-4 and 1.3e-3 (SAVAE's).
+        # gradient near zero. Every logged term within 1e-3 relative (terms
+        # under 1e-2 within 1e-5: SAVAE's L_adv is small), weights within
+        # 2e-3; SAVAE compounds both phases. Measured gaps:
+        # docs/results/tolerances.md.
         assert row["finite"], name
         assert row["loss_gap"] < 1e-3, (name, row)
         assert row["weight_gap"] < 2e-3, (name, row)
     # Plain SGD: summed instead of averaged replica gradients would double
     # every step, a gap of the order of the weights' moves; the two runs
-    # agree to round-off instead. Measured: JAX under 1e-5, TensorFlow 8e-4
-    # (four steps of SGD at 0.05 amplify round-off), for moves of 4.
+    # agree to round-off instead (measured: docs/results/tolerances.md).
     sgd = report["models"]["vec_sgd"]
     assert sgd["moved"] > 0.1 and sgd["weight_gap"] < 1e-3 * sgd["moved"], sgd
     assert "`batch_size`=15 does not split evenly over the 2 devices" in (

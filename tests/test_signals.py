@@ -187,8 +187,7 @@ def test_anomaly_score_ranks_a_corrupted_signal_above_clean_ones(name):
     any target, so no series could stand out (the test then passed on
     PyTorch by chance and failed on JAX). SAVAE's map is the
     feature-consistency error of `Dec(μ(x))`: it sharpens as phase 2
-    trains (measured over five seeds per backend: 1.6-13x after 16 decoder
-    steps, 2.2-26x after 64).
+    trains (measured: docs/results/tolerances.md).
     """
     keras.utils.set_random_seed(0)
     x, y = _signals(64)
