@@ -7,7 +7,9 @@
 
 Writes `results.md` / `results.json` (test BCE, MSE, PSNR, SSIM next to the
 report's Table 1) and `reconstructions.png` to `--out`; with `--curve-every`,
-also the test BCE against epochs (`curve.png`, `curve_<model>.json`).
+also the test BCE against epochs (`curve.png`, `curve_<model>.json`). With
+`--backup-dir`, the same command after an interruption resumes the
+interrupted model at its last finished epoch.
 """
 
 import argparse
@@ -58,6 +60,12 @@ def main():
         default=None,
         help="score the test BCE every this many epochs and draw curve.png",
     )
+    parser.add_argument(
+        "--backup-dir",
+        default=None,
+        help="back up each model every epoch here, so the same command "
+        "resumes an interrupted run",
+    )
     parser.add_argument("--train-size", type=positive_int, default=None)
     parser.add_argument("--test-size", type=positive_int, default=1000)
     parser.add_argument("--batch-size", type=positive_int, default=64)
@@ -94,6 +102,7 @@ def main():
             models=[MODELS[name] for name in args.models],
             batch_norm=args.batch_norm,
             curve_every=args.curve_every,
+            backup_dir=args.backup_dir,
             batch_size=args.batch_size,
             adversarial_weight=args.adversarial_weight,
             autoencoder_learning_rate=args.ae_learning_rate,

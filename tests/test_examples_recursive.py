@@ -9,7 +9,9 @@ import keras
 import pytest
 
 from savae_keras.experiments import recursive_gan
+from savae_keras.models import RecursiveAutoencoderGAN
 from tests.conftest import REPO
+from tests.helpers import Interrupt
 
 
 @pytest.mark.parametrize(
@@ -81,6 +83,46 @@ def test_one_row_without_batch_norm_scores_its_curve(tmp_path, data_dir):
     assert results["budget"]["autoencoder_learning_rate"] == pytest.approx(0.001)
     assert (tmp_path / "curve.png").stat().st_size > 5_000
     assert "| recursive autoencoder | 2 | 0 |" in (tmp_path / "results.md").read_text()
+
+
+def test_an_interrupted_run_resumes_where_it_stopped(tmp_path, data_dir, monkeypatch):
+    run = dict(
+        dataset="mnist",
+        train_size=64,
+        test_size=32,
+        epochs=3,
+        batch_size=32,
+        models=["recursive autoencoder"],
+        curve_every=1,
+        verbose=0,
+    )
+    # Keras draws each epoch's shuffle from a random state that no backup
+    # holds, so only an unshuffled run resumes to the same numbers.
+    fit, crash = RecursiveAutoencoderGAN.fit, []
+
+    def unshuffled(self, *args, callbacks=(), **kwargs):
+        callbacks = [*callbacks, *crash]
+        return fit(self, *args, shuffle=False, callbacks=callbacks, **kwargs)
+
+    monkeypatch.setattr(RecursiveAutoencoderGAN, "fit", unshuffled)
+    (fresh,) = recursive_gan.run(out=str(tmp_path / "fresh"), **run)
+
+    crash.append(Interrupt(after=1))
+    out, backup = tmp_path / "resumed", tmp_path / "backup"
+    with pytest.raises(KeyboardInterrupt):
+        recursive_gan.run(out=str(out), backup_dir=str(backup), **run)
+    curve = json.loads((out / "curve_recursive_autoencoder.json").read_text())
+    assert [point["epoch"] for point in curve] == [1, 2]
+    crash.clear()
+
+    (resumed,) = recursive_gan.run(out=str(out), backup_dir=str(backup), **run)
+    assert (resumed["first_epoch"], resumed["epochs"]) == (3, 3)
+    assert fresh["first_epoch"] == 1
+    # Epochs 1 and 2 restored, not trained again: the same curve and model.
+    assert resumed["curve"] == fresh["curve"]
+    for metric in ("test_bce", "test_mse", "test_psnr", "test_ssim"):
+        assert resumed[metric] == fresh[metric], metric
+    assert not backup.exists()  # removed once the model finished
 
 
 def test_epochs_none_trains_each_preset_for_its_report_epochs(tmp_path, data_dir):

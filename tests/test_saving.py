@@ -20,6 +20,7 @@ from tests.harness import assert_identical
 from tests.harness import check_keras_saving
 from tests.harness import optimizer_states
 from tests.harness import weights
+from tests.helpers import Interrupt
 from tests.helpers import on_every_backend
 from tests.model_cases import MODEL_NAMES
 from tests.model_cases import build
@@ -207,18 +208,6 @@ def test_torch_export_says_which_backend_and_the_command_works(tmp_path):
 
 
 # -- resumable training ----------------------------------------------------------
-class Interrupt(keras.callbacks.Callback):
-    """Stops the process's training after epoch `after` (a crash, say)."""
-
-    def __init__(self, after):
-        super().__init__()
-        self.after = after
-
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch == self.after:
-            raise KeyboardInterrupt(f"interrupted after epoch {epoch}")
-
-
 class Epochs(keras.callbacks.Callback):
     def __init__(self):
         super().__init__()

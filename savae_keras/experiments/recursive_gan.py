@@ -10,9 +10,12 @@ each preset's own, the report's) and writes a table of test BCE, MSE, PSNR
 and SSIM of one pass beside those numbers, and a figure of inputs and
 reconstructions. With `curve_every`, it also scores the test BCE during
 training and draws it against epochs (`curve.png`), so a run shorter than
-the report's shows its trend.
+the report's shows its trend. With `backup_dir`, an interrupted run resumes
+where it stopped when the same `run` is called again (the report's 150
+epochs of the recursive row take hours on a CPU).
 """
 
+import json
 import os
 import time
 
@@ -24,6 +27,7 @@ from savae_keras.data.checks import check_choice
 from savae_keras.data.checks import check_number
 from savae_keras.data.checks import to_float_images
 from savae_keras.distribution import device_count
+from savae_keras.files import CrashSafeBackup
 from savae_keras.files import write_json_atomically
 from savae_keras.files import write_text_atomically
 from savae_keras.metrics import binary_crossentropy
@@ -64,18 +68,24 @@ LOSSES = {"cifar10": "bce", "mnist": "mse"}  # the report's choice per dataset
 class _TestCurve(keras.callbacks.Callback):
     """Every `every` epochs, the one-pass test BCE and MSE of the model in
     training, appended to `points` and written to `path` (so a long run
-    keeps its curve if it stops); `seconds` is the time this scoring took."""
+    keeps its curve if it stops); `seconds` is the time this scoring took.
+    With `resume`, the points already in `path` are kept, and a point of an
+    epoch trained again replaces the old one."""
 
-    def __init__(self, x_test, every, path):
+    def __init__(self, x_test, every, path, resume=False):
         super().__init__()
         self.x_test, self.every, self.path = x_test, every, path
         self.points, self.seconds = [], 0.0
+        if resume and os.path.isfile(path):
+            with open(path) as handle:
+                self.points = json.load(handle)
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:
             return
         start = time.time()
         x_hat = self.model.reconstruct(self.x_test)
+        self.points = [p for p in self.points if p["epoch"] < epoch + 1]
         self.points.append(
             {
                 "epoch": epoch + 1,
@@ -103,6 +113,7 @@ def run(
     models=None,
     batch_norm=None,
     curve_every=None,
+    backup_dir=None,
 ):
     """Train the three variants and write `results.md`, `results.json` and a figure.
 
@@ -119,6 +130,19 @@ def run(
             (on).
         curve_every: score the test BCE every this many epochs and draw
             `curve.png`; None scores only at the end.
+        backup_dir: a folder that makes the run resumable: each model
+            trains with a `savae_keras.files.CrashSafeBackup` in a subfolder
+            named after it, so calling `run` again with the same arguments
+            after an interruption resumes the interrupted model at its last
+            finished epoch, keeping the curve scored so far. A model's
+            backup is removed when it finishes, the folder when all have (a
+            finished model is trained again by a later call).
+            `train_seconds` is then this call's training time, and
+            `first_epoch` says where it started. The
+            weights, both optimizers and the random state resume exactly;
+            the order of the images in later epochs does not (Keras draws
+            each epoch's shuffle from a state no backup holds), so a resumed
+            run is another draw of the same training, not the same numbers.
 
     Returns:
         A list of result rows (dicts), one per variant.
@@ -169,14 +193,17 @@ def run(
         model = RecursiveAutoencoderGAN.from_preset(VARIANTS[name], **overrides)
         steps = model.recursion_steps
         print(f"== {name} (k={steps}, lambda={model.adversarial_weight})")
-        callbacks = []
+        slug = name.replace(" ", "_")
+        curve = None
         if curve_every is not None:
-            slug = name.replace(" ", "_")
             path = os.path.join(out, f"curve_{slug}.json")
-            callbacks.append(_TestCurve(x_test, curve_every, path))
+            curve = _TestCurve(x_test, curve_every, path, resume=backup_dir is not None)
+        callbacks = [curve] if curve else []
+        if backup_dir is not None:  # restores before the curve's first epoch
+            callbacks.insert(0, CrashSafeBackup(os.path.join(backup_dir, slug)))
         start = time.time()
         history = model.fit(x_train, verbose=verbose, callbacks=callbacks)
-        train_seconds = time.time() - start - sum(c.seconds for c in callbacks)
+        train_seconds = time.time() - start - (curve.seconds if curve else 0.0)
         reconstructions = model.reconstruct(x_test)
         metrics = reconstruction_metrics(x_test, reconstructions)
         logs = history.history
@@ -189,7 +216,8 @@ def run(
                 "final_discriminator_accuracy": float(
                     logs["discriminator_accuracy"][-1]
                 ),
-                "epochs": len(logs["discriminator_accuracy"]),
+                "epochs": history.params["epochs"],
+                "first_epoch": history.epoch[0] + 1 if history.epoch else None,
                 "game_schedule": model.game_schedule,
                 "batch_norm": model.batch_norm,
                 "autoencoder_learning_rate": round(
@@ -202,10 +230,13 @@ def run(
                 ),
                 "train_seconds": train_seconds,
                 "report": REPORT[dataset]["values"].get(name),
-                "curve": callbacks[0].points if callbacks else [],
+                "curve": curve.points if curve else [],
             }
         )
         pictures.append(reconstructions[:10])
+    if backup_dir is not None and os.path.isdir(backup_dir):
+        if not os.listdir(backup_dir):  # every model's backup removed
+            os.rmdir(backup_dir)
 
     budget = {
         "dataset": dataset,
