@@ -13,6 +13,9 @@ from savae_keras.models import RecursiveAutoencoderGAN
 from tests.conftest import REPO
 from tests.helpers import Interrupt
 
+# A tiny MNIST run: the rows' options vary per test.
+TINY_RUN = dict(dataset="mnist", train_size=64, test_size=32, batch_size=32, verbose=0)
+
 
 @pytest.mark.parametrize(
     "dataset",
@@ -57,17 +60,13 @@ def test_comparison_writes_table_json_and_figure(dataset, tmp_path, data_dir):
 
 def test_one_row_without_batch_norm_scores_its_curve(tmp_path, data_dir):
     rows = recursive_gan.run(
-        dataset="mnist",
-        train_size=64,
-        test_size=32,
         epochs=4,
-        batch_size=32,
         models=["recursive autoencoder"],
         batch_norm=False,
         autoencoder_learning_rate=0.001,
         curve_every=2,
         out=str(tmp_path),
-        verbose=0,
+        **TINY_RUN,
     )
     assert [row["model"] for row in rows] == ["recursive autoencoder"]
     (row,) = rows
@@ -86,16 +85,7 @@ def test_one_row_without_batch_norm_scores_its_curve(tmp_path, data_dir):
 
 
 def test_an_interrupted_run_resumes_where_it_stopped(tmp_path, data_dir, monkeypatch):
-    run = dict(
-        dataset="mnist",
-        train_size=64,
-        test_size=32,
-        epochs=3,
-        batch_size=32,
-        models=["recursive autoencoder"],
-        curve_every=1,
-        verbose=0,
-    )
+    run = dict(epochs=3, models=["recursive autoencoder"], curve_every=1, **TINY_RUN)
     # Keras draws each epoch's shuffle from a random state that no backup
     # holds, so only an unshuffled run resumes to the same numbers.
     fit, crash = RecursiveAutoencoderGAN.fit, []
