@@ -7,7 +7,6 @@ for several (Keras's `MultiOptimizer` cannot hold a `LossScaleOptimizer`).
 """
 
 import warnings
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -19,8 +18,6 @@ from tests.helpers import TINY
 from tests.helpers import VEC_OPTIONS
 from tests.helpers import deterministic_weights
 from tests.model_cases import build
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture

@@ -138,11 +138,11 @@ def run(
             backup is removed when it finishes, the folder when all have (a
             finished model is trained again by a later call).
             `train_seconds` is then this call's training time, and
-            `first_epoch` says where it started. The
-            weights, both optimizers and the random state resume exactly;
-            the order of the images in later epochs does not (Keras draws
-            each epoch's shuffle from a state no backup holds), so a resumed
-            run is another draw of the same training, not the same numbers.
+            `first_epoch` says where it started. The weights, both
+            optimizers and the random state resume exactly; the order of
+            the images in later epochs does not (Keras draws each epoch's
+            shuffle from a state no backup holds), so a resumed run is
+            another draw of the same training, not the same numbers.
 
     Returns:
         A list of result rows (dicts), one per variant.
