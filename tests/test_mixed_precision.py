@@ -88,9 +88,8 @@ def _steps_taken(model):
 # whose CI tier did not run this test; the confidently-wrong test below pins
 # that overflow itself).
 @pytest.mark.every_backend
-@pytest.mark.parametrize("dtype_policy", ["mixed_bfloat16", "mixed_float16"])
 @pytest.mark.parametrize("name", ["vec", "savae", "savae_sn", "vae", "recursive_gan"])
-def test_models_train_in_mixed_precision_close_to_float32(name, dtype_policy, policy):
+def test_models_train_in_mixed_precision_close_to_float32(name, policy):
     """Half-precision losses match float32's, and every update is taken.
 
     The losses are compared at the initial weights, which every policy
@@ -108,31 +107,33 @@ def test_models_train_in_mixed_precision_close_to_float32(name, dtype_policy, po
     rng = np.random.default_rng(0)
     x = rng.random((8, 28, 28, 1)).astype("float32")
     y = (np.arange(8) % 10).astype("int32")
-    reference_model, reference = _train(name, x, y)
-    policy(dtype_policy)
-    model, logs = _train(name, x, y)
-    assert model.encoder.dtype_policy.name == dtype_policy
-    assert all(w.dtype == "float32" for w in model.trainable_weights)
-    for term, values in logs.items():
-        assert np.all(np.isfinite(values)), (dtype_policy, term, values)
-        if "accuracy" in term:  # a count of right answers, not a loss
-            continue
-        value, expected = values[0], reference[term][0]
-        # One forward pass in 8 (bfloat16) or 11 (float16) bits of mantissa:
-        # every logged term within 10 % of float32's, or 0.02 when small.
-        assert abs(value - expected) <= 0.02 + 0.1 * abs(expected), (
-            dtype_policy,
-            term,
-            value,
-            expected,
-        )
-    assert _steps_taken(model) == _steps_taken(reference_model)
-    assert all(np.all(np.isfinite(np.array(w))) for w in model.trainable_weights)
-    for optimizer in _optimizers(model).values():
-        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
-            # Never halved: no step overflowed.
-            assert float(optimizer.dynamic_scale) == TEST_LOSS_SCALE
-    policy("float32")
+    reference_model, reference = _train(name, x, y)  # float32, shared by both
+    for dtype_policy in ("mixed_bfloat16", "mixed_float16"):
+        policy(dtype_policy)
+        model, logs = _train(name, x, y)
+        assert model.encoder.dtype_policy.name == dtype_policy
+        assert all(w.dtype == "float32" for w in model.trainable_weights)
+        for term, values in logs.items():
+            assert np.all(np.isfinite(values)), (dtype_policy, term, values)
+            if "accuracy" in term:  # a count of right answers, not a loss
+                continue
+            value, expected = values[0], reference[term][0]
+            # One forward pass in 8 (bfloat16) or 11 (float16) bits of
+            # mantissa: every logged term within 10 % of float32's, or 0.02
+            # when small.
+            assert abs(value - expected) <= 0.02 + 0.1 * abs(expected), (
+                dtype_policy,
+                term,
+                value,
+                expected,
+            )
+        assert _steps_taken(model) == _steps_taken(reference_model), dtype_policy
+        assert all(np.all(np.isfinite(np.array(w))) for w in model.trainable_weights)
+        for optimizer in _optimizers(model).values():
+            if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+                # Never halved: no step overflowed.
+                assert float(optimizer.dynamic_scale) == TEST_LOSS_SCALE
+        policy("float32")
 
 
 def _sgd_step_update(x, y):
