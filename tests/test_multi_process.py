@@ -65,7 +65,7 @@ def trained(name):
     return model, model.fit(x, labels, **FIT).history
 
 
-for name in ("vec_sgd", "vae", "recursive_gan", "savae"):
+for name in MODELS:  # written above this script by the test
     model, logs = trained(name)
     arrays = {f"log_{k}": np.asarray(v) for k, v in logs.items()}
     arrays.update({f"w{i}": w for i, w in enumerate(model.get_weights())})
@@ -97,7 +97,7 @@ def _load(path):
 @pytest.mark.slow(torch=240)
 def test_two_processes_train_every_model_as_one_process(tmp_path):
     script = tmp_path / "check.py"
-    script.write_text(CHECK)
+    script.write_text(f"MODELS = {MODELS!r}\n{CHECK}")
     one, two = tmp_path / "one", tmp_path / "two"
     one.mkdir(), two.mkdir()
     result, _ = _run([sys.executable, str(script), str(one)])
