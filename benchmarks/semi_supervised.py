@@ -16,7 +16,8 @@ batch augmented (`--augmentation`; `flip` is a horizontal flip alone) and
 with virtual adversarial training and entropy minimisation
 (`--vat-weight`, `--entropy-weight`), with a mean teacher
 (`--teacher-weight`, `--teacher-decay`), with the encoder's widths
-(`--conv-filters`, `--dense-units`), for exactly `--steps` optimizer
+(`--conv-filters`, `--dense-units`), with the learning rate falling to 0
+along a cosine over the time budget (`--cosine-decay`), for exactly `--steps` optimizer
 steps of `--batch-size` or for `--seconds` (the same time for every
 variant: a FixMatch step costs more). `vec_accuracy`
 is the VEC that `fit` leaves, as `classify` scores it (with a teacher, the
@@ -89,6 +90,34 @@ def accuracy_curve(vec, x_test, y_test, every, limit):
             limit.start += limit._now() - began
 
     return Curve()
+
+
+def cosine_over_budget(vec, limit, points=100):
+    """A callback that lowers `vec`'s learning rate from its initial value
+    to 0 along a cosine over `limit`'s seconds, set at `points` even steps
+    of the budget (a time budget has no number of steps to decay over)."""
+    import keras
+
+    class Cosine(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.initial = float(
+                keras.ops.convert_to_numpy(vec.optimizer.learning_rate)
+            )
+            self.point = 0
+
+        def on_train_batch_end(self, batch, logs=None):
+            point = int(points * (limit._now() - limit.start) / limit.seconds)
+            if point <= self.point:
+                return
+            self.point = min(point, points)
+            if hasattr(vec, "jax_state_sync"):
+                vec.jax_state_sync()  # then the next step reads the new rate
+            fraction = self.point / points
+            vec.optimizer.learning_rate.assign(
+                self.initial * 0.5 * (1 + math.cos(math.pi * fraction))
+            )
+
+    return Cosine()
 
 
 def encoder_options(args):
@@ -165,11 +194,15 @@ def run(share, consistency_weight, args, seed):
     else:
         epochs, budget = math.ceil(args.steps / len(batches)), stop_after(args.steps)
     callbacks = [budget]
+    if args.cosine_decay:
+        if not args.seconds:
+            raise SystemExit("--cosine-decay needs --seconds")
+        callbacks = [cosine_over_budget(vec, budget), budget]
     if args.curve_every:
         if not args.seconds:
             raise SystemExit("--curve-every needs --seconds")
         curve = accuracy_curve(vec, x_test, y_test, args.curve_every, budget)
-        callbacks = [curve, budget]  # the curve moves the budget's start first
+        callbacks = [curve, *callbacks]  # the curve moves the budget's start first
     start = time.perf_counter()
     logs = vec.fit(batches, epochs=epochs, verbose=0, callbacks=callbacks).history
     seconds = time.perf_counter() - start
@@ -189,6 +222,7 @@ def run(share, consistency_weight, args, seed):
         "teacher_decay": args.teacher_decay,
         "teacher_rampup_steps": args.teacher_rampup_steps,
         "encoder_options": options,
+        "cosine_decay": args.cosine_decay,
         "curve": curve.rows if args.curve_every else None,
         "teacher_accuracy": teacher_accuracy(vec, x_test, y_test),
         # the term's pseudo-labels passing τ in the last epoch (None without it)
@@ -250,6 +284,11 @@ def main(argv=None):
         type=float,
         default=None,
         help="score the VEC every this many seconds of the budget",
+    )
+    parser.add_argument(
+        "--cosine-decay",
+        action="store_true",
+        help="the learning rate falls to 0 along a cosine over --seconds",
     )
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall")
     parser.add_argument("--latent-dim", type=int, default=2)

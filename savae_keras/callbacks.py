@@ -1,7 +1,9 @@
 """Keras callbacks: figures while a model trains, and a wall-clock budget.
 
 `TimeLimit` stops `fit` once a number of seconds has passed (for comparing
-models at the same training time, not the same number of steps).
+models at the same training time, not the same number of steps);
+`CosineDecayOverTime` lowers the learning rate along a cosine over those
+seconds.
 
 
 Both run at the end of an epoch, where every backend has synchronised the
@@ -26,6 +28,7 @@ from savae_keras.plots import plot_latent_space
 from savae_keras.plots import save_image_grid
 
 __all__ = [
+    "CosineDecayOverTime",
     "ImageGridCallback",
     "LatentSpaceCallback",
     "TimeLimit",
@@ -183,3 +186,60 @@ class TimeLimit(keras.callbacks.Callback):
             self._bar.update(current, values=values, finalize=done)
         if done:
             self.model.stop_training = True
+
+
+class CosineDecayOverTime(keras.callbacks.Callback):
+    """Lower the learning rate to 0 along a cosine over a `TimeLimit`'s budget.
+
+    Keras's `CosineDecay` decays over a number of steps, which a run
+    budgeted in seconds does not know in advance. This sets the optimizer's
+    rate at `points` even fractions `t / T` of the budget `T`:
+
+        lr(t) = lr₀ · ½ (1 + cos(π t / T)),
+
+    from the rate it has when `fit` begins (`lr₀`) to 0 when the budget is
+    spent. Pass it with its `TimeLimit` in the same `fit`.
+
+    Args:
+        time_limit: the `TimeLimit` whose clock and budget it follows.
+        points: how many times the rate is set over the budget (the JAX
+            backend synchronises the model's state each time).
+    """
+
+    def __init__(self, time_limit, points=100):
+        super().__init__()
+        if not isinstance(time_limit, TimeLimit):
+            raise TypeError(
+                "`time_limit` must be a savae_keras.callbacks.TimeLimit, got "
+                f"{type(time_limit).__name__}."
+            )
+        self.time_limit = time_limit
+        self.points = check_number(points, "points", minimum=1, integer=True)
+        self.initial = None
+
+    def on_train_begin(self, logs=None):
+        optimizer = self.model.optimizer
+        if isinstance(
+            getattr(optimizer, "_learning_rate", None),
+            keras.optimizers.schedules.LearningRateSchedule,
+        ):
+            raise ValueError(
+                "CosineDecayOverTime sets the optimizer's learning rate, which "
+                "is a schedule here: compile with a number as `learning_rate`."
+            )
+        self.initial = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+        self._point = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        limit = self.time_limit
+        elapsed = limit._now() - limit.start
+        point = min(int(self.points * elapsed / limit.seconds), self.points)
+        if point <= self._point:
+            return
+        self._point = point
+        # On JAX, Keras' `Callback.model` first writes fit's state back into
+        # the variables, so the next step reads the new rate.
+        fraction = point / self.points
+        self.model.optimizer.learning_rate = float(
+            self.initial * 0.5 * (1.0 + np.cos(np.pi * fraction))
+        )

@@ -13,6 +13,7 @@ from savae_keras import VAE
 from savae_keras import RecursiveAutoencoderGAN
 from savae_keras import VariationalEncoderClassifier
 from savae_keras import report as report_module
+from savae_keras.callbacks import CosineDecayOverTime
 from savae_keras.callbacks import ImageGridCallback
 from savae_keras.callbacks import LatentSpaceCallback
 from savae_keras.callbacks import TimeLimit
@@ -29,6 +30,7 @@ from savae_keras.plots import plot_latent_space
 from savae_keras.plots import plot_reconstruction_pairs
 from savae_keras.plots import plot_side_by_side
 from savae_keras.plots import save_image_grid
+from tests.conftest import to_numpy
 from tests.helpers import TINY
 from tests.helpers import VEC_OPTIONS
 
@@ -284,6 +286,77 @@ def test_time_limit_on_the_cpu_clock_does_not_count_sleep(monkeypatch):
         pass  # CPU time passes
     limit.on_train_batch_end(1)
     assert limit.model.stop_training and limit.batches == 2
+
+
+@pytest.mark.every_backend  # JAX: the rate must reach the step inside `fit`
+def test_cosine_decay_over_time_sets_the_rate_the_next_step_uses(
+    mnist_slice, monkeypatch
+):
+    """lr(t) = lr₀ · ½ (1 + cos(π t / T)) at `points` fractions of T; the
+    step after a near-zero rate barely moves the weights."""
+    (x, y), _ = mnist_slice
+    now = [0.0]
+    monkeypatch.setitem(TimeLimit.CLOCKS, "wall", lambda: now[0])
+    vec = VariationalEncoderClassifier(latent_dim=2, seed=0, **VEC_OPTIONS)
+    vec.compile(optimizer=keras.optimizers.Adam(0.01))
+    jumps = iter([1.0, 97.0, 2.0])  # the clock after batches 1, 2, 3: 1, 98, 100
+    weights = [[to_numpy(w).copy() for w in vec.trainable_weights]]
+    rates = []
+
+    class Clock(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            now[0] += next(jumps)  # before the decay reads the clock
+
+    class Watch(keras.callbacks.Callback):
+        # After the decay: on JAX, reading the weights synchronises fit's
+        # state into the variables, which would undo a rate the decay set
+        # without synchronising first.
+        def on_train_batch_end(self, batch, logs=None):
+            if hasattr(vec, "jax_state_sync"):
+                vec.jax_state_sync()
+            weights.append([to_numpy(w).copy() for w in vec.trainable_weights])
+            rates.append(float(to_numpy(vec.optimizer.learning_rate)))
+
+    limit = TimeLimit(100.0)
+    decay = CosineDecayOverTime(limit, points=50)
+    vec.fit(
+        x,
+        y,
+        batch_size=32,
+        epochs=1,
+        verbose=0,
+        callbacks=[Clock(), decay, Watch(), limit],
+    )
+    # t / T = 0.01 → point 0 (the rate unchanged), 0.98 → point 49, 1 → 0
+    expected = [0.01, 0.01 * 0.5 * (1 + np.cos(np.pi * 49 / 50)), 0.0]
+    np.testing.assert_allclose(rates, expected, rtol=1e-6, atol=1e-12)
+    assert len(weights) == 4  # the budget stops fit after the third batch
+
+    def moved(step):
+        return max(
+            float(np.max(np.abs(u - v)))
+            for u, v in zip(weights[step], weights[step - 1])
+        )
+
+    # Adam moves a weight by about lr per step: steps 1 and 2 at 0.01, step
+    # 3 at 0.01 · 0.001 (a rate that did not reach the step moves it as far)
+    assert 2e-3 < moved(1) <= 0.011
+    assert 2e-3 < moved(2) <= 0.011
+    assert moved(3) < 1e-4
+
+
+def test_cosine_decay_over_time_checks_its_arguments():
+    with pytest.raises(TypeError, match="`time_limit` must be a savae_keras"):
+        CosineDecayOverTime(30.0)
+    with pytest.raises(ValueError, match="`points`"):
+        CosineDecayOverTime(TimeLimit(30.0), points=0)
+    vec = VariationalEncoderClassifier(latent_dim=2, seed=0, **VEC_OPTIONS)
+    schedule = keras.optimizers.schedules.CosineDecay(0.01, 10)
+    vec.compile(optimizer=keras.optimizers.Adam(schedule))
+    decay = CosineDecayOverTime(TimeLimit(30.0))
+    decay.set_model(vec)
+    with pytest.raises(ValueError, match="a schedule here"):
+        decay.on_train_begin()
 
 
 @pytest.mark.slow(torch=80)

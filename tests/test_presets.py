@@ -281,8 +281,44 @@ def test_cosine_decay_takes_phase_1_to_zero():
     assert isinstance(optimizer._learning_rate, keras.optimizers.schedules.CosineDecay)
     assert optimizer._learning_rate.decay_steps == 2  # 2 epochs of 1 batch
     assert float(to_numpy(optimizer.learning_rate)) == pytest.approx(0.0, abs=1e-9)
-    with pytest.raises(ValueError, match="`cosine_decay` .* needs an epoch budget"):
-        SAVAE.from_preset("tiny").fit(x, y, seconds=5.0, cosine_decay=True, verbose=0)
+
+
+def test_cosine_decay_with_seconds_alone_decays_over_phase_1s_seconds(monkeypatch):
+    ticks = iter(range(10_000))  # one second each time a clock is read
+    monkeypatch.setitem(sk.callbacks.TimeLimit.CLOCKS, "wall", lambda: next(ticks))
+    x, y = _images(512), np.arange(512) % 10
+    model = SAVAE.from_preset("tiny", seed=0)
+    rates = []
+
+    class Rate(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            rates.append(float(to_numpy(self.model.optimizer.learning_rate)))
+
+    model.fit(
+        x,
+        y,
+        seconds=40.0,
+        vec_share=0.5,
+        cosine_decay=True,
+        verbose=0,
+        encoder_callbacks=[Rate()],
+    )
+    optimizer = model.vec.optimizer
+    assert not isinstance(
+        optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule
+    )
+    # Phase 1's 20 s: the decay reads the clock after each batch, the
+    # `TimeLimit` after it, so batch k ends at 2k - 1 s of the phase and sets
+    # the rate of batch k + 1 for t = 2k - 1, until the budget is spent at
+    # batch 10. `Rate` runs before the decay: it sees each batch's own rate.
+    lr0 = 0.001
+    points = [min(int(100 * (2 * k - 1) / 20), 100) for k in range(1, 11)]
+    set_after = [lr0 * 0.5 * (1 + np.cos(np.pi * p / 100)) for p in points]
+    np.testing.assert_allclose(rates, [lr0, *set_after[:-1]], rtol=1e-5)
+    # after batch 10, for t = 19 s: the clock ticks once more, to 20 s, when
+    # the `TimeLimit` reads it and stops phase 1 (a real clock: microseconds)
+    assert float(to_numpy(optimizer.learning_rate)) == pytest.approx(set_after[-1])
+    assert set_after[-1] < 0.01 * lr0
 
 
 def test_the_examples_check_every_setting_before_any_training(monkeypatch, capsys):

@@ -6,6 +6,7 @@ import os
 import keras
 import numpy as np
 
+from savae_keras.callbacks import CosineDecayOverTime
 from savae_keras.callbacks import TimeLimit
 from savae_keras.data.checks import check_bool
 from savae_keras.data.checks import check_choice
@@ -403,8 +404,9 @@ class SAVAE(PresetMixin, FiniteSaving, keras.Model):
                 batch_size)` labeled images in every batch (see
                 `VariationalEncoderClassifier.fit`).
             cosine_decay: phase 1's learning rate falls from its initial
-                value to 0 along a cosine over phase 1's steps (needs an
-                epoch budget; beyond the paper).
+                value to 0 along a cosine over phase 1's steps
+                (`encoder_epochs`) or, with `seconds` alone, over phase 1's
+                seconds (`CosineDecayOverTime`); beyond the paper.
             callbacks: callbacks for both phases; `encoder_callbacks` and
                 `decoder_callbacks` are added to one phase only.
             fit_class_prior: fit the per-class latent Gaussians after phase
@@ -454,7 +456,10 @@ class SAVAE(PresetMixin, FiniteSaving, keras.Model):
         if settings["encoder_epochs"] != 0:
             budget = None if seconds is None else seconds * settings["vec_share"]
             self.vec.trainable = True
-            if settings["cosine_decay"]:
+            decay_over_time = settings["cosine_decay"] and (
+                settings["encoder_epochs"] is None
+            )
+            if settings["cosine_decay"] and not decay_over_time:
                 self._decay_phase_1(x, settings)
             start = now()
             phase_1 = self.vec.fit(
@@ -469,6 +474,7 @@ class SAVAE(PresetMixin, FiniteSaving, keras.Model):
                     "phase 1",
                     encoder_callbacks,
                     common,
+                    cosine_decay=decay_over_time,
                 ),
             )
             phase_1_seconds = now() - start
@@ -509,12 +515,8 @@ class SAVAE(PresetMixin, FiniteSaving, keras.Model):
         return self.history
 
     def _decay_phase_1(self, x, settings):
-        """Recompile the VEC's optimizer with a cosine decay over phase 1."""
-        if settings["encoder_epochs"] is None:
-            raise ValueError(
-                "`cosine_decay` decays over phase 1's steps, so it needs an "
-                "epoch budget: pass `encoder_epochs` (with or without `seconds`)."
-            )
+        """Recompile the VEC's optimizer with a cosine decay over phase 1's
+        `encoder_epochs`."""
         steps = settings["encoder_epochs"] * batches_per_epoch(
             x, settings["batch_size"]
         )
@@ -648,20 +650,22 @@ def _checked_fit_settings(settings):
     return settings
 
 
-def _budgeted(epochs, seconds, clock, label, callbacks, common):
+def _budgeted(epochs, seconds, clock, label, callbacks, common, cosine_decay=False):
     """A phase's `fit` arguments for `epochs`, or `seconds` of `clock`.
 
     With seconds, a `TimeLimit` stops the phase (the epochs, when given,
-    cap it) and shows its progress in seconds instead of Keras's epoch bars.
+    cap it) and shows its progress in seconds instead of Keras's epoch bars;
+    with `cosine_decay`, the learning rate falls along a cosine over them.
     """
     if seconds is None:
         return {**common, "epochs": epochs, "callbacks": callbacks}
     verbose = common.get("verbose", "auto")
     limit = TimeLimit(seconds, clock=clock, verbose=verbose, label=label)
+    decay = [CosineDecayOverTime(limit)] if cosine_decay else []
     return {
         **common,
         "epochs": MAX_EPOCHS if epochs is None else epochs,
-        "callbacks": [*callbacks, limit],
+        "callbacks": [*callbacks, *decay, limit],
         "verbose": 0,
     }
 
