@@ -92,34 +92,6 @@ def accuracy_curve(vec, x_test, y_test, every, limit):
     return Curve()
 
 
-def cosine_over_budget(vec, limit, points=100):
-    """A callback that lowers `vec`'s learning rate from its initial value
-    to 0 along a cosine over `limit`'s seconds, set at `points` even steps
-    of the budget (a time budget has no number of steps to decay over)."""
-    import keras
-
-    class Cosine(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            self.initial = float(
-                keras.ops.convert_to_numpy(vec.optimizer.learning_rate)
-            )
-            self.point = 0
-
-        def on_train_batch_end(self, batch, logs=None):
-            point = int(points * (limit._now() - limit.start) / limit.seconds)
-            if point <= self.point:
-                return
-            self.point = min(point, points)
-            if hasattr(vec, "jax_state_sync"):
-                vec.jax_state_sync()  # then the next step reads the new rate
-            fraction = self.point / points
-            vec.optimizer.learning_rate.assign(
-                self.initial * 0.5 * (1 + math.cos(math.pi * fraction))
-            )
-
-    return Cosine()
-
-
 def encoder_options(args):
     """`--conv-filters` and `--dense-units` as the VEC's `encoder_options`."""
     options = {}
@@ -149,6 +121,7 @@ def run(share, consistency_weight, args, seed):
     import numpy as np
 
     import savae_keras as sk
+    from savae_keras.callbacks import CosineDecayOverTime
     from savae_keras.callbacks import TimeLimit
 
     x, y = sk.data.load_dataset(args.dataset, "train")
@@ -197,7 +170,7 @@ def run(share, consistency_weight, args, seed):
     if args.cosine_decay:
         if not args.seconds:
             raise SystemExit("--cosine-decay needs --seconds")
-        callbacks = [cosine_over_budget(vec, budget), budget]
+        callbacks = [CosineDecayOverTime(budget), budget]
     if args.curve_every:
         if not args.seconds:
             raise SystemExit("--curve-every needs --seconds")
