@@ -12,7 +12,7 @@ exactly `--labels-per-class`) keep their labels (the rest are -1), with the
 labels batched as they come (`none`) or with a `labeled_share` of every
 batch, with and without the FixMatch term (`--consistency-weights`) and the
 pixel term (`--reconstruction-weight`, with `--kl-weight`), with every
-batch augmented (`--augmentation`; `flip` is a horizontal flip alone) and
+batch augmented (`--augmentation`; `flip`, `shift` and `flip-shift` are Keras layers of the user's own) and
 with virtual adversarial training and entropy minimisation
 (`--vat-weight`, `--entropy-weight`), with a mean teacher
 (`--teacher-weight`, `--teacher-decay`), with the encoder's widths
@@ -103,17 +103,26 @@ def encoder_options(args):
 
 
 def augmentation_of(name, seed):
-    """`--augmentation` as the VEC's `augmentation`: `flip` is a Keras layer.
+    """`--augmentation` as the VEC's `augmentation`: the package's `weak` or
+    `strong`, or one of the user's own Keras layers.
 
     A mirrored garment is the same garment (Fashion-MNIST), a mirrored
     digit is not: the package's `weak` and `strong` never flip one-channel
-    images, so the flip is passed as the user's own layer.
+    images, so `flip` is passed as the user's own layer. `shift` moves the
+    image by up to 10 % with zeros coming in (the package's shifts repeat
+    the edge pixels, `fill_mode="nearest"`, which smears a garment that
+    fills the frame); `flip-shift` is both.
     """
     import keras
 
-    if name == "flip":
-        return keras.layers.RandomFlip("horizontal", seed=seed + 20)
-    return name
+    flip = keras.layers.RandomFlip("horizontal", seed=seed + 20)
+    shift = keras.layers.RandomTranslation(
+        0.1, 0.1, fill_mode="constant", fill_value=0.0, seed=seed + 21
+    )
+    layers = {"flip": [flip], "shift": [shift], "flip-shift": [flip, shift]}
+    if name not in layers:
+        return name
+    return layers[name][0] if len(layers[name]) == 1 else keras.Sequential(layers[name])
 
 
 def run(share, consistency_weight, args, seed):
@@ -230,10 +239,11 @@ def main(argv=None):
     parser.add_argument("--kl-weight", type=float, default=0.1, help="λ")
     parser.add_argument(
         "--augmentation",
-        choices=[*STRENGTHS, "flip"],
+        choices=[*STRENGTHS, "flip", "shift", "flip-shift"],
         default=None,
         help="augment every training batch (beyond the paper); flip: a "
-        "random horizontal flip only",
+        "random horizontal flip only; shift: a shift of up to 10 %% with zeros "
+        "coming in; flip-shift: both",
     )
     parser.add_argument(
         "--vat-weight",
