@@ -198,7 +198,9 @@ class CosineDecayOverTime(keras.callbacks.Callback):
         lr(t) = lr₀ · ½ (1 + cos(π t / T)),
 
     from the rate it has when `fit` begins (`lr₀`) to 0 when the budget is
-    spent. Pass it with its `TimeLimit` in the same `fit`.
+    spent; when `fit` ends the optimizer gets `lr₀` back, so a later `fit`
+    trains (and decays) from it again. Pass it with its `TimeLimit` in the
+    same `fit`.
 
     Args:
         time_limit: the `TimeLimit` whose clock and budget it follows.
@@ -243,3 +245,6 @@ class CosineDecayOverTime(keras.callbacks.Callback):
         self.model.optimizer.learning_rate = float(
             self.initial * 0.5 * (1.0 + np.cos(np.pi * fraction))
         )
+
+    def on_train_end(self, logs=None):
+        self.model.optimizer.learning_rate = self.initial

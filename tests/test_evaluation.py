@@ -331,6 +331,8 @@ def test_cosine_decay_over_time_sets_the_rate_the_next_step_uses(
     expected = [0.01, 0.01 * 0.5 * (1 + np.cos(np.pi * 49 / 50)), 0.0]
     np.testing.assert_allclose(rates, expected, rtol=1e-6, atol=1e-12)
     assert len(weights) == 4  # the budget stops fit after the third batch
+    # `fit` ends with the compiled rate back
+    assert float(to_numpy(vec.optimizer.learning_rate)) == pytest.approx(0.01)
 
     def moved(step):
         return max(
