@@ -12,15 +12,15 @@ exactly `--labels-per-class`) keep their labels (the rest are -1), with the
 labels batched as they come (`none`) or with a `labeled_share` of every
 batch, with and without the FixMatch term (`--consistency-weights`) and the
 pixel term (`--reconstruction-weight`, with `--kl-weight`), with every
-batch augmented (`--augmentation`; `flip`, `shift` and `flip-shift` are Keras layers of the user's own) and
-with virtual adversarial training and entropy minimisation
-(`--vat-weight`, `--entropy-weight`), with a mean teacher
-(`--teacher-weight`, `--teacher-decay`), with the encoder's widths
+batch augmented (`--augmentation`; `flip`, `shift` and `flip-shift` are
+Keras layers of the user's own) and with virtual adversarial training and
+entropy minimisation (`--vat-weight`, `--entropy-weight`), with a mean
+teacher (`--teacher-weight`, `--teacher-decay`), with the encoder's widths
 (`--conv-filters`, `--dense-units`), with the learning rate falling to 0
-along a cosine over the time budget (`--cosine-decay`), for exactly `--steps` optimizer
-steps of `--batch-size` or for `--seconds` (the same time for every
-variant: a FixMatch step costs more). `vec_accuracy`
-is the VEC that `fit` leaves, as `classify` scores it (with a teacher, the
+along a cosine over the time budget (`--cosine-decay`), for exactly
+`--steps` optimizer steps of `--batch-size` or for `--seconds` (the same
+time for every variant: a FixMatch step costs more). `vec_accuracy` is the
+VEC that `fit` leaves, as `classify` scores it (with a teacher, the
 teacher's weights: `fit` ends with `adopt_teacher`). Scored on
 the whole test split (or its first `--test-size` images: on MNIST the
 first 2,000 are harder than the rest, so a VEC scores about 3 points lower

@@ -294,15 +294,18 @@ def test_cosine_decay_with_seconds_alone_decays_over_phase_1s_seconds(monkeypatc
         def on_train_batch_end(self, batch, logs=None):
             rates.append(float(to_numpy(self.model.optimizer.learning_rate)))
 
-    model.fit(
-        x,
-        y,
-        seconds=40.0,
-        vec_share=0.5,
-        cosine_decay=True,
-        verbose=0,
-        encoder_callbacks=[Rate()],
-    )
+    def fit():  # phase 1 gets half of 40 s
+        model.fit(
+            x,
+            y,
+            seconds=40.0,
+            vec_share=0.5,
+            cosine_decay=True,
+            verbose=0,
+            encoder_callbacks=[Rate()],
+        )
+
+    fit()
     optimizer = model.vec.optimizer
     assert not isinstance(
         optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule
@@ -320,15 +323,7 @@ def test_cosine_decay_with_seconds_alone_decays_over_phase_1s_seconds(monkeypatc
     assert float(to_numpy(optimizer.learning_rate)) == pytest.approx(lr0)
     kernels = [w for w in model.vec.weights if w.path.endswith("kernel")]
     before = [to_numpy(w).copy() for w in kernels]
-    model.fit(
-        x,
-        y,
-        seconds=40.0,
-        vec_share=0.5,
-        cosine_decay=True,
-        verbose=0,
-        encoder_callbacks=[Rate()],
-    )
+    fit()
     assert rates[10] == pytest.approx(lr0)  # its first batch's rate
     moved = max(float(np.max(np.abs(to_numpy(w) - b))) for w, b in zip(kernels, before))
     assert moved > 1e-4
